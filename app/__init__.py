@@ -1,0 +1,42 @@
+"""The auth service's application factory."""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app.api import register_dialects
+from app.api.errors import register_error_handlers
+from app.api.errors import render_error
+from app.cli import register_cli
+from app.core.jwt_callbacks import register_jwt_callbacks
+from app.extensions import db
+from app.extensions import jwt
+from app.extensions import migrate
+from app.startup import ConfigurationError
+from app.startup import settle_config
+from config import CONFIGS
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app for ``config_name`` (default: ``APP_ENV``, else production)."""
+    name = config_name or os.environ.get("APP_ENV") or "production"
+    if name not in CONFIGS:
+        raise ConfigurationError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.from_object(CONFIGS[name])
+    app.config.update(overrides or {})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    settle_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    jwt.init_app(app)
+    register_jwt_callbacks(jwt, render_error)
+    register_error_handlers(app)
+    register_dialects(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,38 @@
+"""The documented faces of the service: one blueprint per dialect."""
+
+from types import ModuleType
+
+from flask import Flask
+from flask import Response
+
+from app.api import blog
+from app.api.errors import add_renderer
+
+DIALECTS: dict[str, ModuleType] = {"blog": blog}
+
+
+class UnknownDialectError(ValueError):
+    pass
+
+
+def register_dialects(app: Flask) -> None:
+    """Mount the dialects named in ``AUTH_DIALECTS`` (all of them when it is empty)."""
+    names = app.config["AUTH_DIALECTS"] or list(DIALECTS)
+    unknown = sorted(set(names) - set(DIALECTS))
+    if unknown:
+        raise UnknownDialectError(
+            f"AUTH_DIALECTS names unknown dialects: {', '.join(unknown)} "
+            f"(known: {', '.join(DIALECTS)})"
+        )
+    for name in names:
+        dialect = DIALECTS[name]
+        app.register_blueprint(dialect.bp)
+        add_renderer(app, dialect.URL_PREFIXES, dialect.render_error)
+    app.after_request(_forbid_caching)
+
+
+def _forbid_caching(response: Response) -> Response:
+    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1)."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Pragma", "no-cache")
+    return response

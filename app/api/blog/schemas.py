@@ -1,0 +1,88 @@
+"""Load and dump schemas of the blog API."""
+
+from typing import Any
+
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from app.api.fields import Timestamp
+from app.core.security import PASSWORD_MAX_LENGTH
+from app.core.security import PASSWORD_MIN_LENGTH
+from app.core.services import roles
+
+_ROLES = validate.OneOf([roles.USER, roles.ADMIN])
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
+    )
+    role = fields.String(load_default=roles.USER, validate=_ROLES)
+
+
+class LoginSchema(Schema):
+    identifier = fields.Email(required=True, data_key="email", validate=validate.Length(max=254))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH)
+    )
+
+
+class UserSchema(Schema):
+    id = fields.Function(lambda user: str(user.id), data_key="_id")
+    email = fields.String()
+    username = fields.String()
+    role = fields.Function(roles.primary_role)
+    first_name = fields.String(data_key="firstName")
+    last_name = fields.String(data_key="lastName")
+    social_links = fields.Dict(data_key="socialLinks")
+    created_at = Timestamp(data_key="createdAt")
+    updated_at = Timestamp(data_key="updatedAt")
+
+
+class AdminUserSchema(UserSchema):
+    is_active = fields.Boolean(data_key="isActive")
+
+
+class SignedInSchema(Schema):
+    access_token = fields.String(attribute="tokens.access_token", data_key="accessToken")
+    user = fields.Nested(UserSchema)
+
+
+class AccessTokenSchema(Schema):
+    access_token = fields.String(data_key="accessToken")
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(
+        load_default=20, data_key="limit", validate=validate.Range(min=1, max=100)
+    )
+
+
+class UserPageSchema(Schema):
+    users = fields.List(fields.Nested(AdminUserSchema))
+    pagination = fields.Method("dump_pagination")
+
+    def dump_pagination(self, page: Any) -> dict[str, int]:
+        return {
+            "page": page.page,
+            "limit": page.per_page,
+            "total": page.total,
+            "totalPages": -(-page.total // page.per_page),
+        }
+
+
+class UserUpdateSchema(Schema):
+    role = fields.String(validate=_ROLES)
+    is_active = fields.Boolean(data_key="isActive", truthy={True}, falsy={False})
+
+    @validates_schema
+    def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Provide at least one of: role, isActive.")

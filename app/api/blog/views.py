@@ -1,0 +1,138 @@
+"""Views of the blog API: load with a schema, call one service, dump, return."""
+
+from datetime import timedelta
+
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask_jwt_extended import current_user
+from flask_jwt_extended import jwt_required
+
+from app.api.blog import bp
+from app.api.blog.schemas import AccessTokenSchema
+from app.api.blog.schemas import AdminUserSchema
+from app.api.blog.schemas import LoginSchema
+from app.api.blog.schemas import PageQuerySchema
+from app.api.blog.schemas import RegisterSchema
+from app.api.blog.schemas import SignedInSchema
+from app.api.blog.schemas import UserPageSchema
+from app.api.blog.schemas import UserSchema
+from app.api.blog.schemas import UserUpdateSchema
+from app.api.cookies import clear_refresh_cookie
+from app.api.cookies import read_cookie
+from app.api.cookies import set_refresh_cookie
+from app.api.origin import same_site_only
+from app.api.requests import client_info
+from app.api.requests import load_body
+from app.api.requests import load_query
+from app.core.errors import InvalidInputError
+from app.core.services import accounts
+from app.core.services import authentication
+from app.core.services import sessions
+from app.core.tokens import IssuedTokens
+from app.core.tokens import TokenPolicy
+
+DIALECT = "blog"
+REFRESH_COOKIE = "refreshToken"
+COOKIE_PATH = "/api/v1/auth"
+
+
+@bp.post("/auth/register")
+def register() -> tuple[Response, int]:
+    """Create an account and sign it in: the access token, the user, the refresh cookie."""
+    data = load_body(RegisterSchema())
+    signed_in = authentication.sign_up(
+        **data, dialect=DIALECT, policy=_policy(), client=client_info()
+    )
+    return _with_refresh_cookie(jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens), 201
+
+
+@bp.post("/auth/login")
+def login() -> Response:
+    """Exchange email and password for an access token, the user and the refresh cookie."""
+    data = load_body(LoginSchema())
+    signed_in = authentication.log_in(
+        **data, dialect=DIALECT, policy=_policy(), client=client_info()
+    )
+    return _with_refresh_cookie(jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens)
+
+
+@bp.post("/auth/refresh-token")
+@same_site_only
+def refresh_token() -> Response:
+    """Spend the refresh cookie for a new access token and a rotated refresh cookie."""
+    tokens = sessions.rotate_refresh(refresh_token=_required_refresh_cookie(), policy=_policy())
+    return _with_refresh_cookie(jsonify(AccessTokenSchema().dump(tokens)), tokens)
+
+
+@bp.post("/auth/logout")
+@same_site_only
+@jwt_required()
+def logout() -> Response:
+    """End the session of the access token and of the refresh cookie, and clear the cookie."""
+    sessions.log_out(caller=current_user, refresh_token=_required_refresh_cookie())
+    response = jsonify({"message": "Logged out successfully"})
+    clear_refresh_cookie(response, name=REFRESH_COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@bp.get("/users/current")
+@jwt_required()
+def current_user_profile() -> Response:
+    """The calling user."""
+    return jsonify(UserSchema().dump(current_user.user))
+
+
+@bp.get("/users")
+@jwt_required()
+def list_users() -> Response:
+    """Admin only: one page of users (``page``, ``limit``)."""
+    page = accounts.list_users(actor=current_user.user, **load_query(PageQuerySchema()))
+    return jsonify(UserPageSchema().dump(page))
+
+
+@bp.patch("/users/<int:user_id>")
+@jwt_required()
+def update_user(user_id: int) -> Response:
+    """Admin only: change a user's role or active flag."""
+    changes = load_body(UserUpdateSchema())
+    user = accounts.update_user(actor=current_user.user, user_id=user_id, **changes)
+    return jsonify(AdminUserSchema().dump(user))
+
+
+@bp.delete("/users/<int:user_id>")
+@jwt_required()
+def delete_user(user_id: int) -> Response:
+    """Admin only: delete a user; their tokens fail on the next request."""
+    accounts.delete_user(actor=current_user.user, user_id=user_id)
+    return jsonify({"message": "User deleted successfully"})
+
+
+def _policy() -> TokenPolicy:
+    config = current_app.config
+    return TokenPolicy(
+        access_ttl=timedelta(seconds=config["AUTH_BLOG_ACCESS_TOKEN_SECONDS"]),
+        refresh_ttl=timedelta(seconds=config["AUTH_BLOG_REFRESH_TOKEN_SECONDS"]),
+    )
+
+
+def _required_refresh_cookie() -> str:
+    token = read_cookie(REFRESH_COOKIE)
+    if token is None:
+        raise InvalidInputError(
+            "Refresh token cookie is missing",
+            details={REFRESH_COOKIE: ["Missing refresh token cookie."]},
+        )
+    return token
+
+
+def _with_refresh_cookie(response: Response, tokens: IssuedTokens) -> Response:
+    assert tokens.refresh_token and tokens.refresh_expires_at
+    set_refresh_cookie(
+        response,
+        name=REFRESH_COOKIE,
+        path=COOKIE_PATH,
+        token=tokens.refresh_token,
+        expires_at=tokens.refresh_expires_at,
+    )
+    return response

@@ -1,0 +1,38 @@
+"""The refresh-token cookie: HttpOnly, SameSite=Strict, scoped to one dialect's path."""
+
+from datetime import datetime
+
+from flask import Response
+from flask import current_app
+from flask import request
+
+from app.core import clock
+
+
+def set_refresh_cookie(
+    response: Response, *, name: str, path: str, token: str, expires_at: datetime
+) -> None:
+    response.set_cookie(
+        name,
+        token,
+        max_age=max(0, int((expires_at - clock.utcnow()).total_seconds())),
+        path=path,
+        secure=current_app.config["AUTH_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def clear_refresh_cookie(response: Response, *, name: str, path: str) -> None:
+    response.delete_cookie(
+        name,
+        path=path,
+        secure=current_app.config["AUTH_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def read_cookie(name: str) -> str | None:
+    value = request.cookies.get(name, "").strip()
+    return value or None

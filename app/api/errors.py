@@ -1,0 +1,118 @@
+"""Request-level errors, and the one place that turns any error into a response.
+
+Each dialect registers a renderer for its URL prefixes; an error is answered by the renderer
+of the longest prefix that matches the request path, so a routing 404 under ``/api/v1/``
+looks like every other blog error.
+"""
+
+from collections.abc import Callable
+from collections.abc import Iterable
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+
+from app.core.errors import AuthServiceError
+from app.core.errors import InvalidInputError
+from app.core.errors import PermissionDeniedError
+from app.extensions import db
+
+Renderer = Callable[[AuthServiceError], Response]
+_RENDERERS = "auth_error_renderers"
+
+
+class RouteNotFoundError(AuthServiceError):
+    code = "route_not_found"
+    message = "The requested URL was not found on this server."
+    status = 404
+
+
+class MethodNotAllowedError(AuthServiceError):
+    code = "method_not_allowed"
+    message = "The method is not allowed for the requested URL."
+    status = 405
+
+
+class PayloadTooLargeError(AuthServiceError):
+    code = "payload_too_large"
+    message = "The request body is too large."
+    status = 413
+
+
+class UnsupportedMediaTypeError(AuthServiceError):
+    code = "unsupported_media_type"
+    message = "The request body must be JSON (Content-Type: application/json)."
+    status = 415
+
+
+class MalformedRequestError(InvalidInputError):
+    code = "malformed_request"
+    message = "The request body is not valid JSON."
+
+
+class CrossSiteRequestError(PermissionDeniedError):
+    code = "cross_site_request"
+    message = "Cross-site request refused."
+
+
+class InternalError(AuthServiceError):
+    code = "internal_error"
+    message = "Internal server error."
+    status = 500
+
+
+_HTTP_ERRORS: dict[int, type[AuthServiceError]] = {
+    400: MalformedRequestError,
+    404: RouteNotFoundError,
+    405: MethodNotAllowedError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+}
+
+
+def add_renderer(app: Flask, prefixes: Iterable[str], renderer: Renderer) -> None:
+    renderers = app.extensions.setdefault(_RENDERERS, [])
+    renderers.extend((prefix, renderer) for prefix in prefixes)
+    renderers.sort(key=lambda entry: len(entry[0]), reverse=True)
+
+
+def render_error(error: AuthServiceError) -> Response:
+    for prefix, renderer in current_app.extensions.get(_RENDERERS, []):
+        if request.path.startswith(prefix):
+            return renderer(error)
+    return _render_plain(error)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(AuthServiceError, render_error)
+    app.register_error_handler(HTTPException, _render_http_exception)
+    app.register_error_handler(Exception, _render_unexpected)
+
+
+def _render_http_exception(exception: HTTPException) -> Response:
+    error_class = _HTTP_ERRORS.get(exception.code or 500)
+    if error_class is None:
+        error = AuthServiceError(exception.description)
+        error.code, error.status = f"http_{exception.code}", exception.code or 500
+    else:
+        error = error_class()
+    response = render_error(error)
+    if isinstance(exception, MethodNotAllowed) and exception.valid_methods:
+        response.headers["Allow"] = ", ".join(exception.valid_methods)
+    return response
+
+
+def _render_unexpected(exception: Exception) -> Response:
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return render_error(InternalError())
+
+
+def _render_plain(error: AuthServiceError) -> Response:
+    response = jsonify({"error": error.code, "message": error.message})
+    response.status_code = error.status
+    return response

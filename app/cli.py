@@ -1,0 +1,129 @@
+"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens ...``."""
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
+from typing import TypeVar
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.core.errors import AuthServiceError
+from app.core.services import accounts
+from app.core.services import clients
+from app.core.services import roles
+from app.core.services import sessions
+from app.core.services import whitelist
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+roles_cli = AppGroup("roles", help="Manage roles and their permissions.")
+clients_cli = AppGroup("clients", help="Manage machine-to-machine API clients.")
+whitelist_cli = AppGroup("whitelist", help="Manage the admin registration whitelist.")
+tokens_cli = AppGroup("tokens", help="Maintain sessions and token revocations.")
+
+
+def register_cli(app: Flask) -> None:
+    for group in (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli):
+        app.cli.add_command(group)
+
+
+def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """A service error becomes ``Error: <message>`` and exit status 1."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AuthServiceError as error:
+            raise click.ClickException(error.message) from error
+
+    return run
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--email", required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--role", "role_names", multiple=True, help="Repeat for several; 'user' is implied.")
+@click.option("--display-name")
+@click.option("--client-id", type=int, help="The associated client/account id.")
+@_one_line_errors
+def create_user(
+    username: str,
+    email: str,
+    password: str,
+    role_names: tuple[str, ...],
+    display_name: str | None,
+    client_id: int | None,
+) -> None:
+    """Create a user."""
+    user = accounts.create_user(
+        username=username,
+        email=email,
+        password=password,
+        role_names=[roles.USER, *(r for r in role_names if r != roles.USER)],
+        display_name=display_name,
+        client_id=client_id,
+    )
+    click.echo(f"Created user {user.username} (id {user.id}) with roles {roles.role_names(user)}.")
+
+
+@roles_cli.command("create")
+@click.argument("name")
+@click.option("--permission", "permissions", multiple=True, help="Repeat for several.")
+@_one_line_errors
+def create_role(name: str, permissions: tuple[str, ...]) -> None:
+    """Create a role; its permissions are granted to 'admin' too."""
+    role = roles.create_role(name=name, permissions=permissions)
+    granted = ", ".join(p.name for p in role.permissions) or "no permissions"
+    click.echo(f"Created role {role.name} ({granted}).")
+
+
+@clients_cli.command("create")
+@click.argument("name")
+@_one_line_errors
+def create_client(name: str) -> None:
+    """Create an API client and print its credentials as JSON; the key is shown only once."""
+    client = clients.create_client(name=name)
+    click.echo(json.dumps({"clientId": client.client_id, "clientKey": client.client_key}))
+
+
+@whitelist_cli.command("add")
+@click.argument("email")
+@_one_line_errors
+def whitelist_add(email: str) -> None:
+    """Allow EMAIL to register as admin."""
+    entry = whitelist.add_email(email=email)
+    click.echo(f"Added {entry.email} to the admin whitelist.")
+
+
+@whitelist_cli.command("remove")
+@click.argument("email")
+@_one_line_errors
+def whitelist_remove(email: str) -> None:
+    """Stop EMAIL from registering as admin (existing admins keep their role)."""
+    whitelist.remove_email(email=email)
+    click.echo(f"Removed {email.strip().lower()} from the admin whitelist.")
+
+
+@whitelist_cli.command("list")
+def whitelist_list() -> None:
+    """Print the whitelist: the table's entries, then ADMIN_EMAIL_WHITELIST's."""
+    for email in whitelist.list_emails():
+        click.echo(email)
+    for email in whitelist.configured_emails():
+        click.echo(f"{email} (ADMIN_EMAIL_WHITELIST)")
+
+
+@tokens_cli.command("purge")
+def purge_tokens() -> None:
+    """Delete expired or revoked sessions and expired revocation rows."""
+    counts = sessions.purge_expired()
+    click.echo(
+        f"Deleted {counts.sessions} sessions and {counts.revoked_tokens} revoked-token rows."
+    )

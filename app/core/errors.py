@@ -1,0 +1,86 @@
+"""The domain errors of the auth core.
+
+Each has a stable machine ``code`` that a dialect maps to its own status and body, and a
+fallback ``status`` for a response that belongs to no dialect.
+"""
+
+from typing import Any
+
+
+class AuthServiceError(Exception):
+    code = "error"
+    message = "The request could not be completed."
+    status = 400
+
+    def __init__(
+        self, message: str | None = None, *, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or {}
+
+
+class InvalidInputError(AuthServiceError):
+    code = "invalid_input"
+    message = "The request body is invalid."
+
+
+class InvalidCredentialsError(AuthServiceError):
+    code = "invalid_credentials"
+    message = "Invalid credentials."
+    status = 401
+
+
+class TokenMissingError(AuthServiceError):
+    code = "token_missing"
+    message = "Authentication credentials were not provided."
+    status = 401
+
+
+class TokenInvalidError(AuthServiceError):
+    code = "token_invalid"
+    message = "Invalid token."
+    status = 401
+
+
+class TokenExpiredError(AuthServiceError):
+    code = "token_expired"
+    message = "Token has expired."
+    status = 401
+
+
+class TokenRevokedError(AuthServiceError):
+    code = "token_revoked"
+    message = "Token has been revoked."
+    status = 401
+
+
+class TokenReusedError(AuthServiceError):
+    """A spent refresh token came back: a theft signal (RFC 9700 section 4.14.2)."""
+
+    code = "token_reused"
+    message = "Refresh token was already used; the session has been revoked."
+    status = 401
+
+
+class PermissionDeniedError(AuthServiceError):
+    code = "permission_denied"
+    message = "You do not have permission to perform this action."
+    status = 403
+
+
+class AdminRegistrationDeniedError(PermissionDeniedError):
+    code = "admin_registration_denied"
+    message = "Admin registration denied: email is not on the admin whitelist."
+
+
+class NotFoundError(AuthServiceError):
+    code = "not_found"
+    message = "Resource not found."
+    status = 404
+
+
+class ConflictError(AuthServiceError):
+    code = "conflict"
+    message = "The resource already exists."
+    status = 409

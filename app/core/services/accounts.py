@@ -1,0 +1,201 @@
+"""User accounts: creation, authentication, password changes and administration."""
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.emails import is_valid_email
+from app.core.emails import normalize_email
+from app.core.errors import AdminRegistrationDeniedError
+from app.core.errors import ConflictError
+from app.core.errors import InvalidCredentialsError
+from app.core.errors import InvalidInputError
+from app.core.errors import NotFoundError
+from app.core.errors import PermissionDeniedError
+from app.core.models import User
+from app.core.security import PASSWORD_MAX_LENGTH
+from app.core.security import PASSWORD_MIN_LENGTH
+from app.core.security import burn_password_check
+from app.core.security import hash_password
+from app.core.security import verify_password
+from app.core.services import roles
+from app.core.services import sessions
+from app.core.services import whitelist
+from app.extensions import db
+
+# No '@', so a login name is never mistaken for an email address.
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,150}$")
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: Sequence[User]
+    page: int
+    per_page: int
+    total: int
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    username: str | None = None,
+    role_names: Sequence[str] = (roles.USER,),
+    display_name: str | None = None,
+    client_id: int | None = None,
+) -> User:
+    email = normalize_email(email)
+    _check_email(email)
+    _check_password(password)
+    if username is not None and not _USERNAME.match(username):
+        raise InvalidInputError("A username is 3 to 150 of A-Z, a-z, 0-9, '_', '.' or '-'.")
+    if _find_by_email(email) is not None:
+        raise ConflictError("Email is already registered.")
+    if username is not None and _find_by_username(username) is not None:
+        raise ConflictError("Username is already taken.")
+    user = User(
+        email=email,
+        username=username or _free_username(email),
+        password_hash=hash_password(password),
+        display_name=display_name,
+        client_id=client_id,
+        social_links={},
+        roles=roles.find_roles(role_names),
+    )
+    db.session.add(user)
+    _commit_or_conflict("Email or username is already registered.")
+    return user
+
+
+def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
+    """Self-service sign-up; ``admin`` only for an email on the admin whitelist."""
+    if role == roles.ADMIN and not whitelist.is_whitelisted(email):
+        raise AdminRegistrationDeniedError()
+    wanted = [roles.USER, roles.ADMIN] if role == roles.ADMIN else [roles.USER]
+    return create_user(email=email, password=password, role_names=wanted)
+
+
+def authenticate(*, identifier: str, password: str) -> User:
+    """The active user with this email or username and password.
+
+    Unknown, inactive and wrong-password answers are one error after one password check,
+    so neither the answer nor its time tells which accounts exist.
+    """
+    user = _find_by_login(identifier)
+    if user is None:
+        burn_password_check(password)
+        raise InvalidCredentialsError()
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise InvalidCredentialsError()
+    return user
+
+
+def change_password(
+    *, user: User, current_password: str, new_password: str, keep_session_id: str | None
+) -> None:
+    """Set a new password and end every other session of the user."""
+    if not verify_password(user.password_hash, current_password):
+        raise InvalidCredentialsError("Current password is incorrect.")
+    _check_password(new_password)
+    user.password_hash = hash_password(new_password)
+    db.session.commit()
+    sessions.end_user_sessions(user_id=user.id, keep_session_id=keep_session_id)
+
+
+def list_users(*, actor: User, page: int, per_page: int) -> UserPage:
+    roles.require_role(actor, roles.ADMIN)
+    total = db.session.scalar(select(func.count(User.id))) or 0
+    users = db.session.scalars(
+        select(User).order_by(User.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return UserPage(users=users, page=page, per_page=per_page, total=total)
+
+
+def update_user(
+    *, actor: User, user_id: int, role: str | None = None, is_active: bool | None = None
+) -> User:
+    """Change a user's role or active flag; deactivation ends every session at once.
+
+    A demotion needs no revocation: roles are read from the database on every request.
+    """
+    user = _administered_user(actor, user_id)
+    if role is not None:
+        roles.set_primary_role(user, role)
+    if is_active is not None:
+        user.is_active = is_active
+    db.session.commit()
+    if is_active is False:
+        sessions.end_user_sessions(user_id=user.id)
+    return user
+
+
+def delete_user(*, actor: User, user_id: int) -> None:
+    user = _administered_user(actor, user_id)
+    db.session.delete(user)
+    db.session.commit()
+
+
+def _administered_user(actor: User, user_id: int) -> User:
+    roles.require_role(actor, roles.ADMIN)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("User not found.")
+    if user.id == actor.id:
+        # An admin locking themselves out could leave the service with no admin at all.
+        raise PermissionDeniedError("Admins cannot change or delete their own account here.")
+    return user
+
+
+def _check_email(email: str) -> None:
+    if not is_valid_email(email):
+        message = "Not a valid email address."
+        raise InvalidInputError(message, details={"email": [message]})
+
+
+def _check_password(password: str) -> None:
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        message = (
+            f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long."
+        )
+        raise InvalidInputError(message, details={"password": [message]})
+
+
+def _find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _find_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _find_by_login(identifier: str) -> User | None:
+    identifier = identifier.strip()
+    return db.session.scalar(
+        select(User).where(
+            or_(User.email == normalize_email(identifier), User.username == identifier)
+        )
+    )
+
+
+def _free_username(email: str) -> str:
+    """A username derived from the email's local part, made unique with digits."""
+    base = re.sub(r"[^A-Za-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
+    base = base.ljust(3, "0")
+    candidate = base
+    while _find_by_username(candidate) is not None:
+        candidate = f"{base}{secrets.randbelow(10**6)}"
+    return candidate
+
+
+def _commit_or_conflict(message: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ConflictError(message) from error

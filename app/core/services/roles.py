@@ -1,0 +1,84 @@
+"""Roles and permissions. The role ``admin`` holds every permission there is."""
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app.core.errors import ConflictError
+from app.core.errors import InvalidInputError
+from app.core.errors import NotFoundError
+from app.core.errors import PermissionDeniedError
+from app.core.models import Permission
+from app.core.models import Role
+from app.core.models import User
+from app.extensions import db
+
+ADMIN = "admin"
+USER = "user"
+
+_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+_PERMISSION_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,99}$")
+
+
+def create_role(*, name: str, permissions: Iterable[str] = ()) -> Role:
+    if not _ROLE_NAME.match(name):
+        raise InvalidInputError(f"Invalid role name {name!r}: use a-z, 0-9, '_' or '-'.")
+    if db.session.scalar(select(Role).where(Role.name == name)) is not None:
+        raise ConflictError(f"Role {name!r} already exists.")
+    role = Role(name=name, permissions=[_get_or_add_permission(p) for p in set(permissions)])
+    db.session.add(role)
+    db.session.commit()
+    return role
+
+
+def find_roles(names: Iterable[str]) -> list[Role]:
+    wanted = set(names)
+    roles = list(db.session.scalars(select(Role).where(Role.name.in_(wanted)).order_by(Role.id)))
+    missing = wanted - {role.name for role in roles}
+    if missing:
+        raise NotFoundError(f"Unknown role: {', '.join(sorted(missing))}.")
+    return roles
+
+
+def role_names(user: User) -> list[str]:
+    return [role.name for role in user.roles]
+
+
+def has_role(user: User, name: str) -> bool:
+    return any(role.name == name for role in user.roles)
+
+
+def primary_role(user: User) -> str:
+    """The single role of the documents that know only ``user`` and ``admin``."""
+    return ADMIN if has_role(user, ADMIN) else USER
+
+
+def permission_names(user: User) -> list[str]:
+    return sorted({perm.name for role in user.roles for perm in role.permissions})
+
+
+def require_role(user: User, name: str) -> None:
+    if not has_role(user, name):
+        raise PermissionDeniedError()
+
+
+def set_primary_role(user: User, name: str) -> None:
+    """Make ``user`` an admin or a plain user, keeping any other roles. Caller commits."""
+    keep = [role for role in user.roles if role.name not in (ADMIN, USER)]
+    wanted = [USER, ADMIN] if name == ADMIN else [USER]
+    user.roles = find_roles(wanted) + keep
+
+
+def _get_or_add_permission(name: str) -> Permission:
+    """Caller commits. A new permission is granted to ``admin`` too."""
+    if not _PERMISSION_NAME.match(name):
+        raise InvalidInputError(f"Invalid permission name {name!r}.")
+    permission = db.session.scalar(select(Permission).where(Permission.name == name))
+    if permission is None:
+        permission = Permission(name=name)
+        db.session.add(permission)
+        admin = db.session.scalar(select(Role).where(Role.name == ADMIN))
+        if admin is not None:
+            admin.permissions.append(permission)
+    return permission

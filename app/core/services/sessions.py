@@ -1,0 +1,261 @@
+"""Sessions: one per login, the family of its refresh tokens, and their revocation.
+
+State lives in the database, never in process memory, so a revocation holds on the very next
+request on every worker and host.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import joinedload
+
+from app.core import clock
+from app.core.errors import AuthServiceError
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenReusedError
+from app.core.errors import TokenRevokedError
+from app.core.models import RevokedToken
+from app.core.models import Session
+from app.core.models import User
+from app.core.tokens import IssuedTokens
+from app.core.tokens import RefreshClaims
+from app.core.tokens import TokenPolicy
+from app.core.tokens import decode_refresh_token
+from app.core.tokens import issue_tokens
+from app.extensions import db
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user behind a verified access token, and which token and session it was."""
+
+    user: User
+    session_id: str
+    token_jti: str
+    token_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    sessions: int
+    revoked_tokens: int
+
+
+def open_session(
+    *,
+    user: User,
+    dialect: str,
+    policy: TokenPolicy,
+    user_agent: str | None = None,
+    ip: str | None = None,
+) -> IssuedTokens:
+    now = _whole_seconds(clock.utcnow())
+    session = Session(
+        id=str(uuid4()),
+        user_id=user.id,
+        dialect=dialect,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + (policy.refresh_ttl or policy.access_ttl),
+        user_agent=(user_agent or None) and user_agent[:512],
+        ip=ip,
+    )
+    if policy.refresh_ttl is not None:
+        session.refresh_jti = str(uuid4())
+        session.refresh_issued_at = now
+    db.session.add(session)
+    db.session.commit()
+    return issue_tokens(user=user, session=session, policy=policy)
+
+
+def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
+    """Spend a refresh token and hand out its successor.
+
+    The swap is one conditional UPDATE on the current token id, so of two concurrent
+    refreshes with one token exactly one rotates; the other sees a spent token.
+    """
+    assert policy.refresh_ttl is not None
+    claims = decode_refresh_token(refresh_token)
+    now = _whole_seconds(clock.utcnow())
+    active_users = select(User.id).where(User.is_active.is_(True))
+    rotated = db.session.execute(
+        update(Session)
+        .where(
+            Session.id == claims.session_id,
+            Session.user_id == claims.user_id,
+            Session.user_id.in_(active_users),
+            Session.refresh_jti == claims.jti,
+            Session.revoked_at.is_(None),
+            Session.expires_at > now,
+        )
+        .values(
+            refresh_jti=str(uuid4()),
+            previous_refresh_jti=claims.jti,
+            refresh_issued_at=now,
+            rotated_at=now,
+            expires_at=now + policy.refresh_ttl,
+            last_used_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if rotated.rowcount == 1:
+        db.session.commit()
+        session, user = _load_session(claims.session_id)
+        return issue_tokens(user=user, session=session, policy=policy)
+    db.session.rollback()
+    return _answer_spent_token(claims, policy, now)
+
+
+def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetime) -> IssuedTokens:
+    found = _find_session(claims.session_id)
+    if found is None:
+        raise TokenRevokedError()
+    session, user = found
+    if session.user_id != claims.user_id or session.revoked_at or not user.is_active:
+        raise TokenRevokedError()
+    if session.refresh_jti == claims.jti:
+        raise TokenExpiredError()
+    if session.previous_refresh_jti == claims.jti and _within_reuse_grace(session, now):
+        return issue_tokens(user=user, session=session, policy=policy)
+    # RFC 9700 section 4.14.2: a spent refresh token presented again revokes the family.
+    _revoke_sessions(Session.id == session.id, now=now)
+    db.session.commit()
+    raise TokenReusedError()
+
+
+def _within_reuse_grace(session: Session, now: datetime) -> bool:
+    grace = current_app.config["AUTH_REFRESH_REUSE_GRACE_SECONDS"]
+    if grace <= 0 or session.rotated_at is None:
+        return False
+    return now - session.rotated_at <= timedelta(seconds=grace)
+
+
+def find_caller(claims: dict[str, Any]) -> Caller | None:
+    """The active user behind an access token whose session is live and whose token is not
+    revoked, read in one query; None otherwise."""
+    sub, sid, jti, exp = claims.get("sub"), claims.get("sid"), claims.get("jti"), claims.get("exp")
+    if not (isinstance(sub, str) and sub.isdigit() and isinstance(sid, str)):
+        return None
+    if not (isinstance(jti, str) and isinstance(exp, int)):
+        return None
+    token_revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
+    user = (
+        db.session.scalars(
+            select(User)
+            .join(Session, Session.user_id == User.id)
+            .where(
+                User.id == int(sub),
+                User.is_active.is_(True),
+                Session.id == sid,
+                Session.revoked_at.is_(None),
+                ~token_revoked,
+            )
+            .options(joinedload(User.roles))
+        )
+        .unique()
+        .first()
+    )
+    if user is None:
+        return None
+    return Caller(
+        user=user,
+        session_id=sid,
+        token_jti=jti,
+        token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
+    )
+
+
+def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
+    """End the caller's session and revoke the presented access token at once.
+
+    A refresh token of the same user from another session (a stale cookie) ends that
+    session too; anyone else's, or one that no longer decodes, is left alone.
+    """
+    now = clock.utcnow()
+    ended = Session.id == caller.session_id
+    other = _refresh_session_of(caller.user.id, refresh_token)
+    if other is not None:
+        ended = or_(ended, Session.id == other)
+    _revoke_sessions(ended, now=now)
+    _revoke_token(jti=caller.token_jti, expires_at=caller.token_expires_at)
+    db.session.commit()
+
+
+def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
+    if refresh_token is None:
+        return None
+    try:
+        claims = decode_refresh_token(refresh_token)
+    except AuthServiceError:
+        return None
+    return claims.session_id if claims.user_id == user_id else None
+
+
+def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:
+    condition = Session.user_id == user_id
+    if keep_session_id is not None:
+        condition = condition & (Session.id != keep_session_id)
+    _revoke_sessions(condition, now=clock.utcnow())
+    db.session.commit()
+
+
+def purge_expired() -> PurgeCounts:
+    """Delete sessions that expired or were revoked, and revocation rows past their expiry."""
+    now = clock.utcnow()
+    sessions = db.session.execute(
+        delete(Session).where(or_(Session.expires_at <= now, Session.revoked_at.is_not(None)))
+    )
+    tokens = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
+    db.session.commit()
+    return PurgeCounts(sessions=sessions.rowcount, revoked_tokens=tokens.rowcount)
+
+
+def _revoke_sessions(condition: Any, *, now: datetime) -> None:
+    """Caller commits."""
+    db.session.execute(
+        update(Session)
+        .where(condition, Session.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _revoke_token(*, jti: str, expires_at: datetime) -> None:
+    """Caller commits."""
+    if db.session.get(RevokedToken, jti) is None:
+        db.session.add(RevokedToken(jti=jti, expires_at=expires_at))
+
+
+def _load_session(session_id: str) -> tuple[Session, User]:
+    found = _find_session(session_id)
+    if found is None:
+        raise TokenRevokedError()
+    return found
+
+
+def _find_session(session_id: str) -> tuple[Session, User] | None:
+    row = (
+        db.session.execute(
+            select(Session, User)
+            .join(User, User.id == Session.user_id)
+            .where(Session.id == session_id)
+            .options(joinedload(User.roles))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
+    )
+    return None if row is None else (row[0], row[1])
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)

@@ -1,0 +1,116 @@
+"""Minting and decoding of the service's JWTs.
+
+Every token carries ``sub`` (the user id as a string), ``type``, ``jti``, ``iat``, ``nbf``,
+``exp``, ``sid`` (the session), and the identity claims that the documents show: ``roles``,
+``username`` and ``userId``. The claims inform; the database decides (see
+``sessions.find_caller``).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_refresh_token
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import ExpiredSignatureError
+from jwt import InvalidTokenError
+
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
+from app.core.models import Session
+from app.core.models import User
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    """Lifetimes of the tokens a dialect hands out; no refresh token when refresh_ttl is None."""
+
+    access_ttl: timedelta
+    refresh_ttl: timedelta | None
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    access_expires_in: int
+    refresh_token: str | None
+    refresh_expires_at: datetime | None
+    session_id: str
+
+
+@dataclass(frozen=True)
+class RefreshClaims:
+    user_id: int
+    session_id: str
+    jti: str
+
+
+def mint_access_token(*, user: User, session_id: str, ttl: timedelta) -> str:
+    return create_access_token(
+        identity=str(user.id),
+        expires_delta=ttl,
+        additional_claims=_identity_claims(user, session_id),
+    )
+
+
+def mint_refresh_token(*, user: User, session: Session) -> str:
+    """Encode the session's current refresh token.
+
+    Its jti, iat and exp are the session's, so minting it again yields the same token: that
+    is how a refresh within the reuse grace window hands back the current successor.
+    """
+    assert session.refresh_jti and session.refresh_issued_at
+    issued_at = int(session.refresh_issued_at.timestamp())
+    claims = _identity_claims(user, session.id) | {
+        "jti": session.refresh_jti,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": int(session.expires_at.timestamp()),
+    }
+    return create_refresh_token(
+        identity=str(user.id), expires_delta=False, additional_claims=claims
+    )
+
+
+def issue_tokens(*, user: User, session: Session, policy: TokenPolicy) -> IssuedTokens:
+    refresh_token = None
+    if policy.refresh_ttl is not None:
+        refresh_token = mint_refresh_token(user=user, session=session)
+    return IssuedTokens(
+        access_token=mint_access_token(user=user, session_id=session.id, ttl=policy.access_ttl),
+        access_expires_in=int(policy.access_ttl.total_seconds()),
+        refresh_token=refresh_token,
+        refresh_expires_at=session.expires_at if refresh_token else None,
+        session_id=session.id,
+    )
+
+
+def decode_refresh_token(raw: str) -> RefreshClaims:
+    claims = _decode(raw)
+    sub, sid, jti = claims.get("sub"), claims.get("sid"), claims.get("jti")
+    if claims.get("type") != "refresh" or not isinstance(sid, str) or not isinstance(jti, str):
+        raise TokenInvalidError()
+    if not isinstance(sub, str) or not sub.isdigit():
+        raise TokenInvalidError()
+    return RefreshClaims(user_id=int(sub), session_id=sid, jti=jti)
+
+
+def _decode(raw: str) -> dict[str, Any]:
+    try:
+        return decode_token(raw)
+    except ExpiredSignatureError as error:
+        raise TokenExpiredError() from error
+    except (InvalidTokenError, JWTExtendedException, ValueError) as error:
+        raise TokenInvalidError() from error
+
+
+def _identity_claims(user: User, session_id: str) -> dict[str, Any]:
+    return {
+        "sid": session_id,
+        "roles": [role.name for role in user.roles],
+        "username": user.username,
+        "userId": user.id,
+    }

@@ -1,0 +1,77 @@
+"""Configuration: one class per APP_ENV, every value read from the environment.
+
+The service's own keys are documented once, in the README's Configuration table.
+"""
+
+import os
+from typing import Any
+from typing import ClassVar
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    raw = os.environ.get(name, default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw.strip() == "" else int(raw)
+
+
+class Config:
+    APP_ENV = "production"
+    TESTING = False
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS: ClassVar[list[str]] = ["HS256"]
+    JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
+    JWT_ENCODE_NBF = True
+    # The refresh cookie is guarded by SameSite=Strict and an Origin check (app/api/origin.py).
+    JWT_COOKIE_CSRF_PROTECT = False
+
+    # Empty means every dialect the service has.
+    AUTH_DIALECTS = _env_list("AUTH_DIALECTS")
+    AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", True)
+    ADMIN_EMAIL_WHITELIST = _env_list("ADMIN_EMAIL_WHITELIST")
+    CORS_ORIGINS = _env_list("CORS_ORIGINS")
+    AUTH_PASSWORD_HASH_METHOD = os.environ.get("AUTH_PASSWORD_HASH_METHOD", "scrypt")
+    AUTH_REFRESH_REUSE_GRACE_SECONDS = _env_int("AUTH_REFRESH_REUSE_GRACE_SECONDS", 10)
+
+    AUTH_BLOG_ACCESS_TOKEN_SECONDS = _env_int("AUTH_BLOG_ACCESS_TOKEN_SECONDS", 15 * 60)
+    AUTH_BLOG_REFRESH_TOKEN_SECONDS = _env_int("AUTH_BLOG_REFRESH_TOKEN_SECONDS", 7 * 24 * 3600)
+
+
+class ProductionConfig(Config):
+    pass
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", False)
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    AUTH_COOKIE_SECURE = False
+    # The cheapest hash keeps the suite fast; the end-to-end tests run the real scrypt.
+    AUTH_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105 (a method name)
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}

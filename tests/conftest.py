@@ -1,0 +1,169 @@
+"""Fixtures: ``app``, ``client``, ``runner`` and ``auth``, on SQLite and on PostgreSQL.
+
+The whole suite runs once per database. Each database is built by the real migration once
+per run, and before each test every table is reset to the rows that migration seeds.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask.testing import FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from app import create_app
+from app.extensions import db
+from tests.databases import POSTGRES_SKIP_REASON
+from tests.databases import new_database
+from tests.databases import postgres_base_url
+from tests.factories import PASSWORD
+
+TEST_SECRET = "5f" * 16 + "0123456789abcdef" * 6
+SEED_TABLES = ("roles", "permissions", "role_permissions")
+
+
+def pytest_report_header() -> list[str]:
+    base = postgres_base_url()
+    if base is None:
+        return ["databases: sqlite only. " + POSTGRES_SKIP_REASON]
+    return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without TEST_DATABASE_URL, leave out the PostgreSQL half of the suite, and say so."""
+    if postgres_base_url() is not None:
+        return
+    postgres = [item for item in items if _database_of(item) == "postgresql"]
+    if postgres:
+        items[:] = [item for item in items if _database_of(item) != "postgresql"]
+        config.hook.pytest_deselected(items=postgres)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if postgres_base_url() is None:
+        terminalreporter.write_line(POSTGRES_SKIP_REASON, yellow=True, bold=True)
+
+
+def _database_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("database_kind")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with new_database(database_kind, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def seed_rows(database_url: str) -> dict[str, list[dict[str, Any]]]:
+    """Migrate the database once and remember the rows the migration seeded."""
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        tables = db.metadata.tables
+        rows = {
+            name: [dict(row._mapping) for row in db.session.execute(select(tables[name]))]
+            for name in SEED_TABLES
+        }
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "JWT_SECRET_KEY": TEST_SECRET}
+    return create_app("testing", config | overrides)
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(
+    database_url: str, seed_rows: dict[str, list[dict[str, Any]]], app_overrides: dict[str, Any]
+) -> Iterator[Flask]:
+    app = make_app(database_url, **app_overrides)
+    with app.app_context():
+        _reset_tables(seed_rows)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_tables(seed_rows: dict[str, list[dict[str, Any]]]) -> None:
+    tables = db.metadata.sorted_tables
+    for table in reversed(tables):
+        db.session.execute(delete(table))
+    for table in tables:
+        if seed_rows.get(table.name):
+            db.session.execute(insert(table), seed_rows[table.name])
+    db.session.commit()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """The blog API's auth calls, as a browser client makes them."""
+
+    def __init__(self, client: FlaskClient):
+        self._client = client
+
+    def register(self, email: str, password: str = PASSWORD, **extra: Any) -> TestResponse:
+        return self._client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, **extra}
+        )
+
+    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
+        return self._client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+    def refresh(self, **kwargs: Any) -> TestResponse:
+        return self._client.post("/api/v1/auth/refresh-token", **kwargs)
+
+    def logout(self, access_token: str, **kwargs: Any) -> TestResponse:
+        return self._client.post(
+            "/api/v1/auth/logout", headers=self.headers(access_token), **kwargs
+        )
+
+    def refresh_cookie(self) -> str | None:
+        cookie = self._client.get_cookie("refreshToken", path="/api/v1/auth")
+        return None if cookie is None else cookie.value
+
+    @staticmethod
+    def headers(access_token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {access_token}"}
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
