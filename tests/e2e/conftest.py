@@ -1,0 +1,93 @@
+"""A real gunicorn serving the service, with the production config and the real scrypt."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import TEST_SECRET
+from tests.databases import new_database
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 30
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict[str, str]
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``flask --app wsgi ARGS`` against the server's database."""
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.fixture
+def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    processes: list[subprocess.Popen[bytes]] = []
+    with new_database(database_kind, tmp_path) as database_url:
+
+        def start(**settings: str) -> LiveServer:
+            env = os.environ | {
+                "APP_ENV": "production",
+                "JWT_SECRET_KEY": TEST_SECRET,
+                "DATABASE_URL": database_url,
+                "AUTH_COOKIE_SECURE": "false",
+                **settings,
+            }
+            server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", env=env)
+            migrated = server.flask("db", "upgrade")
+            assert migrated.returncode == 0, migrated.stderr
+            processes.append(_spawn_gunicorn(server))
+            _wait_until_serving(server.url, processes[-1])
+            return server
+
+        try:
+            yield start
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
+    bind = server.url.removeprefix("http://")
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2",
+        "--worker-class", "gthread", "--threads", "4", "--log-level", "warning", "wsgi:app",
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=server.env)
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "gunicorn exited during startup"
+        try:
+            requests.get(f"{url}/api/v1/ping", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"gunicorn did not answer on {url} in {START_TIMEOUT_SECONDS}s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
