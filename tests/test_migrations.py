@@ -2,29 +2,17 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import inspect
 
 from tests.databases import new_database
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_flask
 
 
 def _flask(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"APP_ENV": "testing", "DATABASE_URL": database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_flask(os.environ | {"APP_ENV": "testing", "DATABASE_URL": database_url}, *args)
 
 
 @pytest.fixture

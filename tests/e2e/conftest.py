@@ -15,8 +15,9 @@ import requests
 
 from tests.conftest import TEST_SECRET
 from tests.databases import new_database
+from tests.processes import ROOT
+from tests.processes import run_flask
 
-ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30
 
 
@@ -27,15 +28,7 @@ class LiveServer:
 
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` against the server's database."""
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_flask(self.env, *args)
 
 
 @pytest.fixture
