@@ -7,6 +7,10 @@ import os
 from typing import Any
 from typing import ClassVar
 
+MINUTE = 60
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
 
 def _env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
@@ -49,8 +53,17 @@ class Config:
     AUTH_PASSWORD_HASH_METHOD = os.environ.get("AUTH_PASSWORD_HASH_METHOD", "scrypt")
     AUTH_REFRESH_REUSE_GRACE_SECONDS = _env_int("AUTH_REFRESH_REUSE_GRACE_SECONDS", 10)
 
-    AUTH_BLOG_ACCESS_TOKEN_SECONDS = _env_int("AUTH_BLOG_ACCESS_TOKEN_SECONDS", 15 * 60)
-    AUTH_BLOG_REFRESH_TOKEN_SECONDS = _env_int("AUTH_BLOG_REFRESH_TOKEN_SECONDS", 7 * 24 * 3600)
+    # Token lifetimes per dialect, in seconds; a dialect without a refresh key has no refresh.
+    AUTH_BLOG_ACCESS_TOKEN_SECONDS = _env_int("AUTH_BLOG_ACCESS_TOKEN_SECONDS", 15 * MINUTE)
+    AUTH_BLOG_REFRESH_TOKEN_SECONDS = _env_int("AUTH_BLOG_REFRESH_TOKEN_SECONDS", 7 * DAY)
+    AUTH_CMG_ACCESS_TOKEN_SECONDS = _env_int("AUTH_CMG_ACCESS_TOKEN_SECONDS", 15 * MINUTE)
+    AUTH_CMG_REFRESH_TOKEN_SECONDS = _env_int("AUTH_CMG_REFRESH_TOKEN_SECONDS", 7 * DAY)
+    AUTH_CLIENT_ACCESS_TOKEN_SECONDS = _env_int("AUTH_CLIENT_ACCESS_TOKEN_SECONDS", HOUR)
+    AUTH_STAFF_ACCESS_TOKEN_SECONDS = _env_int("AUTH_STAFF_ACCESS_TOKEN_SECONDS", 7 * DAY)
+    AUTH_TOKEN_PAIR_ACCESS_TOKEN_SECONDS = _env_int(
+        "AUTH_TOKEN_PAIR_ACCESS_TOKEN_SECONDS", 5 * MINUTE
+    )
+    AUTH_TOKEN_PAIR_REFRESH_TOKEN_SECONDS = _env_int("AUTH_TOKEN_PAIR_REFRESH_TOKEN_SECONDS", DAY)
 
 
 class ProductionConfig(Config):

@@ -5,6 +5,7 @@ import uuid
 
 from app.core.models import User
 from app.core.services import accounts
+from app.core.services import clients
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -40,3 +41,8 @@ def make_user(
 
 def make_admin(**overrides: object) -> User:
     return make_user(roles=("user", "admin"), **overrides)  # type: ignore[arg-type]
+
+
+def make_client(name: str = "reporting service") -> clients.NewClient:
+    """Create an API client; the result carries its one-time key."""
+    return clients.create_client(name=name)

@@ -6,9 +6,19 @@ from flask import Flask
 from flask import Response
 
 from app.api import blog
+from app.api import client_credentials
+from app.api import cmg
+from app.api import staff
+from app.api import token_pair
 from app.api.errors import add_renderer
 
-DIALECTS: dict[str, ModuleType] = {"blog": blog}
+DIALECTS: dict[str, ModuleType] = {
+    "blog": blog,
+    "cmg": cmg,
+    "client-credentials": client_credentials,
+    "staff": staff,
+    "token-pair": token_pair,
+}
 
 
 class UnknownDialectError(ValueError):

@@ -7,6 +7,7 @@ from flask import current_app
 from flask import request
 
 from app.core import clock
+from app.core.tokens import IssuedTokens
 
 
 def set_refresh_cookie(
@@ -21,6 +22,21 @@ def set_refresh_cookie(
         httponly=True,
         samesite="Strict",
     )
+
+
+def attach_refresh_cookie(
+    response: Response, tokens: IssuedTokens, *, name: str, path: str
+) -> Response:
+    """Set the cookie that carries ``tokens``' refresh token; return the response."""
+    assert tokens.refresh_token and tokens.refresh_expires_at
+    set_refresh_cookie(
+        response,
+        name=name,
+        path=path,
+        token=tokens.refresh_token,
+        expires_at=tokens.refresh_expires_at,
+    )
+    return response
 
 
 def clear_refresh_cookie(response: Response, *, name: str, path: str) -> None:

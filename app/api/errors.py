@@ -1,8 +1,8 @@
 """Request-level errors, and the one place that turns any error into a response.
 
 Each dialect registers a renderer for its URL prefixes; an error is answered by the renderer
-of the longest prefix that matches the request path, so a routing 404 under ``/api/v1/``
-looks like every other blog error.
+of the longest prefix that the request path is (or lies under), so a routing 404 under
+``/api/v1/`` looks like every other blog error.
 """
 
 from collections.abc import Callable
@@ -82,9 +82,16 @@ def add_renderer(app: Flask, prefixes: Iterable[str], renderer: Renderer) -> Non
 
 def render_error(error: AuthServiceError) -> Response:
     for prefix, renderer in current_app.extensions.get(_RENDERERS, []):
-        if request.path.startswith(prefix):
+        if _under(request.path, prefix):
             return renderer(error)
     return _render_plain(error)
+
+
+def _under(path: str, prefix: str) -> bool:
+    """``/auth/`` covers the paths below it; ``/auth`` covers itself and those paths too."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def register_error_handlers(app: Flask) -> None:

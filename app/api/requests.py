@@ -7,6 +7,7 @@ from marshmallow import Schema
 from marshmallow import ValidationError
 
 from app.core.errors import InvalidInputError
+from app.core.errors import TokenInvalidError
 from app.core.services.authentication import ClientInfo
 
 
@@ -23,6 +24,20 @@ def load_body(schema: Schema, *, message: str = "Validation failed.") -> dict[st
 
 def load_query(schema: Schema, *, message: str = "Validation failed.") -> dict[str, Any]:
     return _load(schema, request.args.to_dict(), message)
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None when there is no header.
+
+    A header of another shape is an invalid token, not a missing one.
+    """
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenInvalidError()
+    return token.strip()
 
 
 def client_info() -> ClientInfo:

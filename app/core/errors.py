@@ -31,10 +31,26 @@ class InvalidCredentialsError(AuthServiceError):
     status = 401
 
 
+class WrongCurrentPasswordError(InvalidInputError):
+    code = "wrong_current_password"
+    message = "Current password is incorrect."
+
+
+class InvalidClientCredentialsError(AuthServiceError):
+    code = "invalid_client_credentials"
+    message = "Invalid client credentials."
+    status = 401
+
+
 class TokenMissingError(AuthServiceError):
     code = "token_missing"
     message = "Authentication credentials were not provided."
     status = 401
+
+
+class RefreshTokenMissingError(TokenMissingError):
+    code = "refresh_token_missing"
+    message = "Refresh token missing"
 
 
 class TokenInvalidError(AuthServiceError):

@@ -11,6 +11,7 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from flask_jwt_extended import create_access_token
 from flask_jwt_extended import create_refresh_token
 from flask_jwt_extended import decode_token
@@ -20,6 +21,7 @@ from jwt import InvalidTokenError
 
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
+from app.core.models import ApiClient
 from app.core.models import Session
 from app.core.models import User
 
@@ -30,6 +32,17 @@ class TokenPolicy:
 
     access_ttl: timedelta
     refresh_ttl: timedelta | None
+
+
+def policy_for(name: str) -> TokenPolicy:
+    """The lifetimes configured as ``AUTH_<NAME>_ACCESS_TOKEN_SECONDS`` and, when the
+    dialect has refresh tokens, ``AUTH_<NAME>_REFRESH_TOKEN_SECONDS``."""
+    config = current_app.config
+    refresh_seconds = config.get(f"AUTH_{name}_REFRESH_TOKEN_SECONDS")
+    return TokenPolicy(
+        access_ttl=timedelta(seconds=config[f"AUTH_{name}_ACCESS_TOKEN_SECONDS"]),
+        refresh_ttl=None if refresh_seconds is None else timedelta(seconds=refresh_seconds),
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,34 @@ class RefreshClaims:
     user_id: int
     session_id: str
     jti: str
+
+
+@dataclass(frozen=True)
+class ClientClaims:
+    client_id: str
+    jti: str
+
+
+CLIENT_TOKEN = "client"  # noqa: S105 (a token type, not a secret)
+
+
+def mint_client_token(*, client: ApiClient, ttl: timedelta) -> str:
+    """A machine token: it names the client, not a user, so no user endpoint accepts it."""
+    return create_access_token(
+        identity=client.client_id,
+        expires_delta=ttl,
+        additional_claims={"type": CLIENT_TOKEN, "clientId": client.client_id},
+    )
+
+
+def decode_client_token(raw: str) -> ClientClaims:
+    claims = decode_any_token(raw)
+    client_id, jti = claims.get("sub"), claims.get("jti")
+    if claims.get("type") != CLIENT_TOKEN or not isinstance(client_id, str):
+        raise TokenInvalidError()
+    if not isinstance(jti, str):
+        raise TokenInvalidError()
+    return ClientClaims(client_id=client_id, jti=jti)
 
 
 def mint_access_token(*, user: User, session_id: str, ttl: timedelta) -> str:
@@ -89,7 +130,7 @@ def issue_tokens(*, user: User, session: Session, policy: TokenPolicy) -> Issued
 
 
 def decode_refresh_token(raw: str) -> RefreshClaims:
-    claims = _decode(raw)
+    claims = decode_any_token(raw)
     sub, sid, jti = claims.get("sub"), claims.get("sid"), claims.get("jti")
     if claims.get("type") != "refresh" or not isinstance(sid, str) or not isinstance(jti, str):
         raise TokenInvalidError()
@@ -98,7 +139,8 @@ def decode_refresh_token(raw: str) -> RefreshClaims:
     return RefreshClaims(user_id=int(sub), session_id=sid, jti=jti)
 
 
-def _decode(raw: str) -> dict[str, Any]:
+def decode_any_token(raw: str) -> dict[str, Any]:
+    """The claims of a token this service signed, of any type, if it has not expired."""
     try:
         return decode_token(raw)
     except ExpiredSignatureError as error:

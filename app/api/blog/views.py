@@ -1,9 +1,6 @@
 """Views of the blog API: load with a schema, call one service, dump, return."""
 
-from datetime import timedelta
-
 from flask import Response
-from flask import current_app
 from flask import jsonify
 from flask_jwt_extended import current_user
 from flask_jwt_extended import jwt_required
@@ -18,9 +15,9 @@ from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import UserPageSchema
 from app.api.blog.schemas import UserSchema
 from app.api.blog.schemas import UserUpdateSchema
+from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
-from app.api.cookies import set_refresh_cookie
 from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -29,12 +26,12 @@ from app.core.errors import InvalidInputError
 from app.core.services import accounts
 from app.core.services import authentication
 from app.core.services import sessions
-from app.core.tokens import IssuedTokens
-from app.core.tokens import TokenPolicy
+from app.core.tokens import policy_for
 
 DIALECT = "blog"
 REFRESH_COOKIE = "refreshToken"
 COOKIE_PATH = "/api/v1/auth"
+COOKIE = {"name": REFRESH_COOKIE, "path": COOKIE_PATH}
 
 
 @bp.post("/auth/register")
@@ -42,9 +39,11 @@ def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(RegisterSchema())
     signed_in = authentication.sign_up(
-        **data, dialect=DIALECT, policy=_policy(), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info()
     )
-    return _with_refresh_cookie(jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens), 201
+    return attach_refresh_cookie(
+        jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens, **COOKIE
+    ), 201
 
 
 @bp.post("/auth/login")
@@ -52,17 +51,21 @@ def login() -> Response:
     """Exchange email and password for an access token, the user and the refresh cookie."""
     data = load_body(LoginSchema())
     signed_in = authentication.log_in(
-        **data, dialect=DIALECT, policy=_policy(), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info()
     )
-    return _with_refresh_cookie(jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens)
+    return attach_refresh_cookie(
+        jsonify(SignedInSchema().dump(signed_in)), signed_in.tokens, **COOKIE
+    )
 
 
 @bp.post("/auth/refresh-token")
 @same_site_only
 def refresh_token() -> Response:
     """Spend the refresh cookie for a new access token and a rotated refresh cookie."""
-    tokens = sessions.rotate_refresh(refresh_token=_required_refresh_cookie(), policy=_policy())
-    return _with_refresh_cookie(jsonify(AccessTokenSchema().dump(tokens)), tokens)
+    tokens = sessions.rotate_refresh(
+        refresh_token=_required_refresh_cookie(), policy=policy_for("BLOG")
+    )
+    return attach_refresh_cookie(jsonify(AccessTokenSchema().dump(tokens)), tokens, **COOKIE)
 
 
 @bp.post("/auth/logout")
@@ -72,7 +75,7 @@ def logout() -> Response:
     """End the session of the access token and of the refresh cookie, and clear the cookie."""
     sessions.log_out(caller=current_user, refresh_token=_required_refresh_cookie())
     response = jsonify({"message": "Logged out successfully"})
-    clear_refresh_cookie(response, name=REFRESH_COOKIE, path=COOKIE_PATH)
+    clear_refresh_cookie(response, **COOKIE)
     return response
 
 
@@ -108,14 +111,6 @@ def delete_user(user_id: int) -> Response:
     return jsonify({"message": "User deleted successfully"})
 
 
-def _policy() -> TokenPolicy:
-    config = current_app.config
-    return TokenPolicy(
-        access_ttl=timedelta(seconds=config["AUTH_BLOG_ACCESS_TOKEN_SECONDS"]),
-        refresh_ttl=timedelta(seconds=config["AUTH_BLOG_REFRESH_TOKEN_SECONDS"]),
-    )
-
-
 def _required_refresh_cookie() -> str:
     token = read_cookie(REFRESH_COOKIE)
     if token is None:
@@ -124,15 +119,3 @@ def _required_refresh_cookie() -> str:
             details={REFRESH_COOKIE: ["Missing refresh token cookie."]},
         )
     return token
-
-
-def _with_refresh_cookie(response: Response, tokens: IssuedTokens) -> Response:
-    assert tokens.refresh_token and tokens.refresh_expires_at
-    set_refresh_cookie(
-        response,
-        name=REFRESH_COOKIE,
-        path=COOKIE_PATH,
-        token=tokens.refresh_token,
-        expires_at=tokens.refresh_expires_at,
-    )
-    return response

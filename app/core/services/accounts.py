@@ -18,6 +18,7 @@ from app.core.errors import InvalidCredentialsError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
+from app.core.errors import WrongCurrentPasswordError
 from app.core.models import User
 from app.core.security import PASSWORD_MAX_LENGTH
 from app.core.security import PASSWORD_MIN_LENGTH
@@ -101,7 +102,7 @@ def change_password(
 ) -> None:
     """Set a new password and end every other session of the user."""
     if not verify_password(user.password_hash, current_password):
-        raise InvalidCredentialsError("Current password is incorrect.")
+        raise WrongCurrentPasswordError()
     _check_password(new_password)
     user.password_hash = hash_password(new_password)
     db.session.commit()

@@ -4,13 +4,24 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from app.core.errors import InvalidClientCredentialsError
 from app.core.errors import InvalidInputError
+from app.core.errors import TokenRevokedError
 from app.core.models import ApiClient
+from app.core.models import RevokedToken
+from app.core.security import client_key_matches
 from app.core.security import generate_client_key
 from app.core.security import hash_client_key
+from app.core.tokens import decode_client_token
+from app.core.tokens import mint_client_token
+from app.core.tokens import policy_for
 from app.extensions import db
 
 _CLIENT_NAME = re.compile(r"^\S.{0,149}$")
+# Compared against when the client id is unknown, so both failures do the same work.
+_UNKNOWN_CLIENT_HASH = hash_client_key(secrets.token_hex(32))
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,12 @@ class NewClient:
     name: str
 
 
+@dataclass(frozen=True)
+class ClientToken:
+    access_token: str
+    expires_in: int
+
+
 def create_client(*, name: str) -> NewClient:
     name = name.strip()
     if not _CLIENT_NAME.match(name):
@@ -31,3 +48,34 @@ def create_client(*, name: str) -> NewClient:
     db.session.add(client)
     db.session.commit()
     return NewClient(client_id=client.client_id, client_key=key, name=client.name)
+
+
+def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
+    """A client token for valid credentials; an unknown id and a wrong key fail alike."""
+    client = db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    key_matches = client_key_matches(
+        client_key, client.key_hash if client else _UNKNOWN_CLIENT_HASH
+    )
+    if client is None or not key_matches or not client.is_active:
+        raise InvalidClientCredentialsError()
+    ttl = policy_for("CLIENT").access_ttl
+    return ClientToken(
+        access_token=mint_client_token(client=client, ttl=ttl),
+        expires_in=int(ttl.total_seconds()),
+    )
+
+
+def verify_client_token(*, token: str) -> ApiClient:
+    """The active client a client token names, unless the token was revoked."""
+    claims = decode_client_token(token)
+    token_revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists()
+    client = db.session.scalar(
+        select(ApiClient).where(
+            ApiClient.client_id == claims.client_id,
+            ApiClient.is_active.is_(True),
+            ~token_revoked,
+        )
+    )
+    if client is None:
+        raise TokenRevokedError()
+    return client

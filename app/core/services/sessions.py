@@ -200,6 +200,44 @@ def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
     return claims.session_id if claims.user_id == user_id else None
 
 
+def check_refresh_token(*, refresh_token: str) -> None:
+    """Pass if the token is its session's current refresh token and the session is live."""
+    claims = decode_refresh_token(refresh_token)
+    now = clock.utcnow()
+    live = db.session.scalar(
+        select(Session.id)
+        .join(User, User.id == Session.user_id)
+        .where(
+            Session.id == claims.session_id,
+            Session.user_id == claims.user_id,
+            Session.refresh_jti == claims.jti,
+            Session.revoked_at.is_(None),
+            Session.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )
+    if live is None:
+        raise TokenRevokedError()
+
+
+def revoke_refresh_family(*, refresh_token: str) -> None:
+    """End the session a refresh token belongs to (token-pair's blacklist)."""
+    claims = decode_refresh_token(refresh_token)
+    ended = db.session.execute(
+        update(Session)
+        .where(
+            Session.id == claims.session_id,
+            Session.user_id == claims.user_id,
+            Session.revoked_at.is_(None),
+        )
+        .values(revoked_at=clock.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if ended.rowcount != 1:
+        raise TokenRevokedError()
+
+
 def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:
     condition = Session.user_id == user_id
     if keep_session_id is not None:

@@ -9,6 +9,7 @@ from app.core.errors import InvalidCredentialsError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
+from app.core.errors import WrongCurrentPasswordError
 from app.core.services import accounts
 from app.core.services import roles
 from app.core.services import sessions
@@ -126,7 +127,7 @@ def test_change_password_keeps_the_calling_session_and_ends_the_others(app_conte
 def test_change_password_with_a_wrong_current_password_changes_nothing(app_context):
     user = make_user()
 
-    with pytest.raises(InvalidCredentialsError, match="Current password is incorrect"):
+    with pytest.raises(WrongCurrentPasswordError):
         accounts.change_password(
             user=user, current_password="nope nope", new_password="x" * 12, keep_session_id=None
         )

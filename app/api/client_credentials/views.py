@@ -1,0 +1,30 @@
+"""Views of the client-credentials API."""
+
+from flask import Response
+from flask import jsonify
+
+from app.api.client_credentials import bp
+from app.api.client_credentials.schemas import AuthenticatedSchema
+from app.api.client_credentials.schemas import CredentialsSchema
+from app.api.client_credentials.schemas import VerifiedSchema
+from app.api.requests import bearer_token
+from app.api.requests import load_body
+from app.core.errors import TokenMissingError
+from app.core.services import clients
+
+
+@bp.post("/auth")
+def authenticate() -> Response:
+    """Exchange a client id and key for a client access token."""
+    credentials = load_body(CredentialsSchema(), message="clientId and clientKey are required.")
+    token = clients.authenticate_client(**credentials)
+    return jsonify(AuthenticatedSchema().dump(token))
+
+
+@bp.get("/auth")
+def verify() -> Response:
+    """Verify the client token of the Authorization header and name its client."""
+    token = bearer_token()
+    if token is None:
+        raise TokenMissingError()
+    return jsonify(VerifiedSchema().dump(clients.verify_client_token(token=token)))

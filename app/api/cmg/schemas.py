@@ -1,0 +1,36 @@
+"""Load and dump schemas of the CMG API."""
+
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from app.api.fields import Timestamp
+from app.core.security import PASSWORD_MAX_LENGTH
+from app.core.services import roles
+
+_LENGTH = "Must be {min} to {max} characters."
+
+
+class LoginSchema(Schema):
+    identifier = fields.String(
+        required=True, data_key="username", validate=validate.Length(min=1, max=254, error=_LENGTH)
+    )
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH, error=_LENGTH),
+    )
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    expires_in = fields.Integer(attribute="access_expires_in")
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    email = fields.String()
+    role = fields.Function(lambda user: roles.primary_role(user).upper())
+    client_id = fields.Integer(data_key="clientId", allow_none=True)
+    created_at = Timestamp(data_key="createdAt")

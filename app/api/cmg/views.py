@@ -1,0 +1,63 @@
+"""Views of the CMG API."""
+
+from flask import Response
+from flask import jsonify
+from flask_jwt_extended import current_user
+from flask_jwt_extended import jwt_required
+
+from app.api.cmg import bp
+from app.api.cmg.schemas import LoginSchema
+from app.api.cmg.schemas import MeSchema
+from app.api.cmg.schemas import TokenSchema
+from app.api.cookies import attach_refresh_cookie
+from app.api.cookies import clear_refresh_cookie
+from app.api.cookies import read_cookie
+from app.api.origin import same_site_only
+from app.api.requests import client_info
+from app.api.requests import load_body
+from app.core.errors import RefreshTokenMissingError
+from app.core.services import authentication
+from app.core.services import sessions
+from app.core.tokens import policy_for
+
+DIALECT = "cmg"
+COOKIE = {"name": "refresh_token", "path": "/auth"}
+
+
+@bp.post("/login")
+def login() -> Response:
+    """Exchange username (or email) and password for an access token and a refresh cookie."""
+    data = load_body(LoginSchema())
+    signed_in = authentication.log_in(
+        **data, dialect=DIALECT, policy=policy_for("CMG"), client=client_info()
+    )
+    tokens = signed_in.tokens
+    return attach_refresh_cookie(jsonify(TokenSchema().dump(tokens)), tokens, **COOKIE)
+
+
+@bp.post("/refresh")
+@same_site_only
+def refresh() -> Response:
+    """Spend the refresh cookie for a new access token and a rotated cookie."""
+    refresh_token = read_cookie(COOKIE["name"])
+    if refresh_token is None:
+        raise RefreshTokenMissingError()
+    tokens = sessions.rotate_refresh(refresh_token=refresh_token, policy=policy_for("CMG"))
+    return attach_refresh_cookie(jsonify(TokenSchema().dump(tokens)), tokens, **COOKIE)
+
+
+@bp.get("/me")
+@jwt_required()
+def me() -> Response:
+    """The calling user."""
+    return jsonify(MeSchema().dump(current_user.user))
+
+
+@bp.post("/logout")
+@jwt_required()
+def logout() -> Response:
+    """Revoke the session and the access token, and clear the refresh cookie."""
+    sessions.log_out(caller=current_user, refresh_token=read_cookie(COOKIE["name"]))
+    response = jsonify({"message": "Logged out successfully"})
+    clear_refresh_cookie(response, **COOKIE)
+    return response

@@ -1,0 +1,71 @@
+"""Load and dump schemas of the staff API."""
+
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from app.core.security import PASSWORD_MAX_LENGTH
+from app.core.security import PASSWORD_MIN_LENGTH
+from app.core.services import roles
+
+
+class LoginSchema(Schema):
+    identifier = fields.String(
+        required=True,
+        data_key="username",
+        validate=validate.Length(min=1, max=254),
+        error_messages={"required": "Username is required."},
+    )
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH),
+        error_messages={"required": "Password is required."},
+    )
+
+
+class ChangePasswordSchema(Schema):
+    current_password = fields.String(
+        required=True,
+        load_only=True,
+        data_key="currentPassword",
+        validate=validate.Length(max=PASSWORD_MAX_LENGTH),
+        error_messages={"required": "Current password is required."},
+    )
+    new_password = fields.String(
+        required=True,
+        load_only=True,
+        data_key="newPassword",
+        validate=validate.Length(
+            min=PASSWORD_MIN_LENGTH,
+            max=PASSWORD_MAX_LENGTH,
+            error="New password must be {min} to {max} characters long.",
+        ),
+        error_messages={"required": "New password is required."},
+    )
+
+
+class LoginUserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    roles = fields.Function(roles.role_names)
+
+
+class LoggedInSchema(Schema):
+    token = fields.String(attribute="tokens.access_token")
+    user = fields.Nested(LoginUserSchema)
+
+
+class CheckedUserSchema(LoginUserSchema):
+    email = fields.String()
+    display_name = fields.String(data_key="displayName", allow_none=True)
+    permissions = fields.Function(roles.permission_names)
+
+    class Meta:
+        ordered = True
+        fields = ("id", "username", "email", "display_name", "roles", "permissions")
+
+
+class CheckedSchema(Schema):
+    authenticated = fields.Constant(True)
+    user = fields.Nested(CheckedUserSchema)

@@ -1,0 +1,48 @@
+"""Load and dump schemas of the token-pair API, with DRF's field messages."""
+
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
+
+from app.core.security import PASSWORD_MAX_LENGTH
+from app.core.services import roles
+
+
+def _required_string(max_length: int, **kwargs: object) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=max_length, error="This field may not be blank."),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class ObtainSchema(Schema):
+    identifier = _required_string(254, data_key="username")
+    password = _required_string(PASSWORD_MAX_LENGTH, load_only=True)
+
+
+class RefreshSchema(Schema):
+    refresh = _required_string(4096, load_only=True)
+
+
+class VerifySchema(Schema):
+    token = _required_string(4096, load_only=True)
+
+
+class PairSchema(Schema):
+    refresh = fields.String(attribute="refresh_token")
+    access = fields.String(attribute="access_token")
+
+
+class RefreshedSchema(Schema):
+    access = fields.String(attribute="access_token")
+    refresh = fields.String(attribute="refresh_token")
+
+
+class MeSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    email = fields.String()
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    roles = fields.Function(roles.role_names)

@@ -1,0 +1,61 @@
+"""Views of the token-pair API."""
+
+from flask import Response
+from flask import jsonify
+from flask_jwt_extended import current_user
+from flask_jwt_extended import jwt_required
+
+from app.api.requests import client_info
+from app.api.requests import load_body
+from app.api.token_pair import bp
+from app.api.token_pair.schemas import MeSchema
+from app.api.token_pair.schemas import ObtainSchema
+from app.api.token_pair.schemas import PairSchema
+from app.api.token_pair.schemas import RefreshedSchema
+from app.api.token_pair.schemas import RefreshSchema
+from app.api.token_pair.schemas import VerifySchema
+from app.core.services import authentication
+from app.core.services import sessions
+from app.core.services import verification
+from app.core.tokens import policy_for
+
+DIALECT = "token-pair"
+
+
+@bp.post("/token/")
+def obtain_pair() -> Response:
+    """Exchange username and password for a refresh and an access token."""
+    data = load_body(ObtainSchema())
+    signed_in = authentication.log_in(
+        **data, dialect=DIALECT, policy=policy_for("TOKEN_PAIR"), client=client_info()
+    )
+    return jsonify(PairSchema().dump(signed_in.tokens))
+
+
+@bp.post("/token/refresh/")
+def refresh_pair() -> Response:
+    """Spend a refresh token (single use) for a new access and refresh token."""
+    data = load_body(RefreshSchema())
+    tokens = sessions.rotate_refresh(refresh_token=data["refresh"], policy=policy_for("TOKEN_PAIR"))
+    return jsonify(RefreshedSchema().dump(tokens))
+
+
+@bp.post("/token/verify/")
+def verify() -> Response:
+    """200 ``{}`` when the token is valid and not revoked."""
+    verification.verify_token(**load_body(VerifySchema()))
+    return jsonify({})
+
+
+@bp.post("/token/blacklist/")
+def blacklist() -> Response:
+    """Revoke a refresh token and the session it belongs to."""
+    sessions.revoke_refresh_family(refresh_token=load_body(RefreshSchema())["refresh"])
+    return jsonify({})
+
+
+@bp.get("/users/me/")
+@jwt_required()
+def me() -> Response:
+    """The calling user."""
+    return jsonify(MeSchema().dump(current_user.user))

@@ -1,0 +1,23 @@
+"""Checking any token this service issued: access, refresh or client."""
+
+from app.core.errors import TokenInvalidError
+from app.core.errors import TokenRevokedError
+from app.core.services import clients
+from app.core.services import sessions
+from app.core.tokens import CLIENT_TOKEN
+from app.core.tokens import decode_any_token
+
+
+def verify_token(*, token: str) -> None:
+    """Pass if the token is signed, unexpired, and still honoured by the database."""
+    claims = decode_any_token(token)
+    kind = claims.get("type")
+    if kind == "access":
+        if sessions.find_caller(claims) is None:
+            raise TokenRevokedError()
+    elif kind == "refresh":
+        sessions.check_refresh_token(refresh_token=token)
+    elif kind == CLIENT_TOKEN:
+        clients.verify_client_token(token=token)
+    else:
+        raise TokenInvalidError()

@@ -1,0 +1,73 @@
+"""One core behind five faces: every user token works on every dialect's user endpoints."""
+
+import pytest
+
+from tests.conftest import make_app
+from tests.factories import PASSWORD
+from tests.factories import make_user
+
+USER_ENDPOINTS = ["/api/v1/users/current", "/auth/me", "/api/auth/check", "/api/users/me/"]
+
+
+def _bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+LOGINS = {
+    "blog": lambda c, u: c.post(
+        "/api/v1/auth/login", json={"email": u.email, "password": PASSWORD}
+    ).get_json()["accessToken"],
+    "cmg": lambda c, u: c.post(
+        "/auth/login", json={"username": u.username, "password": PASSWORD}
+    ).get_json()["access_token"],
+    "staff": lambda c, u: c.post(
+        "/api/auth/login", json={"username": u.username, "password": PASSWORD}
+    ).get_json()["token"],
+    "token-pair": lambda c, u: c.post(
+        "/api/token/", json={"username": u.username, "password": PASSWORD}
+    ).get_json()["access"],
+}
+
+
+@pytest.mark.parametrize("dialect", LOGINS)
+@pytest.mark.parametrize("endpoint", USER_ENDPOINTS)
+def test_an_access_token_of_any_dialect_works_on_every_user_endpoint(
+    app_context, client, dialect, endpoint
+):
+    user = make_user()
+    token = LOGINS[dialect](client, user)
+
+    response = client.get(endpoint, headers=_bearer(token))
+
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("endpoint", USER_ENDPOINTS)
+def test_a_logout_in_one_dialect_ends_the_token_in_all(app_context, client, endpoint):
+    user = make_user()
+    token = LOGINS["token-pair"](client, user)
+
+    client.post("/api/auth/logout", headers=_bearer(token))
+
+    assert client.get(endpoint, headers=_bearer(token)).status_code == 401
+
+
+def test_auth_dialects_mounts_only_the_named_subset(database_url, seed_rows):
+    app = make_app(database_url, AUTH_DIALECTS=["staff", "token-pair"])
+    client = app.test_client()
+
+    try:
+        blog = client.post("/api/v1/auth/login", json={})
+        staff = client.post("/api/auth/login", json={})
+    finally:
+        with app.app_context():
+            from app.extensions import db
+
+            db.engine.dispose()
+
+    assert blog.status_code == 404
+    assert blog.get_json() == {
+        "error": "route_not_found",
+        "message": "The requested URL was not found on this server.",
+    }
+    assert staff.status_code == 400
