@@ -49,7 +49,7 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 @click.option("--username", required=True)
 @click.option("--email", required=True)
 @click.option("--password", required=True, prompt=True, hide_input=True)
-@click.option("--role", "role_names", multiple=True, help="Repeat for several; 'user' is implied.")
+@click.option("--role", "role_names", multiple=True, help="Repeat for several; default: user.")
 @click.option("--display-name")
 @click.option("--client-id", type=int, help="The associated client/account id.")
 @_one_line_errors
@@ -66,7 +66,7 @@ def create_user(
         username=username,
         email=email,
         password=password,
-        role_names=[roles.USER, *(r for r in role_names if r != roles.USER)],
+        role_names=role_names or (roles.USER,),
         display_name=display_name,
         client_id=client_id,
     )

@@ -27,9 +27,18 @@ def test_users_create_makes_a_user_with_the_given_roles_and_fields(app_context, 
 
     assert result.exit_code == 0, result.output
     user = _user("ops@example.com")
-    assert roles.role_names(user) == ["user", "admin"]
+    assert roles.role_names(user) == ["admin"]
     assert (user.display_name, user.client_id) == ("Ops Person", 456)
     assert "long enough pw" not in result.output
+
+
+def test_users_create_without_a_role_makes_a_plain_user(app_context, runner):
+    runner.invoke(
+        args=["users", "create", "--username", "plain", "--email", "plain@example.com",
+              "--password", "long enough pw"]
+    )  # fmt: skip
+
+    assert roles.role_names(_user("plain@example.com")) == ["user"]
 
 
 @pytest.mark.parametrize(
