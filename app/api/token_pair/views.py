@@ -22,7 +22,7 @@ from app.core.tokens import policy_for
 DIALECT = "token-pair"
 
 
-@bp.post("/token/")
+@bp.post("/token/", strict_slashes=False)
 def obtain_pair() -> Response:
     """Exchange username and password for a refresh and an access token."""
     data = load_body(ObtainSchema())
@@ -32,7 +32,7 @@ def obtain_pair() -> Response:
     return jsonify(PairSchema().dump(signed_in.tokens))
 
 
-@bp.post("/token/refresh/")
+@bp.post("/token/refresh/", strict_slashes=False)
 def refresh_pair() -> Response:
     """Spend a refresh token (single use) for a new access and refresh token."""
     data = load_body(RefreshSchema())
@@ -40,21 +40,21 @@ def refresh_pair() -> Response:
     return jsonify(RefreshedSchema().dump(tokens))
 
 
-@bp.post("/token/verify/")
+@bp.post("/token/verify/", strict_slashes=False)
 def verify() -> Response:
     """200 ``{}`` when the token is valid and not revoked."""
     verification.verify_token(**load_body(VerifySchema()))
     return jsonify({})
 
 
-@bp.post("/token/blacklist/")
+@bp.post("/token/blacklist/", strict_slashes=False)
 def blacklist() -> Response:
     """Revoke a refresh token and the session it belongs to."""
     sessions.revoke_refresh_family(refresh_token=load_body(RefreshSchema())["refresh"])
     return jsonify({})
 
 
-@bp.get("/users/me/")
+@bp.get("/users/me/", strict_slashes=False)
 @jwt_required()
 def me() -> Response:
     """The calling user."""

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import uuid4
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -86,17 +87,9 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
-    active_users = select(User.id).where(User.is_active.is_(True))
     rotated = db.session.execute(
         update(Session)
-        .where(
-            Session.id == claims.session_id,
-            Session.user_id == claims.user_id,
-            Session.user_id.in_(active_users),
-            Session.refresh_jti == claims.jti,
-            Session.revoked_at.is_(None),
-            Session.expires_at > now,
-        )
+        .where(*_is_current_refresh(claims, now))
         .values(
             refresh_jti=str(uuid4()),
             previous_refresh_jti=claims.jti,
@@ -113,6 +106,19 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
         return issue_tokens(user=user, session=session, policy=policy)
     db.session.rollback()
     return _answer_spent_token(claims, policy, now)
+
+
+def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElement[bool]]:
+    """The refresh token is its live session's current one, and its user is active."""
+    active_users = select(User.id).where(User.is_active.is_(True))
+    return [
+        Session.id == claims.session_id,
+        Session.user_id == claims.user_id,
+        Session.user_id.in_(active_users),
+        Session.refresh_jti == claims.jti,
+        Session.revoked_at.is_(None),
+        Session.expires_at > now,
+    ]
 
 
 def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetime) -> IssuedTokens:
@@ -203,19 +209,7 @@ def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
 def check_refresh_token(*, refresh_token: str) -> None:
     """Pass if the token is its session's current refresh token and the session is live."""
     claims = decode_refresh_token(refresh_token)
-    now = clock.utcnow()
-    live = db.session.scalar(
-        select(Session.id)
-        .join(User, User.id == Session.user_id)
-        .where(
-            Session.id == claims.session_id,
-            Session.user_id == claims.user_id,
-            Session.refresh_jti == claims.jti,
-            Session.revoked_at.is_(None),
-            Session.expires_at > now,
-            User.is_active.is_(True),
-        )
-    )
+    live = db.session.scalar(select(Session.id).where(*_is_current_refresh(claims, clock.utcnow())))
     if live is None:
         raise TokenRevokedError()
 

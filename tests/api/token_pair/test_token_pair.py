@@ -211,3 +211,10 @@ def test_non_json_body_is_a_drf_415(client):
 
     assert response.status_code == 415
     assert response.get_json() == {"detail": 'Unsupported media type "text/plain" in request.'}
+
+
+def test_paths_without_the_trailing_slash_answer_directly(pair, client):
+    response = client.post("/api/token/verify", json={"token": pair["access"]})
+
+    assert response.status_code == 200
+    assert response.get_json() == {}
