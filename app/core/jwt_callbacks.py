@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response
+from flask import current_app
 from flask_jwt_extended import JWTManager
 
 from app.core.errors import AuthServiceError
@@ -18,11 +19,18 @@ from app.core.errors import TokenMissingError
 from app.core.errors import TokenRevokedError
 from app.core.services.sessions import Caller
 from app.core.services.sessions import find_caller
+from app.core.token_rules import check_token_shape
 
 Renderer = Callable[[AuthServiceError], Response]
 
 
 def register_jwt_callbacks(jwt: JWTManager, render: Renderer) -> None:
+    @jwt.decode_key_loader
+    def checked_decode_key(header: dict[str, Any], claims: dict[str, Any]) -> str:
+        # The key never comes from the token: kid, jku and x5u are not looked at.
+        check_token_shape(header, claims)
+        return current_app.config["JWT_SECRET_KEY"]
+
     @jwt.user_lookup_loader
     def load_caller(_header: dict[str, Any], claims: dict[str, Any]) -> Caller | None:
         return find_caller(claims)
