@@ -4,7 +4,10 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from marshmallow import ValidationError
 from marshmallow import fields
+
+from app.core.passwords import max_length
 
 
 class Timestamp(fields.Field):
@@ -15,3 +18,17 @@ class Timestamp(fields.Field):
             return None
         utc = value.astimezone(UTC)
         return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+class Password(fields.String):
+    """A password as sent. One longer than AUTH_PASSWORD_MAX_LENGTH is refused here, before
+    any hashing work is spent on it; the rest of the policy is the core's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(load_only=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        password = super()._deserialize(value, attr, data, **kwargs)
+        if len(password) > max_length():
+            raise ValidationError(f"Longer than maximum length {max_length()}.")
+        return password

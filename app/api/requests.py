@@ -6,6 +6,7 @@ from flask import request
 from marshmallow import Schema
 from marshmallow import ValidationError
 
+from app.api.errors import MalformedRequestError
 from app.core.errors import InvalidInputError
 from app.core.errors import TokenInvalidError
 from app.core.services.authentication import ClientInfo
@@ -16,14 +17,20 @@ def load_body(schema: Schema, *, message: str = "Validation failed.") -> dict[st
 
     A non-JSON content type is a 415 and broken JSON a 400 (raised by Flask itself).
     """
-    data = request.get_json()
+    try:
+        data = request.get_json()
+    except RecursionError as error:
+        raise MalformedRequestError("The request body is nested too deeply.") from error
     if not isinstance(data, dict):
         raise InvalidInputError("The request body must be a JSON object.")
+    _refuse_unstorable_text(data)
     return _load(schema, data, message)
 
 
 def load_query(schema: Schema, *, message: str = "Validation failed.") -> dict[str, Any]:
-    return _load(schema, request.args.to_dict(), message)
+    query = request.args.to_dict()
+    _refuse_unstorable_text(query)
+    return _load(schema, query, message)
 
 
 def bearer_token() -> str | None:
@@ -41,7 +48,38 @@ def bearer_token() -> str | None:
 
 
 def client_info() -> ClientInfo:
-    return ClientInfo(user_agent=request.user_agent.string or None, ip=request.remote_addr)
+    return ClientInfo(user_agent=_printable(request.user_agent.string), ip=request.remote_addr)
+
+
+def _refuse_unstorable_text(data: Any) -> None:
+    """NUL bytes and lone surrogates cannot be stored (PostgreSQL refuses both) and are
+    never part of a real name, email or password: refuse them anywhere in the input."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not _is_storable(item):
+            raise InvalidInputError("The request contains characters that are not allowed.")
+
+
+def _is_storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str | None:
+    """A header value kept for display: no control characters, at most 512 characters."""
+    cleaned = "".join(ch for ch in text if ch.isprintable() and _is_storable(ch))
+    return cleaned[:512] or None
 
 
 def _load(schema: Schema, data: dict[str, Any], message: str) -> dict[str, Any]:

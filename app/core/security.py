@@ -9,23 +9,23 @@ from flask import current_app
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-PASSWORD_MIN_LENGTH = 8
-# scrypt hashes any length, but a megabyte password would still cost CPU for nothing.
-PASSWORD_MAX_LENGTH = 128
+from app.core.passwords import normalize_password
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["AUTH_PASSWORD_HASH_METHOD"])
+    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
+    return generate_password_hash(normalize_password(password), method=method)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    return check_password_hash(password_hash, password)
+    return check_password_hash(password_hash, normalize_password(password))
 
 
 def burn_password_check(password: str) -> None:
     """Spend the time of one real password check, so an unknown account answers as slowly
     as a known one (OWASP ASVS 5, V6.3: no account enumeration through timing)."""
-    check_password_hash(_dummy_hash(current_app.config["AUTH_PASSWORD_HASH_METHOD"]), password)
+    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
+    check_password_hash(_dummy_hash(method), normalize_password(password))
 
 
 @cache

@@ -74,7 +74,7 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(app, client, mo
     monkeypatch.setattr(accounts, "authenticate", explode)
 
     response = client.post(
-        "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"}
+        "/api/v1/auth/login", json={"email": "a@example.com", "password": "a rare passphrase 42"}
     )
 
     assert response.status_code == 500
@@ -98,11 +98,14 @@ def test_a_failed_request_leaves_the_database_session_usable(app, client, monkey
         raise RuntimeError("boom")
 
     monkeypatch.setattr(accounts, "authenticate", fail_midway)
-    client.post("/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever1"})
+    client.post(
+        "/api/v1/auth/login", json={"email": "a@example.com", "password": "a rare passphrase 42"}
+    )
     monkeypatch.undo()
 
     response = client.post(
-        "/api/v1/auth/register", json={"email": "after@example.com", "password": "whatever1"}
+        "/api/v1/auth/register",
+        json={"email": "after@example.com", "password": "a rare passphrase 42"},
     )
 
     assert response.status_code == 201

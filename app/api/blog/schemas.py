@@ -8,9 +8,8 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from app.api.fields import Password
 from app.api.fields import Timestamp
-from app.core.security import PASSWORD_MAX_LENGTH
-from app.core.security import PASSWORD_MIN_LENGTH
 from app.core.services import roles
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
@@ -18,19 +17,13 @@ _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
 
 class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(
-        required=True,
-        load_only=True,
-        validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH),
-    )
+    password = Password(required=True)
     role = fields.String(load_default=roles.USER, validate=_ROLES)
 
 
 class LoginSchema(Schema):
     identifier = fields.Email(required=True, data_key="email", validate=validate.Length(max=254))
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH)
-    )
+    password = Password(required=True)
 
 
 class UserSchema(Schema):

@@ -4,8 +4,8 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from app.api.fields import Password
 from app.api.fields import Timestamp
-from app.core.security import PASSWORD_MAX_LENGTH
 from app.core.services import roles
 
 _LENGTH = "Must be {min} to {max} characters."
@@ -15,11 +15,7 @@ class LoginSchema(Schema):
     identifier = fields.String(
         required=True, data_key="username", validate=validate.Length(min=1, max=254, error=_LENGTH)
     )
-    password = fields.String(
-        required=True,
-        load_only=True,
-        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH, error=_LENGTH),
-    )
+    password = Password(required=True, validate=validate.Length(min=1, error="Must not be empty."))
 
 
 class TokenSchema(Schema):

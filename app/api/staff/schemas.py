@@ -4,8 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from app.core.security import PASSWORD_MAX_LENGTH
-from app.core.security import PASSWORD_MIN_LENGTH
+from app.api.fields import Password
 from app.core.services import roles
 
 
@@ -16,31 +15,22 @@ class LoginSchema(Schema):
         validate=validate.Length(min=1, max=254),
         error_messages={"required": "Username is required."},
     )
-    password = fields.String(
+    password = Password(
         required=True,
-        load_only=True,
-        validate=validate.Length(min=1, max=PASSWORD_MAX_LENGTH),
+        validate=validate.Length(min=1),
         error_messages={"required": "Password is required."},
     )
 
 
 class ChangePasswordSchema(Schema):
-    current_password = fields.String(
+    current_password = Password(
         required=True,
-        load_only=True,
         data_key="currentPassword",
-        validate=validate.Length(max=PASSWORD_MAX_LENGTH),
         error_messages={"required": "Current password is required."},
     )
-    new_password = fields.String(
+    new_password = Password(
         required=True,
-        load_only=True,
         data_key="newPassword",
-        validate=validate.Length(
-            min=PASSWORD_MIN_LENGTH,
-            max=PASSWORD_MAX_LENGTH,
-            error="New password must be {min} to {max} characters long.",
-        ),
         error_messages={"required": "New password is required."},
     )
 

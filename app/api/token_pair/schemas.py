@@ -4,7 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from app.core.security import PASSWORD_MAX_LENGTH
+from app.api.fields import Password
 from app.core.services import roles
 
 
@@ -18,7 +18,9 @@ def _required_string(max_length: int, **kwargs: object) -> fields.String:
 
 class ObtainSchema(Schema):
     identifier = _required_string(254, data_key="username")
-    password = _required_string(PASSWORD_MAX_LENGTH, load_only=True)
+    password = Password(
+        required=True, validate=validate.Length(min=1, error="This field may not be blank.")
+    )
 
 
 class RefreshSchema(Schema):

@@ -10,8 +10,6 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.core.emails import is_valid_email
-from app.core.emails import normalize_email
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
 from app.core.errors import InvalidCredentialsError
@@ -19,9 +17,12 @@ from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
 from app.core.errors import WrongCurrentPasswordError
+from app.core.identities import is_valid_email
+from app.core.identities import is_valid_username
+from app.core.identities import normalize_email
+from app.core.identities import normalize_username
 from app.core.models import User
-from app.core.security import PASSWORD_MAX_LENGTH
-from app.core.security import PASSWORD_MIN_LENGTH
+from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
 from app.core.security import hash_password
 from app.core.security import verify_password
@@ -29,9 +30,6 @@ from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
 from app.extensions import db
-
-# No '@', so a login name is never mistaken for an email address.
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,150}$")
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,10 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     _check_email(email)
-    _check_password(password)
-    if username is not None and not _USERNAME.match(username):
-        raise InvalidInputError("A username is 3 to 150 of A-Z, a-z, 0-9, '_', '.' or '-'.")
+    username = None if username is None else normalize_username(username)
+    if username is not None and not is_valid_username(username):
+        raise InvalidInputError("A username is 3 to 150 of a-z, 0-9, '_', '.' or '-'.")
+    check_new_password(password, username=username or "", email=email)
     if _find_by_email(email) is not None:
         raise ConflictError("Email is already registered.")
     if username is not None and _find_by_username(username) is not None:
@@ -103,7 +102,7 @@ def change_password(
     """Set a new password and end every other session of the user."""
     if not verify_password(user.password_hash, current_password):
         raise WrongCurrentPasswordError()
-    _check_password(new_password)
+    check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     db.session.commit()
     sessions.end_user_sessions(user_id=user.id, keep_session_id=keep_session_id)
@@ -159,14 +158,6 @@ def _check_email(email: str) -> None:
         raise InvalidInputError(message, details={"email": [message]})
 
 
-def _check_password(password: str) -> None:
-    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        message = (
-            f"Password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long."
-        )
-        raise InvalidInputError(message, details={"password": [message]})
-
-
 def _find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
@@ -176,17 +167,19 @@ def _find_by_username(username: str) -> User | None:
 
 
 def _find_by_login(identifier: str) -> User | None:
-    identifier = identifier.strip()
     return db.session.scalar(
         select(User).where(
-            or_(User.email == normalize_email(identifier), User.username == identifier)
+            or_(
+                User.email == normalize_email(identifier),
+                User.username == normalize_username(identifier),
+            )
         )
     )
 
 
 def _free_username(email: str) -> str:
     """A username derived from the email's local part, made unique with digits."""
-    base = re.sub(r"[^A-Za-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
+    base = re.sub(r"[^a-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
     base = base.ljust(3, "0")
     candidate = base
     while _find_by_username(candidate) is not None:

@@ -6,11 +6,11 @@ It is the union of the ``admin_whitelist`` table and ``ADMIN_EMAIL_WHITELIST``.
 from flask import current_app
 from sqlalchemy import select
 
-from app.core.emails import is_valid_email
-from app.core.emails import normalize_email
 from app.core.errors import ConflictError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
+from app.core.identities import is_valid_email
+from app.core.identities import normalize_email
 from app.core.models import AdminWhitelistEntry
 from app.extensions import db
 

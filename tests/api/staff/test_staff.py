@@ -235,7 +235,7 @@ def test_post_change_password_error_500_failed_to_change_password(client, staff_
         ({"newPassword": "long enough pw"}, "Current password is required."),
         ({"currentPassword": PASSWORD}, "New password is required."),
         ({"currentPassword": PASSWORD, "newPassword": "short"},
-         "New password must be 8 to 128 characters long."),
+         "Password must be 8 to 128 characters long."),
     ],
 )  # fmt: skip
 def test_post_change_password_with_invalid_input_is_400(client, staff_admin, body, error):
