@@ -32,14 +32,17 @@ def _env_int(name: str, default: int) -> int:
 class Config:
     APP_ENV = "production"
     TESTING = False
+    DEBUG = _env_bool("FLASK_DEBUG", False)
+    SECRET_KEY = os.environ.get("SECRET_KEY")
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 64 * 1024
 
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
-    JWT_ALGORITHM = "HS256"
-    JWT_DECODE_ALGORITHMS: ClassVar[list[str]] = ["HS256"]
+    # Checked against the allowed list at startup; decoding accepts this one algorithm only.
+    JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "HS256")
+    JWT_DECODE_ALGORITHMS: ClassVar[list[str]] = [JWT_ALGORITHM]
     JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
     JWT_ENCODE_NBF = True
     # The refresh cookie is guarded by SameSite=Strict and an Origin check (app/api/origin.py).

@@ -1,14 +1,26 @@
-"""Configuration settled at startup: the database URL, the signing secret, sanity checks."""
+"""Configuration settled at startup: defaults, the signing secret, and the production gate.
+
+Every refusal is one line that names the problem and never the value.
+"""
 
 import os
 import re
 import secrets
+import zlib
 from pathlib import Path
 
 from flask import Flask
 
 SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_BYTES = 64
+ALLOWED_ALGORITHMS = ("HS256",)
+# Secrets that were published as examples, and words that mark a placeholder.
+_PUBLISHED_SECRETS = {
+    "93db059c6f7f88ccf831726c24c08d07f8fa51770c562cec9130fe524c49d853"
+    "00876f30b15d3751fee201d967d7dc1b82355d3459fb21bf50a1351da01ab374",
+}
+_PLACEHOLDER_WORDS = re.compile(r"change.?me|secret|example|placeholder|default", re.IGNORECASE)
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
 class ConfigurationError(RuntimeError):
@@ -19,14 +31,49 @@ def settle_config(app: Flask) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'auth.db'}"
+    _check_algorithm(app)
+    _check_cors_origins(app)
     app.config["JWT_SECRET_KEY"] = _signing_secret(app)
+    if app.config["APP_ENV"] == "production":
+        _check_production(app)
+
+
+def _check_algorithm(app: Flask) -> None:
+    if app.config["JWT_ALGORITHM"] not in ALLOWED_ALGORITHMS:
+        raise ConfigurationError(
+            f"JWT_ALGORITHM is not one of the allowed algorithms ({', '.join(ALLOWED_ALGORITHMS)})"
+        )
+    app.config["JWT_DECODE_ALGORITHMS"] = [app.config["JWT_ALGORITHM"]]
+
+
+def _check_cors_origins(app: Flask) -> None:
+    """Only exact origins: a wildcard with credentials would let any site use the cookie."""
+    for origin in app.config["CORS_ORIGINS"]:
+        if not _ORIGIN.match(origin):
+            raise ConfigurationError(
+                "CORS_ORIGINS must list exact origins such as https://app.example.com "
+                "(no wildcards, paths or trailing slashes)"
+            )
+
+
+def _check_production(app: Flask) -> None:
+    if app.debug or app.config.get("DEBUG"):
+        raise ConfigurationError("debug mode is on; production must run with it off")
+    secret_key = app.config.get("SECRET_KEY")
+    if secret_key and secret_key == app.config["JWT_SECRET_KEY"]:
+        raise ConfigurationError("JWT_SECRET_KEY must not be the same value as SECRET_KEY")
+    if not app.config["AUTH_COOKIE_SECURE"]:
+        app.logger.warning(
+            "WARNING: AUTH_COOKIE_SECURE is off in production: refresh cookies will also be "
+            "sent over plain HTTP. Turn it on unless TLS ends in front of this service."
+        )
 
 
 def _signing_secret(app: Flask) -> str:
     secret = app.config.get("JWT_SECRET_KEY") or ""
     env = app.config["APP_ENV"]
     if env == "production":
-        if _entropy_bytes(secret) < MIN_SECRET_BYTES:
+        if not is_strong_secret(secret):
             raise ConfigurationError(
                 "JWT_SECRET_KEY is missing or weak: production needs at least 64 random bytes, "
                 "e.g. python3 -c 'import secrets; print(secrets.token_hex(64))'"
@@ -37,6 +84,16 @@ def _signing_secret(app: Flask) -> str:
     if env == "development":
         return _instance_secret(Path(app.instance_path) / SECRET_FILE)
     return secrets.token_hex(MIN_SECRET_BYTES)
+
+
+def is_strong_secret(secret: str) -> bool:
+    """At least 64 random bytes by its alphabet, not patterned, not a known placeholder."""
+    if secret in _PUBLISHED_SECRETS or _PLACEHOLDER_WORDS.search(secret):
+        return False
+    # Random text barely compresses; a repeated pattern shrinks to a fraction.
+    if len(zlib.compress(secret.encode(), 9)) < len(secret) / 2:
+        return False
+    return _entropy_bytes(secret) >= MIN_SECRET_BYTES
 
 
 def _instance_secret(path: Path) -> str:

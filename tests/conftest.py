@@ -24,7 +24,10 @@ from tests.databases import new_database
 from tests.databases import postgres_base_url
 from tests.factories import PASSWORD
 
-TEST_SECRET = "5f" * 16 + "0123456789abcdef" * 6
+TEST_SECRET = (
+    "648a4a5f9145a0afad4ee8ffb6941621dbe0d9c3ff6fb24430e99596b43258f0"
+    "6fbb048edb37bbaa357d5b172079e811957256a4ed2e8a82168c636b0187ccd1"
+)
 SEED_TABLES = ("roles", "permissions", "role_permissions")
 
 

@@ -4,6 +4,7 @@ from types import ModuleType
 
 from flask import Flask
 from flask import Response
+from flask_cors import CORS
 
 from app.api import blog
 from app.api import client_credentials
@@ -38,11 +39,16 @@ def register_dialects(app: Flask) -> None:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)
         add_renderer(app, dialect.URL_PREFIXES, dialect.render_error)
-    app.after_request(_forbid_caching)
+    app.after_request(_protective_headers)
+    if app.config["CORS_ORIGINS"]:
+        # Exact origins only (checked at startup); credentials so the SPA can send cookies.
+        CORS(app, origins=app.config["CORS_ORIGINS"], supports_credentials=True)
 
 
-def _forbid_caching(response: Response) -> Response:
-    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1)."""
+def _protective_headers(response: Response) -> Response:
+    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1), and
+    no response may be sniffed into another content type (OWASP ASVS 5 V3.4.4)."""
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("Pragma", "no-cache")
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,0 +1,107 @@
+"""APP_ENV=production refuses to start on an unsafe configuration, with one line that names
+the problem and never the value (OWASP ASVS 5 V13.3 secret management, RFC 8725 3.5)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.processes import ROOT
+
+PATTERNED = "0123456789abcdef" * 8
+PUBLISHED = (
+    "93db059c6f7f88ccf831726c24c08d07f8fa51770c562cec9130fe524c49d853"
+    "00876f30b15d3751fee201d967d7dc1b82355d3459fb21bf50a1351da01ab374"
+)
+WEAK_SECRET = (
+    "authsvc: refusing to start: JWT_SECRET_KEY is missing or weak: production needs at least "
+    "64 random bytes, e.g. python3 -c 'import secrets; print(secrets.token_hex(64))'"
+)
+
+
+def _start(tmp_path, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "AUTH_", "FLASK_"))}
+    env |= {
+        "APP_ENV": "production",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/gate.db",
+        "JWT_SECRET_KEY": TEST_SECRET,
+        **settings,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_a_strong_secret_starts_quietly(tmp_path):
+    """Control case: the production configuration used below is otherwise fine."""
+    result = _start(tmp_path)
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["", "x" * 20, TEST_SECRET[:100], PATTERNED, PUBLISHED, "change-me-" + TEST_SECRET,
+     "my-super-secret-" + TEST_SECRET],
+    ids=["missing", "short", "56-bytes", "patterned", "published-example", "change-me",
+         "placeholder-word"],
+)  # fmt: skip
+def test_a_missing_short_patterned_or_placeholder_secret_is_refused(tmp_path, secret):
+    """ASVS 5 V13.3.1: no default, example or guessable signing secret in production."""
+    result = _start(tmp_path, JWT_SECRET_KEY=secret)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [WEAK_SECRET]
+
+
+def test_a_secret_shared_with_flask_secret_key_is_refused(tmp_path):
+    """ASVS 5 V13.3.2: one secret, one purpose."""
+    result = _start(tmp_path, SECRET_KEY=TEST_SECRET)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "authsvc: refusing to start: JWT_SECRET_KEY must not be the same value as SECRET_KEY"
+    )
+    assert TEST_SECRET not in result.stderr
+
+
+def test_debug_mode_is_refused(tmp_path):
+    """ASVS 5 V13.4.2: no debug mode in production."""
+    result = _start(tmp_path, FLASK_DEBUG="1")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "authsvc: refusing to start: debug mode is on; production must run with it off"
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["none", "HS512", "RS256"])
+def test_an_algorithm_outside_the_list_is_refused(tmp_path, algorithm):
+    """RFC 8725 3.1: the service signs and accepts only the allowed algorithm."""
+    result = _start(tmp_path, JWT_ALGORITHM=algorithm)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "authsvc: refusing to start: JWT_ALGORITHM is not one of the allowed algorithms (HS256)"
+    )
+
+
+@pytest.mark.parametrize("origins", ["*", "https://*.example.com", "https://app.example.com/"])
+def test_a_wildcard_or_malformed_cors_origin_is_refused(tmp_path, origins):
+    """ASVS 5 V3.4.2: CORS trusts exact origins only, never a wildcard with credentials."""
+    result = _start(tmp_path, CORS_ORIGINS=origins)
+
+    assert result.returncode == 1
+    assert "CORS_ORIGINS must list exact origins" in result.stderr
+
+
+def test_insecure_cookies_start_with_one_loud_warning(tmp_path):
+    """ASVS 5 V3.3.1: cookies without Secure are allowed (TLS may end at a proxy) but
+    announced at startup."""
+    result = _start(tmp_path, AUTH_COOKIE_SECURE="false")
+
+    assert result.returncode == 0
+    assert result.stderr.count("WARNING: AUTH_COOKIE_SECURE is off in production") == 1
