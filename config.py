@@ -57,6 +57,21 @@ class Config:
     AUTH_PASSWORD_MIN_LENGTH = _env_int("AUTH_PASSWORD_MIN_LENGTH", 8)
     AUTH_PASSWORD_MAX_LENGTH = _env_int("AUTH_PASSWORD_MAX_LENGTH", 128)
     AUTH_REFRESH_REUSE_GRACE_SECONDS = _env_int("AUTH_REFRESH_REUSE_GRACE_SECONDS", 10)
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
+    # Brute-force limits (Flask-Limiter); shared by every worker and host through Redis.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "authsvc")
+    RATELIMIT_HEADERS_ENABLED = False
+    AUTH_RATELIMIT_CREDENTIALS_PER_IP = os.environ.get(
+        "AUTH_RATELIMIT_CREDENTIALS_PER_IP", "30 per minute"
+    )
+    AUTH_RATELIMIT_FAILURES_PER_ACCOUNT = os.environ.get(
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT", "10 per 15 minutes"
+    )
+    AUTH_RATELIMIT_REFRESH_PER_IP = os.environ.get("AUTH_RATELIMIT_REFRESH_PER_IP", "60 per minute")
 
     # Token lifetimes per dialect, in seconds; a dialect without a refresh key has no refresh.
     AUTH_BLOG_ACCESS_TOKEN_SECONDS = _env_int("AUTH_BLOG_ACCESS_TOKEN_SECONDS", 15 * MINUTE)

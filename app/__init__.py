@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
@@ -13,6 +14,7 @@ from app.cli import register_cli
 from app.core.jwt_callbacks import register_jwt_callbacks
 from app.extensions import db
 from app.extensions import jwt
+from app.extensions import limiter
 from app.extensions import migrate
 from app.startup import ConfigurationError
 from app.startup import settle_config
@@ -32,9 +34,13 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.json.sort_keys = False  # type: ignore[attr-defined]
     settle_config(app)
 
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     jwt.init_app(app)
+    limiter.init_app(app)
     register_jwt_callbacks(jwt, render_error)
     register_error_handlers(app)
     register_dialects(app)

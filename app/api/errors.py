@@ -5,6 +5,8 @@ of the longest prefix that the request path is (or lies under), so a routing 404
 ``/api/v1/`` looks like every other blog error.
 """
 
+import math
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 
@@ -13,13 +15,16 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 from flask import request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
+from app.api.limits import note_failed_attempt
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidInputError
 from app.core.errors import PermissionDeniedError
 from app.extensions import db
+from app.extensions import limiter
 
 Renderer = Callable[[AuthServiceError], Response]
 _RENDERERS = "auth_error_renderers"
@@ -59,6 +64,16 @@ class CrossSiteRequestError(PermissionDeniedError):
     message = "Cross-site request refused."
 
 
+class RateLimitedError(AuthServiceError):
+    code = "rate_limited"
+    message = "Too many attempts. Try again later."
+    status = 429
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class InternalError(AuthServiceError):
     code = "internal_error"
     message = "Internal server error."
@@ -95,12 +110,20 @@ def _under(path: str, prefix: str) -> bool:
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(AuthServiceError, render_error)
+    app.register_error_handler(AuthServiceError, _render_service_error)
     app.register_error_handler(HTTPException, _render_http_exception)
     app.register_error_handler(Exception, _render_unexpected)
 
 
+def _render_service_error(error: AuthServiceError) -> Response:
+    if error.failed_attempt:
+        note_failed_attempt()
+    return render_error(error)
+
+
 def _render_http_exception(exception: HTTPException) -> Response:
+    if isinstance(exception, RateLimitExceeded):
+        return _render_rate_limited()
     error_class = _HTTP_ERRORS.get(exception.code or 500)
     if error_class is None:
         error = AuthServiceError(exception.description)
@@ -110,6 +133,16 @@ def _render_http_exception(exception: HTTPException) -> Response:
     response = render_error(error)
     if isinstance(exception, MethodNotAllowed) and exception.valid_methods:
         response.headers["Allow"] = ", ".join(exception.valid_methods)
+    return response
+
+
+def _render_rate_limited() -> Response:
+    """429 in the dialect's format, with the seconds until the window lets a request in
+    (RFC 9110 10.2.3)."""
+    breached = limiter.current_limit
+    retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 60
+    response = render_error(RateLimitedError(retry_after=retry_after))
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from app.api.errors import MalformedRequestError
 from app.core.errors import InvalidInputError
 from app.core.errors import TokenInvalidError
+from app.core.identities import is_storable
 from app.core.services.authentication import ClientInfo
 
 
@@ -62,23 +63,13 @@ def _refuse_unstorable_text(data: Any) -> None:
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-        elif isinstance(item, str) and not _is_storable(item):
+        elif isinstance(item, str) and not is_storable(item):
             raise InvalidInputError("The request contains characters that are not allowed.")
-
-
-def _is_storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _printable(text: str) -> str | None:
     """A header value kept for display: no control characters, at most 512 characters."""
-    cleaned = "".join(ch for ch in text if ch.isprintable() and _is_storable(ch))
+    cleaned = "".join(ch for ch in text if ch.isprintable() and is_storable(ch))
     return cleaned[:512] or None
 
 

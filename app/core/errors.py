@@ -11,6 +11,8 @@ class AuthServiceError(Exception):
     code = "error"
     message = "The request could not be completed."
     status = 400
+    # A wrong secret for a known or guessed identity: counted against the account's budget.
+    failed_attempt = False
 
     def __init__(
         self, message: str | None = None, *, details: dict[str, Any] | None = None
@@ -29,17 +31,20 @@ class InvalidCredentialsError(AuthServiceError):
     code = "invalid_credentials"
     message = "Invalid credentials."
     status = 401
+    failed_attempt = True
 
 
 class WrongCurrentPasswordError(InvalidInputError):
     code = "wrong_current_password"
     message = "Current password is incorrect."
+    failed_attempt = True
 
 
 class InvalidClientCredentialsError(AuthServiceError):
     code = "invalid_client_credentials"
     message = "Invalid client credentials."
     status = 401
+    failed_attempt = True
 
 
 class TokenMissingError(AuthServiceError):

@@ -28,3 +28,15 @@ def is_valid_email(email: str) -> bool:
 
 def is_valid_username(username: str) -> bool:
     return _USERNAME.match(username) is not None
+
+
+def is_storable(text: str) -> bool:
+    """False for NUL bytes and lone surrogates: no database stores them (PostgreSQL refuses
+    both) and no real name, email or password contains them."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -94,7 +94,7 @@ def test_get_and_head_on_state_changing_paths_are_405(client, method, path):
     response = client.open(path, method=method)
 
     assert response.status_code == 405
-    assert response.headers["Allow"] == "OPTIONS, POST"
+    assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
 
 
 @pytest.fixture

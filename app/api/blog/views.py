@@ -18,6 +18,8 @@ from app.api.blog.schemas import UserUpdateSchema
 from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
+from app.api.limits import credential_endpoint
+from app.api.limits import refresh_endpoint
 from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -35,6 +37,7 @@ COOKIE = {"name": REFRESH_COOKIE, "path": COOKIE_PATH}
 
 
 @bp.post("/auth/register")
+@credential_endpoint
 def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(RegisterSchema())
@@ -47,6 +50,7 @@ def register() -> tuple[Response, int]:
 
 
 @bp.post("/auth/login")
+@credential_endpoint
 def login() -> Response:
     """Exchange email and password for an access token, the user and the refresh cookie."""
     data = load_body(LoginSchema())
@@ -59,6 +63,7 @@ def login() -> Response:
 
 
 @bp.post("/auth/refresh-token")
+@refresh_endpoint
 @same_site_only
 def refresh_token() -> Response:
     """Spend the refresh cookie for a new access token and a rotated refresh cookie."""

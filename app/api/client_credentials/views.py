@@ -7,6 +7,7 @@ from app.api.client_credentials import bp
 from app.api.client_credentials.schemas import AuthenticatedSchema
 from app.api.client_credentials.schemas import CredentialsSchema
 from app.api.client_credentials.schemas import VerifiedSchema
+from app.api.limits import credential_endpoint
 from app.api.requests import bearer_token
 from app.api.requests import load_body
 from app.core.errors import TokenMissingError
@@ -14,6 +15,7 @@ from app.core.services import clients
 
 
 @bp.post("/auth")
+@credential_endpoint
 def authenticate() -> Response:
     """Exchange a client id and key for a client access token."""
     credentials = load_body(CredentialsSchema(), message="clientId and clientKey are required.")

@@ -5,6 +5,7 @@ from flask import jsonify
 from flask_jwt_extended import current_user
 from flask_jwt_extended import jwt_required
 
+from app.api.limits import credential_endpoint
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.staff import bp
@@ -21,6 +22,7 @@ DIALECT = "staff"
 
 
 @bp.post("/login")
+@credential_endpoint
 def login() -> Response:
     """Exchange username and password for a 7-day token and the user's roles."""
     data = load_body(LoginSchema())
@@ -46,6 +48,7 @@ def logout() -> Response:
 
 
 @bp.post("/change-password")
+@credential_endpoint
 @jwt_required()
 def change_password() -> Response:
     """Change the password; this session stays, every other session of the user ends."""

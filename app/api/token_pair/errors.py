@@ -42,6 +42,9 @@ def render_error(error: AuthServiceError) -> Response:
 def _body_of(error: AuthServiceError) -> dict[str, Any]:
     if error.code in _TOKEN_ERRORS:
         return dict(TOKEN_NOT_VALID)
+    if error.code == "rate_limited":
+        wait = getattr(error, "retry_after", 60)
+        return {"detail": f"Request was throttled. Expected available in {wait} seconds."}
     if error.code == "method_not_allowed":
         return {"detail": f'Method "{request.method}" not allowed.'}
     if error.code == "unsupported_media_type":

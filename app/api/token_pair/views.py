@@ -5,6 +5,8 @@ from flask import jsonify
 from flask_jwt_extended import current_user
 from flask_jwt_extended import jwt_required
 
+from app.api.limits import credential_endpoint
+from app.api.limits import refresh_endpoint
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.token_pair import bp
@@ -23,6 +25,7 @@ DIALECT = "token-pair"
 
 
 @bp.post("/token/", strict_slashes=False)
+@credential_endpoint
 def obtain_pair() -> Response:
     """Exchange username and password for a refresh and an access token."""
     data = load_body(ObtainSchema())
@@ -33,6 +36,7 @@ def obtain_pair() -> Response:
 
 
 @bp.post("/token/refresh/", strict_slashes=False)
+@refresh_endpoint
 def refresh_pair() -> Response:
     """Spend a refresh token (single use) for a new access and refresh token."""
     data = load_body(RefreshSchema())
@@ -41,6 +45,7 @@ def refresh_pair() -> Response:
 
 
 @bp.post("/token/verify/", strict_slashes=False)
+@refresh_endpoint
 def verify() -> Response:
     """200 ``{}`` when the token is valid and not revoked."""
     verification.verify_token(**load_body(VerifySchema()))
@@ -48,6 +53,7 @@ def verify() -> Response:
 
 
 @bp.post("/token/blacklist/", strict_slashes=False)
+@refresh_endpoint
 def blacklist() -> Response:
     """Revoke a refresh token and the session it belongs to."""
     sessions.revoke_refresh_family(refresh_token=load_body(RefreshSchema())["refresh"])

@@ -81,6 +81,12 @@ def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
     return create_user(email=email, password=password, role_names=wanted)
 
 
+def find_user_id(*, identifier: str) -> int | None:
+    """The id of the account an email or username names, if any."""
+    user = _find_by_login(identifier)
+    return None if user is None else user.id
+
+
 def authenticate(*, identifier: str, password: str) -> User:
     """The active user with this email or username and password.
 
