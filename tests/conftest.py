@@ -5,8 +5,12 @@ per run, and before each test every table is reset to the rows that migration se
 """
 
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
+import flask_jwt_extended.tokens
+import jwt.api_jwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from app import create_app
+from app.core import clock
 from app.extensions import db
 from tests.databases import POSTGRES_SKIP_REASON
 from tests.databases import new_database
@@ -134,6 +139,34 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """A clock the test moves by hand: the service's clock and the JWT libraries' alike,
+    so tokens minted and checked at a moved time agree."""
+
+    class FrozenClock:
+        now = clock.utcnow()
+
+        def advance(self, seconds: float) -> None:
+            self.now += timedelta(seconds=seconds)
+
+    frozen = FrozenClock()
+
+    class AnyDatetime(type):
+        def __instancecheck__(cls, instance: object) -> bool:
+            return isinstance(instance, datetime)
+
+    class FrozenDatetime(datetime, metaclass=AnyDatetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen.now if tz else frozen.now.replace(tzinfo=None)
+
+    monkeypatch.setattr(clock, "utcnow", lambda: frozen.now)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
+    monkeypatch.setattr(flask_jwt_extended.tokens, "datetime", FrozenDatetime)
+    return frozen
 
 
 class AuthActions:

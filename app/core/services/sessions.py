@@ -13,7 +13,9 @@ from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import ColumnElement
+from sqlalchemy import case
 from sqlalchemy import delete
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -27,6 +29,7 @@ from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
 from app.core.models import Session
 from app.core.models import User
+from app.core.models import UTCDateTime
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
@@ -60,13 +63,15 @@ def open_session(
     ip: str | None = None,
 ) -> IssuedTokens:
     now = _whole_seconds(clock.utcnow())
+    absolute_expiry = now + timedelta(seconds=current_app.config["AUTH_SESSION_MAX_AGE"])
     session = Session(
         id=str(uuid4()),
         user_id=user.id,
         dialect=dialect,
         created_at=now,
         last_used_at=now,
-        expires_at=now + (policy.refresh_ttl or policy.access_ttl),
+        expires_at=min(now + (policy.refresh_ttl or policy.access_ttl), absolute_expiry),
+        absolute_expires_at=absolute_expiry,
         user_agent=(user_agent or None) and user_agent[:512],
         ip=ip,
     )
@@ -82,11 +87,13 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     """Spend a refresh token and hand out its successor.
 
     The swap is one conditional UPDATE on the current token id, so of two concurrent
-    refreshes with one token exactly one rotates; the other sees a spent token.
+    refreshes with one token exactly one rotates; the other sees a spent token. The new
+    expiry slides forward by the refresh lifetime but never past the session's absolute one.
     """
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
+    sliding_expiry = literal(now + policy.refresh_ttl, UTCDateTime())
     rotated = db.session.execute(
         update(Session)
         .where(*_is_current_refresh(claims, now))
@@ -95,7 +102,10 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
             previous_refresh_jti=claims.jti,
             refresh_issued_at=now,
             rotated_at=now,
-            expires_at=now + policy.refresh_ttl,
+            expires_at=case(
+                (Session.absolute_expires_at < sliding_expiry, Session.absolute_expires_at),
+                else_=sliding_expiry,
+            ),
             last_used_at=now,
         )
         .execution_options(synchronize_session=False)

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
-from app.core import clock
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenReusedError
@@ -18,21 +17,6 @@ from app.extensions import db
 from tests.factories import make_user
 
 POLICY = TokenPolicy(access_ttl=timedelta(minutes=15), refresh_ttl=timedelta(days=7))
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    """A clock the test moves by hand."""
-
-    class FrozenClock:
-        now = clock.utcnow()
-
-        def advance(self, seconds: float) -> None:
-            self.now += timedelta(seconds=seconds)
-
-    frozen = FrozenClock()
-    monkeypatch.setattr(clock, "utcnow", lambda: frozen.now)
-    return frozen
 
 
 def _login(user=None):
