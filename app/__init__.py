@@ -16,6 +16,7 @@ from app.extensions import db
 from app.extensions import jwt
 from app.extensions import limiter
 from app.extensions import migrate
+from app.logs import configure_logging
 from app.startup import ConfigurationError
 from app.startup import settle_config
 from config import CONFIGS
@@ -32,6 +33,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    configure_logging(app)
     settle_config(app)
 
     if app.config["TRUSTED_PROXIES"]:

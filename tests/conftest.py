@@ -4,6 +4,7 @@ The whole suite runs once per database. Each database is built by the real migra
 per run, and before each test every table is reset to the rows that migration seeds.
 """
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Any
 import flask_jwt_extended.tokens
 import jwt.api_jwt
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
@@ -41,6 +43,28 @@ def pytest_report_header() -> list[str]:
     if base is None:
         return ["databases: sqlite only. " + POSTGRES_SKIP_REASON]
     return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)"]
+
+
+REDIS_ENV = "TEST_REDIS_URL"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis that shared rate limits use; the run fails plainly when it is down."""
+    url = os.environ.get(REDIS_ENV, REDIS_DEFAULT)
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.fail(
+            f"Redis is not answering at {url} ({REDIS_ENV}); the shared rate-limit tests need "
+            "it. Start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379",
+            pytrace=False,
+        )
+    finally:
+        client.close()
+    return url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

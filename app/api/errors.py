@@ -148,7 +148,11 @@ def _render_rate_limited() -> Response:
 
 def _render_unexpected(exception: Exception) -> Response:
     db.session.rollback()
-    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    current_app.logger.error(
+        "Unhandled error",
+        exc_info=exception,
+        extra={"fields": {"method": request.method, "path": request.path}},
+    )
     return render_error(InternalError())
 
 

@@ -25,6 +25,11 @@ START_TIMEOUT_SECONDS = 30
 class LiveServer:
     url: str
     env: dict[str, str]
+    log_dir: Path
+
+    def logs(self) -> str:
+        """Everything gunicorn and the app wrote: access log, error log, app log."""
+        return "".join(path.read_text() for path in sorted(self.log_dir.glob("*.log")))
 
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` against the server's database."""
@@ -44,7 +49,10 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
                 "AUTH_COOKIE_SECURE": "false",
                 **settings,
             }
-            server = LiveServer(url=f"http://127.0.0.1:{_free_port()}", env=env)
+            port = _free_port()
+            log_dir = tmp_path / f"logs-{port}"
+            log_dir.mkdir()
+            server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)
             migrated = server.flask("db", "upgrade")
             assert migrated.returncode == 0, migrated.stderr
             processes.append(_spawn_gunicorn(server))
@@ -63,9 +71,14 @@ def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
     bind = server.url.removeprefix("http://")
     command = [
         sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2",
-        "--worker-class", "gthread", "--threads", "4", "--log-level", "warning", "wsgi:app",
+        "--worker-class", "gthread", "--threads", "4", "--log-level", "info",
+        "--access-logfile", "-", "wsgi:app",
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=server.env)
+    with (
+        (server.log_dir / "stdout.log").open("w") as out,
+        (server.log_dir / "stderr.log").open("w") as err,
+    ):
+        return subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=out, stderr=err)
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
