@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 5000
+export HOST ?= 127.0.0.1
+export PORT ?= 5000
 export APP_ENV ?= development
 
 .PHONY: run test lint format install clean
@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 run: install
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --worker-class gthread --threads 4 wsgi:app
+	WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install lint
 	APP_ENV=testing $(BIN)/pytest

@@ -70,9 +70,8 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
 def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
     bind = server.url.removeprefix("http://")
     command = [
-        sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2",
-        "--worker-class", "gthread", "--threads", "4", "--log-level", "info",
-        "--access-logfile", "-", "wsgi:app",
+        sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", bind,
+        "--workers", "2", "--threads", "4", "wsgi:app",
     ]  # fmt: skip
     with (
         (server.log_dir / "stdout.log").open("w") as out,

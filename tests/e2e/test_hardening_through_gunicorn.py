@@ -51,6 +51,7 @@ def test_a_full_run_leaves_no_secret_in_any_log(start_server):
     logs = server.logs()
 
     assert "GET /api/v1/users/current" in logs, "the access log was captured"
+    assert logs.count("AUTH_COOKIE_SECURE is off in production") == 1
     for secret in secrets_seen:
         assert secret not in logs
     for forbidden in ("scrypt:", "Traceback", "SELECT ", "INSERT ", '.py"', "/site-packages/"):
@@ -82,6 +83,7 @@ def _exercise_every_dialect(url: str, credentials: dict[str, str]) -> list[str]:
     client_token = http.post(f"{url}/auth", json=credentials).json()["data"]["accessToken"]
     http.get(f"{url}/auth", headers={"Authorization": f"Bearer {client_token}"})
     http.get(f"{url}/auth/me", headers={"Authorization": "Bearer forged.token.value"})
+    http.get(f"{url}/api/v1/users/current", params={"token": access}, headers=bearer)
     http.post(f"{url}/api/v1/auth/login", data="x" * 70_000,
               headers={"Content-Type": "application/json"})  # fmt: skip
     return [*seen, pair["access"], pair["refresh"], staff.json()["token"], client_token]

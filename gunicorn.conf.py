@@ -1,0 +1,34 @@
+"""gunicorn settings for the auth service: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Environment: HOST and PORT (bind), WEB_CONCURRENCY (workers; default 2 x CPUs + 1, at most 8),
+GUNICORN_THREADS (threads per worker, default 4).
+"""
+
+import multiprocessing
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 8))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+
+# Load the app once in the master: a bad configuration stops startup with one message, and
+# startup warnings are written once rather than once per worker.
+preload_app = True
+
+# Several servers may share a host (and the test suite starts many): no shared control socket.
+control_socket_disable = True
+
+# Access log: method and path only (no query string, no Referer), so a token that a client
+# wrongly puts in a URL is never written down; the User-Agent is kept, quoted and escaped.
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# Headers larger than this are refused by gunicorn itself, before the app sees them.
+limit_request_line = 8190
+limit_request_field_size = 16384
