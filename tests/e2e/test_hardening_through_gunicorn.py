@@ -87,3 +87,27 @@ def _exercise_every_dialect(url: str, credentials: dict[str, str]) -> list[str]:
     http.post(f"{url}/api/v1/auth/login", data="x" * 70_000,
               headers={"Content-Type": "application/json"})  # fmt: skip
     return [*seen, pair["access"], pair["refresh"], staff.json()["token"], client_token]
+
+
+def test_refresh_cookies_through_gunicorn_are_locked_down(start_server):
+    """ASVS 5 V3.3.1, V3.3.2, V3.5.1: as a browser receives them, refresh cookies are
+    Secure, HttpOnly, SameSite=Strict and path-scoped, and a cross-site refresh is refused."""
+    server = start_server(AUTH_COOKIE_SECURE="true")
+    server.flask("users", "create", "--username", "cookie", "--email", "cookie@example.com",
+                 "--password", PASSWORD)  # fmt: skip
+
+    blog = http.post(f"{server.url}/api/v1/auth/login",
+                     json={"email": "cookie@example.com", "password": PASSWORD})  # fmt: skip
+    cmg = http.post(f"{server.url}/auth/login",
+                    json={"username": "cookie", "password": PASSWORD})  # fmt: skip
+    cross_site = http.post(
+        f"{server.url}/api/v1/auth/refresh-token",
+        headers={"Origin": "https://evil.example"},
+        cookies={"refreshToken": blog.cookies["refreshToken"]},
+    )
+
+    for response, path in ((blog, "/api/v1/auth"), (cmg, "/auth")):
+        flags = {part.strip() for part in response.headers["Set-Cookie"].split(";")}
+        assert {"Secure", "HttpOnly", "SameSite=Strict", f"Path={path}"} <= flags
+    assert cross_site.status_code == 403
+    assert "Set-Cookie" not in cross_site.headers
