@@ -36,7 +36,14 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    # Connection pool (PostgreSQL): sized per worker process; see the README's deployment notes.
+    DATABASE_POOL_SIZE = _env_int("DATABASE_POOL_SIZE", 5)
+    DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
+    DATABASE_POOL_RECYCLE = _env_int("DATABASE_POOL_RECYCLE", 1800)
+    DATABASE_POOL_TIMEOUT = _env_int("DATABASE_POOL_TIMEOUT", 5)
+    # How long to wait for the database before answering 503 rather than hanging.
+    DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 3)
+    DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
     MAX_CONTENT_LENGTH = 64 * 1024
 
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
@@ -67,6 +74,12 @@ class Config:
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "authsvc")
     RATELIMIT_HEADERS_ENABLED = False
+    # If Redis fails at run time, each worker keeps limiting on its own rather than failing.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS: ClassVar[dict[str, Any]] = {
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+    }
     AUTH_RATELIMIT_CREDENTIALS_PER_IP = os.environ.get(
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP", "30 per minute"
     )

@@ -7,9 +7,13 @@ import os
 import re
 import secrets
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import redis
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_BYTES = 64
@@ -31,11 +35,62 @@ def settle_config(app: Flask) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'auth.db'}"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     _check_algorithm(app)
     _check_cors_origins(app)
+    _check_rate_limit_storage(app)
     app.config["JWT_SECRET_KEY"] = _signing_secret(app)
     if app.config["APP_ENV"] == "production":
         _check_production(app)
+
+
+def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: a checked pool, and timeouts so that a database outage
+    becomes a quick 503 instead of a hung worker."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql":
+        # Server options given in the URL itself (e.g. a search_path) are kept.
+        server_options = " ".join(
+            filter(
+                None,
+                [
+                    url.query.get("options"),
+                    f"-c statement_timeout={config['DATABASE_STATEMENT_TIMEOUT_MS']}",
+                ],
+            )
+        )
+        options |= {
+            "pool_size": config["DATABASE_POOL_SIZE"],
+            "max_overflow": config["DATABASE_MAX_OVERFLOW"],
+            "pool_recycle": config["DATABASE_POOL_RECYCLE"],
+            "pool_timeout": config["DATABASE_POOL_TIMEOUT"],
+            "connect_args": {
+                "connect_timeout": config["DATABASE_CONNECT_TIMEOUT"],
+                "options": server_options,
+                # A peer that stops answering mid-query is given up on (Linux, milliseconds).
+                "tcp_user_timeout": config["DATABASE_STATEMENT_TIMEOUT_MS"],
+            },
+        }
+    return options
+
+
+def _check_rate_limit_storage(app: Flask) -> None:
+    """A Redis that is configured but does not answer stops startup, so limits are never
+    silently per-process on a multi-host deployment."""
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    if not uri.startswith(("redis://", "rediss://")):
+        return
+    client = redis.Redis.from_url(uri, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI points at a Redis that does not answer; start it or fix "
+            "the address"
+        ) from error
+    finally:
+        client.close()
 
 
 def _check_algorithm(app: Flask) -> None:

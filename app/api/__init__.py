@@ -9,6 +9,7 @@ from flask_cors import CORS
 from app.api import blog
 from app.api import client_credentials
 from app.api import cmg
+from app.api import health
 from app.api import staff
 from app.api import token_pair
 from app.api.errors import add_renderer
@@ -35,6 +36,7 @@ def register_dialects(app: Flask) -> None:
             f"AUTH_DIALECTS names unknown dialects: {', '.join(unknown)} "
             f"(known: {', '.join(DIALECTS)})"
         )
+    app.register_blueprint(health.bp)
     for name in names:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)

@@ -9,6 +9,7 @@ import math
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from contextlib import suppress
 
 from flask import Flask
 from flask import Response
@@ -16,6 +17,11 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 from flask_limiter import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
@@ -28,6 +34,7 @@ from app.extensions import limiter
 
 Renderer = Callable[[AuthServiceError], Response]
 _RENDERERS = "auth_error_renderers"
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class RouteNotFoundError(AuthServiceError):
@@ -72,6 +79,12 @@ class RateLimitedError(AuthServiceError):
     def __init__(self, *, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class ServiceUnavailableError(AuthServiceError):
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable. Try again shortly."
+    status = 503
 
 
 class InternalError(AuthServiceError):
@@ -147,13 +160,25 @@ def _render_rate_limited() -> Response:
 
 
 def _render_unexpected(exception: Exception) -> Response:
-    db.session.rollback()
-    current_app.logger.error(
-        "Unhandled error",
-        exc_info=exception,
-        extra={"fields": {"method": request.method, "path": request.path}},
-    )
+    with suppress(SQLAlchemyError):
+        db.session.rollback()
+    fields = {"method": request.method, "path": request.path}
+    if _is_database_outage(exception):
+        current_app.logger.warning(
+            "Database unavailable", exc_info=exception, extra={"fields": fields}
+        )
+        response = render_error(ServiceUnavailableError())
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    current_app.logger.error("Unhandled error", exc_info=exception, extra={"fields": fields})
     return render_error(InternalError())
+
+
+def _is_database_outage(exception: Exception) -> bool:
+    """The database cannot be reached or stopped answering (not a bug in a query)."""
+    if isinstance(exception, OperationalError | InterfaceError | SQLAlchemyTimeoutError):
+        return True
+    return isinstance(exception, DBAPIError) and exception.connection_invalidated
 
 
 def _render_plain(error: AuthServiceError) -> Response:

@@ -59,6 +59,7 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
             _wait_until_serving(server.url, processes[-1])
             return server
 
+        start.database_url = database_url  # type: ignore[attr-defined]
         try:
             yield start
         finally:

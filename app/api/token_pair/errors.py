@@ -22,6 +22,7 @@ _DETAILS = {
     "payload_too_large": "Request body too large.",
     "malformed_request": "JSON parse error.",
     "internal_error": "A server error occurred.",
+    "service_unavailable": "Service temporarily unavailable, try again later.",
 }
 
 # marshmallow's wording, in the words DRF uses for the same failure.

@@ -1,0 +1,32 @@
+"""Health endpoints for load balancers and orchestrators: /healthz and /readyz."""
+
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import jsonify
+
+from app.core.services import health
+from app.extensions import limiter
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz() -> Response:
+    """200 while the process answers at all; touches nothing else."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz() -> tuple[Response, int]:
+    """200 when the database answers, its migrations are at head, and Redis (if used)
+    answers; 503 with the failing checks otherwise."""
+    checks = health.readiness(migrations_dir=Path(current_app.extensions["migrate"].directory))
+    ready = all(state == health.OK for state in checks.values())
+    return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), (
+        200 if ready else 503
+    )

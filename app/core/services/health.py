@@ -1,0 +1,55 @@
+"""Readiness: can this process serve requests right now?"""
+
+from functools import cache
+from pathlib import Path
+
+import redis
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+
+OK = "ok"
+
+
+def readiness(*, migrations_dir: Path) -> dict[str, str]:
+    """Each dependency's state: "ok" or a short reason. Never raises."""
+    checks = {"database": OK, "migrations": OK}
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError:
+        checks["database"] = checks["migrations"] = "unavailable"
+    else:
+        if current != _head_revision(str(migrations_dir)):
+            checks["migrations"] = "not at head"
+    redis_state = _redis_state()
+    if redis_state is not None:
+        checks["redis"] = redis_state
+    return checks
+
+
+def _redis_state() -> str | None:
+    uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    if not uri.startswith(("redis://", "rediss://")):
+        return None
+    client = redis.Redis.from_url(uri, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return "unavailable"
+    finally:
+        client.close()
+    return OK
+
+
+@cache
+def _head_revision(migrations_dir: str) -> str | None:
+    config = Config()
+    config.set_main_option("script_location", migrations_dir)
+    return ScriptDirectory.from_config(config).get_current_head()

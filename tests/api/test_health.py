@@ -1,0 +1,62 @@
+"""/healthz and /readyz for load balancers and orchestrators."""
+
+from app.extensions import db
+
+
+def test_healthz_answers_while_the_process_runs(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_database_and_migrations(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok"},
+    }
+
+
+def test_readyz_is_503_when_migrations_are_not_at_head(app, client):
+    with app.app_context():
+        head = db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar()
+        db.session.execute(db.text("UPDATE alembic_version SET version_num = '0001'"))
+        db.session.commit()
+    try:
+        response = client.get("/readyz")
+    finally:
+        with app.app_context():
+            db.session.execute(
+                db.text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+            )
+            db.session.commit()
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "migrations": "not at head"},
+    }
+
+
+def test_readyz_checks_redis_when_it_stores_the_rate_limits(database_url, seed_rows, redis_url):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, RATELIMIT_STORAGE_URI=redis_url)
+    try:
+        response = app.test_client().get("/readyz")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
+
+
+def test_health_endpoints_are_not_rate_limited(app, client):
+    app.config["AUTH_RATELIMIT_CREDENTIALS_PER_IP"] = "1 per minute"
+
+    statuses = {client.get("/healthz").status_code for _ in range(5)}
+
+    assert statuses == {200}
