@@ -66,6 +66,8 @@ class Config:
     AUTH_REFRESH_REUSE_GRACE_SECONDS = _env_int("AUTH_REFRESH_REUSE_GRACE_SECONDS", 10)
     # However often it refreshes, a session ends this long after its login (RFC 9700 4.14.2).
     AUTH_SESSION_MAX_AGE = _env_int("AUTH_SESSION_MAX_AGE", 30 * DAY)
+    # `flask tokens purge` deletes audit events older than this.
+    AUTH_AUDIT_RETENTION_DAYS = _env_int("AUTH_AUDIT_RETENTION_DAYS", 90)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
     # Brute-force limits (Flask-Limiter); shared by every worker and host through Redis.

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from app.core.errors import AuthServiceError
 from app.core.services import accounts
+from app.core.services import audit
 from app.core.services import clients
 from app.core.services import roles
 from app.core.services import sessions
@@ -122,8 +123,11 @@ def whitelist_list() -> None:
 
 @tokens_cli.command("purge")
 def purge_tokens() -> None:
-    """Delete expired or revoked sessions and expired revocation rows."""
+    """Delete expired or revoked sessions, expired revocation rows, and audit events older
+    than AUTH_AUDIT_RETENTION_DAYS."""
     counts = sessions.purge_expired()
+    events = audit.purge_events()
     click.echo(
-        f"Deleted {counts.sessions} sessions and {counts.revoked_tokens} revoked-token rows."
+        f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows and "
+        f"{events} audit events past their retention."
     )

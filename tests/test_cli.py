@@ -162,4 +162,6 @@ def test_tokens_purge_reports_what_it_deleted(auth, runner):
     result = runner.invoke(args=["tokens", "purge"])
 
     assert result.exit_code == 0
-    assert result.output == "Deleted 1 sessions and 0 revoked-token rows.\n"
+    assert result.output == (
+        "Deleted 1 sessions, 0 revoked-token rows and 0 audit events past their retention.\n"
+    )

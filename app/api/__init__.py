@@ -4,6 +4,7 @@ from types import ModuleType
 
 from flask import Flask
 from flask import Response
+from flask import g
 from flask_cors import CORS
 
 from app.api import blog
@@ -13,6 +14,7 @@ from app.api import health
 from app.api import staff
 from app.api import token_pair
 from app.api.errors import add_renderer
+from app.api.requests import client_info
 
 DIALECTS: dict[str, ModuleType] = {
     "blog": blog,
@@ -41,10 +43,16 @@ def register_dialects(app: Flask) -> None:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)
         add_renderer(app, dialect.URL_PREFIXES, dialect.render_error)
+    app.before_request(_remember_client)
     app.after_request(_protective_headers)
     if app.config["CORS_ORIGINS"]:
         # Exact origins only (checked at startup); credentials so the SPA can send cookies.
         CORS(app, origins=app.config["CORS_ORIGINS"], supports_credentials=True)
+
+
+def _remember_client() -> None:
+    """Where the request comes from, for the audit log (the real IP, after ProxyFix)."""
+    g.client_info = client_info()
 
 
 def _protective_headers(response: Response) -> Response:

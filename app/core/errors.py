@@ -33,6 +33,10 @@ class InvalidCredentialsError(AuthServiceError):
     status = 401
     failed_attempt = True
 
+    def __init__(self, message: str | None = None, *, user_id: int | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id  # for the audit log only; never shown to the client
+
 
 class WrongCurrentPasswordError(InvalidInputError):
     code = "wrong_current_password"

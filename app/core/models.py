@@ -141,3 +141,21 @@ class RevokedToken(db.Model):
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthEvent(db.Model):
+    """One auth event, kept for audit. No foreign keys: events outlive deleted users."""
+
+    __tablename__ = "auth_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

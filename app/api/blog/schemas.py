@@ -10,6 +10,7 @@ from marshmallow import validates_schema
 
 from app.api.fields import Password
 from app.api.fields import Timestamp
+from app.core.services import audit
 from app.core.services import roles
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
@@ -79,3 +80,32 @@ class UserUpdateSchema(Schema):
     def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
             raise ValidationError("Provide at least one of: role, isActive.")
+
+
+class AuditQuerySchema(PageQuerySchema):
+    user_id = fields.Integer(data_key="user", validate=validate.Range(min=1))
+    event = fields.String(validate=validate.OneOf(audit.EVENTS))
+    since = fields.AwareDateTime(data_key="from", format="iso")
+    until = fields.AwareDateTime(data_key="to", format="iso")
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    occurred_at = Timestamp(data_key="time")
+    event = fields.String()
+    outcome = fields.String()
+    user_id = fields.Integer(data_key="userId", allow_none=True)
+    client_id = fields.String(data_key="clientId", allow_none=True)
+    session_id = fields.String(data_key="sessionId", allow_none=True)
+    dialect = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    details = fields.Dict(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    events = fields.List(fields.Nested(AuditEventSchema))
+    pagination = fields.Method("dump_pagination")
+
+    def dump_pagination(self, page: Any) -> dict[str, int]:
+        return UserPageSchema().dump_pagination(page)

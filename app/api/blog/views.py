@@ -8,6 +8,8 @@ from flask_jwt_extended import jwt_required
 from app.api.blog import bp
 from app.api.blog.schemas import AccessTokenSchema
 from app.api.blog.schemas import AdminUserSchema
+from app.api.blog.schemas import AuditPageSchema
+from app.api.blog.schemas import AuditQuerySchema
 from app.api.blog.schemas import LoginSchema
 from app.api.blog.schemas import PageQuerySchema
 from app.api.blog.schemas import RegisterSchema
@@ -26,6 +28,7 @@ from app.api.requests import load_body
 from app.api.requests import load_query
 from app.core.errors import InvalidInputError
 from app.core.services import accounts
+from app.core.services import audit
 from app.core.services import authentication
 from app.core.services import sessions
 from app.core.tokens import policy_for
@@ -114,6 +117,14 @@ def delete_user(user_id: int) -> Response:
     """Admin only: delete a user; their tokens fail on the next request."""
     accounts.delete_user(actor=current_user.user, user_id=user_id)
     return jsonify({"message": "User deleted successfully"})
+
+
+@bp.get("/audit-events")
+@jwt_required()
+def list_audit_events() -> Response:
+    """Admin only: auth events, newest first, filtered by user, event and time range."""
+    page = audit.list_events(actor=current_user.user, **load_query(AuditQuerySchema()))
+    return jsonify(AuditPageSchema().dump(page))
 
 
 def _required_refresh_cookie() -> str:

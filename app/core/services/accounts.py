@@ -26,6 +26,7 @@ from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
 from app.core.security import hash_password
 from app.core.security import verify_password
+from app.core.services import audit
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
@@ -98,7 +99,7 @@ def authenticate(*, identifier: str, password: str) -> User:
         burn_password_check(password)
         raise InvalidCredentialsError()
     if not verify_password(user.password_hash, password) or not user.is_active:
-        raise InvalidCredentialsError()
+        raise InvalidCredentialsError(user_id=user.id)
     return user
 
 
@@ -107,11 +108,15 @@ def change_password(
 ) -> None:
     """Set a new password and end every other session of the user."""
     if not verify_password(user.password_hash, current_password):
+        audit.record(event="password_change", outcome="failure", user_id=user.id)
         raise WrongCurrentPasswordError()
     check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     db.session.commit()
     sessions.end_user_sessions(user_id=user.id, keep_session_id=keep_session_id)
+    audit.record(
+        event="password_change", outcome="success", user_id=user.id, session_id=keep_session_id
+    )
 
 
 def list_users(*, actor: User, page: int, per_page: int) -> UserPage:
@@ -138,6 +143,13 @@ def update_user(
     db.session.commit()
     if is_active is False:
         sessions.end_user_sessions(user_id=user.id)
+    changes = {"role": role, "is_active": is_active}
+    audit.record(
+        event="user_updated",
+        outcome="success",
+        user_id=actor.id,
+        details={"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
+    )
     return user
 
 
@@ -145,6 +157,12 @@ def delete_user(*, actor: User, user_id: int) -> None:
     user = _administered_user(actor, user_id)
     db.session.delete(user)
     db.session.commit()
+    audit.record(
+        event="user_deleted",
+        outcome="success",
+        user_id=actor.id,
+        details={"target_user_id": user_id},
+    )
 
 
 def _administered_user(actor: User, user_id: int) -> User:

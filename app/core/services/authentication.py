@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
+from app.core.errors import AuthServiceError
+from app.core.errors import InvalidCredentialsError
 from app.core.models import User
 from app.core.services import accounts
+from app.core.services import audit
 from app.core.services import sessions
 from app.core.tokens import IssuedTokens
 from app.core.tokens import TokenPolicy
@@ -26,19 +29,30 @@ class SignedIn:
 def sign_up(
     *, email: str, password: str, role: str, dialect: str, policy: TokenPolicy, client: ClientInfo
 ) -> SignedIn:
-    user = accounts.register_user(email=email, password=password, role=role)
-    return _signed_in(user, dialect, policy, client)
+    try:
+        user = accounts.register_user(email=email, password=password, role=role)
+    except AuthServiceError as error:
+        audit.record(event="register", outcome="failure", details={"reason": error.code})
+        raise
+    return _signed_in("register", user, dialect, policy, client)
 
 
 def log_in(
     *, identifier: str, password: str, dialect: str, policy: TokenPolicy, client: ClientInfo
 ) -> SignedIn:
-    user = accounts.authenticate(identifier=identifier, password=password)
-    return _signed_in(user, dialect, policy, client)
+    try:
+        user = accounts.authenticate(identifier=identifier, password=password)
+    except InvalidCredentialsError as error:
+        audit.record(event="login", outcome="failure", user_id=error.user_id)
+        raise
+    return _signed_in("login", user, dialect, policy, client)
 
 
-def _signed_in(user: User, dialect: str, policy: TokenPolicy, client: ClientInfo) -> SignedIn:
+def _signed_in(
+    event: str, user: User, dialect: str, policy: TokenPolicy, client: ClientInfo
+) -> SignedIn:
     tokens = sessions.open_session(
         user=user, dialect=dialect, policy=policy, user_agent=client.user_agent, ip=client.ip
     )
+    audit.record(event=event, outcome="success", user_id=user.id, session_id=tokens.session_id)
     return SignedIn(user=user, tokens=tokens)

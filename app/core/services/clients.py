@@ -14,6 +14,7 @@ from app.core.models import RevokedToken
 from app.core.security import client_key_matches
 from app.core.security import generate_client_key
 from app.core.security import hash_client_key
+from app.core.services import audit
 from app.core.tokens import decode_client_token
 from app.core.tokens import mint_client_token
 from app.core.tokens import policy_for
@@ -57,7 +58,11 @@ def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
         client_key, client.key_hash if client else _UNKNOWN_CLIENT_HASH
     )
     if client is None or not key_matches or not client.is_active:
+        audit.record(
+            event="client_auth", outcome="failure", client_id=client.client_id if client else None
+        )
         raise InvalidClientCredentialsError()
+    audit.record(event="client_auth", outcome="success", client_id=client.client_id)
     ttl = policy_for("CLIENT").access_ttl
     return ClientToken(
         access_token=mint_client_token(client=client, ttl=ttl),

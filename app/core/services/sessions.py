@@ -30,6 +30,7 @@ from app.core.models import RevokedToken
 from app.core.models import Session
 from app.core.models import User
 from app.core.models import UTCDateTime
+from app.core.services import audit
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
@@ -113,6 +114,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     if rotated.rowcount == 1:
         db.session.commit()
         session, user = _load_session(claims.session_id)
+        _record_refresh("success", claims)
         return issue_tokens(user=user, session=session, policy=policy)
     db.session.rollback()
     return _answer_spent_token(claims, policy, now)
@@ -133,19 +135,39 @@ def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElem
 
 def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetime) -> IssuedTokens:
     found = _find_session(claims.session_id)
-    if found is None:
+    if found is None or found[0].user_id != claims.user_id:
+        _record_refresh("failure", claims, reason="unknown session")
         raise TokenRevokedError()
     session, user = found
-    if session.user_id != claims.user_id or session.revoked_at or not user.is_active:
+    if session.revoked_at or not user.is_active:
+        _record_refresh("failure", claims, reason="revoked")
         raise TokenRevokedError()
     if session.refresh_jti == claims.jti:
+        _record_refresh("failure", claims, reason="expired")
         raise TokenExpiredError()
     if session.previous_refresh_jti == claims.jti and _within_reuse_grace(session, now):
+        _record_refresh("success", claims, reason="grace")
         return issue_tokens(user=user, session=session, policy=policy)
     # RFC 9700 section 4.14.2: a spent refresh token presented again revokes the family.
     _revoke_sessions(Session.id == session.id, now=now)
     db.session.commit()
+    audit.record(
+        event="refresh_reuse",
+        outcome="session_revoked",
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+    )
     raise TokenReusedError()
+
+
+def _record_refresh(outcome: str, claims: RefreshClaims, *, reason: str | None = None) -> None:
+    audit.record(
+        event="refresh",
+        outcome=outcome,
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        details={"reason": reason} if reason else None,
+    )
 
 
 def _within_reuse_grace(session: Session, now: datetime) -> bool:
@@ -204,6 +226,9 @@ def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
     _revoke_sessions(ended, now=now)
     _revoke_token(jti=caller.token_jti, expires_at=caller.token_expires_at)
     db.session.commit()
+    audit.record(
+        event="logout", outcome="success", user_id=caller.user.id, session_id=caller.session_id
+    )
 
 
 def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
@@ -240,6 +265,13 @@ def revoke_refresh_family(*, refresh_token: str) -> None:
     db.session.commit()
     if ended.rowcount != 1:
         raise TokenRevokedError()
+    audit.record(
+        event="logout",
+        outcome="success",
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        details={"via": "blacklist"},
+    )
 
 
 def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:

@@ -1,0 +1,135 @@
+"""The audit log of auth events: a row in ``auth_events`` and one JSON log line each.
+
+Only identifiers and the request's origin are kept: never a password, hash or token.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+
+from app.core import clock
+from app.core.models import AuthEvent
+from app.core.models import User
+from app.core.services import roles
+from app.extensions import db
+
+EVENTS = (
+    "register",
+    "login",
+    "refresh",
+    "refresh_reuse",
+    "logout",
+    "password_change",
+    "password_reset",
+    "user_updated",
+    "user_deleted",
+    "client_auth",
+)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: Sequence[AuthEvent]
+    page: int
+    per_page: int
+    total: int
+
+
+def record(
+    *,
+    event: str,
+    outcome: str,
+    user_id: int | None = None,
+    client_id: str | None = None,
+    session_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Store and log one event. Its own unit of work: call it after the caller's commit."""
+    entry = AuthEvent(
+        occurred_at=clock.utcnow(),
+        event=event,
+        outcome=outcome,
+        user_id=user_id,
+        client_id=client_id,
+        session_id=session_id,
+        details=details or None,
+        **_request_origin(),
+    )
+    db.session.add(entry)
+    db.session.commit()
+    current_app.logger.info("auth event", extra={"fields": _log_fields(entry)})
+
+
+def list_events(
+    *,
+    actor: User,
+    page: int,
+    per_page: int,
+    user_id: int | None = None,
+    event: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> EventPage:
+    roles.require_role(actor, roles.ADMIN)
+    conditions = []
+    if user_id is not None:
+        conditions.append(AuthEvent.user_id == user_id)
+    if event is not None:
+        conditions.append(AuthEvent.event == event)
+    if since is not None:
+        conditions.append(AuthEvent.occurred_at >= since)
+    if until is not None:
+        conditions.append(AuthEvent.occurred_at < until)
+    total = db.session.scalar(select(func.count(AuthEvent.id)).where(*conditions)) or 0
+    events = db.session.scalars(
+        select(AuthEvent)
+        .where(*conditions)
+        .order_by(AuthEvent.occurred_at.desc(), AuthEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return EventPage(events=events, page=page, per_page=per_page, total=total)
+
+
+def purge_events() -> int:
+    """Delete events older than AUTH_AUDIT_RETENTION_DAYS; return how many."""
+    days = current_app.config["AUTH_AUDIT_RETENTION_DAYS"]
+    cutoff = clock.utcnow() - timedelta(days=days)
+    deleted = db.session.execute(delete(AuthEvent).where(AuthEvent.occurred_at < cutoff))
+    db.session.commit()
+    return deleted.rowcount
+
+
+def _request_origin() -> dict[str, str | None]:
+    if not has_request_context():
+        return {"dialect": "cli", "ip": None, "user_agent": None}
+    client = g.get("client_info")
+    return {
+        "dialect": request.blueprint,
+        "ip": client.ip if client else request.remote_addr,
+        "user_agent": client.user_agent if client else None,
+    }
+
+
+def _log_fields(entry: AuthEvent) -> dict[str, Any]:
+    return {
+        "event": entry.event,
+        "outcome": entry.outcome,
+        "user_id": entry.user_id,
+        "client_id": entry.client_id,
+        "session_id": entry.session_id,
+        "dialect": entry.dialect,
+        "ip": entry.ip,
+        "user_agent": entry.user_agent,
+        **({"details": entry.details} if entry.details else {}),
+    }
