@@ -131,14 +131,14 @@ def app(
 ) -> Iterator[Flask]:
     app = make_app(database_url, **app_overrides)
     with app.app_context():
-        _reset_tables(seed_rows)
+        reset_tables(seed_rows)
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
 
-def _reset_tables(seed_rows: dict[str, list[dict[str, Any]]]) -> None:
+def reset_tables(seed_rows: dict[str, list[dict[str, Any]]]) -> None:
     tables = db.metadata.sorted_tables
     for table in reversed(tables):
         db.session.execute(delete(table))

@@ -243,3 +243,36 @@ def test_a_trusted_proxy_hop_gives_the_real_client_ip(database_url, seed_rows):
 
     assert first_client == [401, 401, 429]
     assert second_client == 401
+
+
+def test_a_trusted_proxy_hop_gives_the_real_ip_to_sessions_and_the_audit_log(
+    database_url, seed_rows
+):
+    """Sessions and audit events show the client, not the proxy in front of the service."""
+    from app.core.models import AuthEvent
+    from app.core.models import Session
+    from app.extensions import db
+    from tests.conftest import make_app
+    from tests.conftest import reset_tables
+
+    app = make_app(database_url, TRUSTED_PROXIES=1)
+    with app.app_context():
+        reset_tables(seed_rows)
+        user = make_user()
+        username = user.username
+    try:
+        app.test_client().post(
+            "/api/auth/login",
+            json={"username": username, "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.23"},
+            environ_base={"REMOTE_ADDR": "10.0.0.2"},
+        )
+        with app.app_context():
+            session_ip = db.session.scalars(db.select(Session.ip)).one()
+            event_ip = db.session.scalars(db.select(AuthEvent.ip)).one()
+            db.session.remove()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+    assert session_ip == event_ip == "198.51.100.23"
