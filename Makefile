@@ -6,7 +6,7 @@ export HOST ?= 127.0.0.1
 export PORT ?= 5000
 export APP_ENV ?= development
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean openapi
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+openapi: install
+	APP_ENV=testing $(BIN)/flask --app wsgi openapi write docs/openapi.json
 
 format: install
 	$(BIN)/ruff format .

@@ -69,6 +69,8 @@ class Config:
     # `flask tokens purge` deletes audit events older than this.
     AUTH_AUDIT_RETENTION_DAYS = _env_int("AUTH_AUDIT_RETENTION_DAYS", 90)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # GET /openapi.json and the Swagger UI page at /docs.
+    AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
 
     # Brute-force limits (Flask-Limiter); shared by every worker and host through Redis.
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)

@@ -3,13 +3,16 @@
 import json
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec
 from typing import TypeVar
 
 import click
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
 
+from app.api.reference import openapi_document
 from app.core.errors import AuthServiceError
 from app.core.services import accounts
 from app.core.services import audit
@@ -26,10 +29,11 @@ roles_cli = AppGroup("roles", help="Manage roles and their permissions.")
 clients_cli = AppGroup("clients", help="Manage machine-to-machine API clients.")
 whitelist_cli = AppGroup("whitelist", help="Manage the admin registration whitelist.")
 tokens_cli = AppGroup("tokens", help="Maintain sessions and token revocations.")
+openapi_cli = AppGroup("openapi", help="The OpenAPI description of the mounted APIs.")
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli):
+    for group in (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli, openapi_cli):
         app.cli.add_command(group)
 
 
@@ -131,3 +135,12 @@ def purge_tokens() -> None:
         f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows and "
         f"{events} audit events past their retention."
     )
+
+
+@openapi_cli.command("write")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def write_openapi(path: str) -> None:
+    """Write the OpenAPI description to PATH (e.g. docs/openapi.json)."""
+    document = openapi_document(current_app)
+    Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    click.echo(f"Wrote {len(document['paths'])} paths to {path}.")

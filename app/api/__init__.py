@@ -11,6 +11,7 @@ from app.api import blog
 from app.api import client_credentials
 from app.api import cmg
 from app.api import health
+from app.api import reference
 from app.api import staff
 from app.api import token_pair
 from app.api.errors import add_renderer
@@ -39,10 +40,15 @@ def register_dialects(app: Flask) -> None:
             f"(known: {', '.join(DIALECTS)})"
         )
     app.register_blueprint(health.bp)
+    operations = list(health.OPERATIONS)
     for name in names:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)
         add_renderer(app, dialect.URL_PREFIXES, dialect.render_error)
+        operations += dialect.OPERATIONS
+    app.extensions["auth_operations"] = operations
+    if app.config["AUTH_DOCS_ENABLED"]:
+        app.register_blueprint(reference.bp)
     app.before_request(_remember_client)
     app.after_request(_protective_headers)
     if app.config["CORS_ORIGINS"]:

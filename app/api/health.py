@@ -7,10 +7,26 @@ from flask import Response
 from flask import current_app
 from flask import jsonify
 
+from app.api.openapi import Operation
 from app.core.services import health
 from app.extensions import limiter
 
 bp = Blueprint("health", __name__)
+
+_STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
+_READINESS = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+OPERATIONS = [
+    Operation("GET", "/healthz", "Liveness: the process answers", "health",
+              responses={200: ("Alive", _STATUS)}),
+    Operation("GET", "/readyz", "Readiness: database, migrations and Redis", "health",
+              responses={200: ("Ready", _READINESS), 503: ("Not ready", _READINESS)}),
+]  # fmt: skip
 
 
 @bp.get("/healthz")

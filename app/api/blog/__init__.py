@@ -5,7 +5,8 @@ from flask import Blueprint
 bp = Blueprint("blog", __name__, url_prefix="/api/v1")
 
 from app.api.blog import views  # noqa: E402, F401  (registers the routes on bp)
+from app.api.blog.docs import OPERATIONS  # noqa: E402
 from app.api.blog.errors import URL_PREFIXES  # noqa: E402
 from app.api.blog.errors import render_error  # noqa: E402
 
-__all__ = ["URL_PREFIXES", "bp", "render_error"]
+__all__ = ["OPERATIONS", "URL_PREFIXES", "bp", "render_error"]

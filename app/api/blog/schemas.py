@@ -109,3 +109,13 @@ class AuditPageSchema(Schema):
 
     def dump_pagination(self, page: Any) -> dict[str, int]:
         return UserPageSchema().dump_pagination(page)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class MessageSchema(Schema):
+    message = fields.String(required=True)

@@ -41,3 +41,8 @@ def duration(seconds: int) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+class ErrorSchema(Schema):
+    message = fields.String(required=True)
+    errors = fields.Dict()

@@ -30,3 +30,13 @@ class MeSchema(Schema):
     role = fields.Function(lambda user: roles.primary_role(user).upper())
     client_id = fields.Integer(data_key="clientId", allow_none=True)
     created_at = Timestamp(data_key="createdAt")
+
+
+class ErrorSchema(Schema):
+    statusCode = fields.Integer(required=True)
+    message = fields.String(required=True)
+    error = fields.String(required=True)
+
+
+class MessageSchema(Schema):
+    message = fields.String(required=True)

@@ -59,3 +59,15 @@ class CheckedUserSchema(LoginUserSchema):
 class CheckedSchema(Schema):
     authenticated = fields.Constant(True)
     user = fields.Nested(CheckedUserSchema)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+
+
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True)
+
+
+class NotAuthenticatedSchema(Schema):
+    authenticated = fields.Boolean(required=True)

@@ -48,3 +48,19 @@ class MeSchema(Schema):
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
     roles = fields.Function(roles.role_names)
+
+
+class DetailSchema(Schema):
+    detail = fields.String(required=True)
+    code = fields.String()
+
+
+class EmptySchema(Schema):
+    pass
+
+
+# DRF's field errors: {"field": ["message", ...]}.
+FIELD_ERRORS = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}

@@ -1,0 +1,30 @@
+"""The token-pair API's operations, for the OpenAPI description."""
+
+from app.api.openapi import Operation
+from app.api.token_pair import schemas
+
+D = schemas.DetailSchema
+F = schemas.FIELD_ERRORS
+TAG = "token-pair"
+
+OPERATIONS = [
+    Operation("POST", "/api/token/", "Obtain a refresh and an access token", TAG,
+              request=schemas.ObtainSchema,
+              responses={200: ("Token pair", schemas.PairSchema), 400: ("Field errors", F),
+                         401: ("No active account found", D), 429: ("Throttled", D)}),
+    Operation("POST", "/api/token/refresh/", "Rotate a refresh token", TAG,
+              request=schemas.RefreshSchema,
+              responses={200: ("New pair; the old refresh token is spent", schemas.RefreshedSchema),
+                         400: ("Field errors", F), 401: ("Token is invalid or expired", D),
+                         429: ("Throttled", D)}),
+    Operation("POST", "/api/token/verify/", "Verify any token", TAG, request=schemas.VerifySchema,
+              responses={200: ("Valid", schemas.EmptySchema), 400: ("Field errors", F),
+                         401: ("Token is invalid or expired", D), 429: ("Throttled", D)}),
+    Operation("POST", "/api/token/blacklist/", "Revoke a refresh token and its session", TAG,
+              request=schemas.RefreshSchema,
+              responses={200: ("Revoked", schemas.EmptySchema), 400: ("Field errors", F),
+                         401: ("Token is invalid or expired", D), 429: ("Throttled", D)}),
+    Operation("GET", "/api/users/me/", "The current user", TAG, security=("bearer",),
+              responses={200: ("The user", schemas.MeSchema),
+                         401: ("Not provided, invalid or expired", D)}),
+]  # fmt: skip
