@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from app.api.reference import openapi_document
 from app.core.errors import AuthServiceError
+from app.core.models import MAX_INTEGER
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import clients
@@ -56,7 +57,9 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 @click.option("--password", required=True, prompt=True, hide_input=True)
 @click.option("--role", "role_names", multiple=True, help="Repeat for several; default: user.")
 @click.option("--display-name")
-@click.option("--client-id", type=int, help="The associated client/account id.")
+@click.option(
+    "--client-id", type=click.IntRange(0, MAX_INTEGER), help="The associated client/account id."
+)
 @_one_line_errors
 def create_user(
     username: str,

@@ -11,6 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema
 
+from app.core.models import MAX_INTEGER
+
 OPENAPI_VERSION = "3.0.3"
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -67,7 +69,12 @@ def _operation(op: Operation) -> dict[str, Any]:
         "security": [{scheme: []} for scheme in op.security] if op.security else [],
     }
     parameters = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+        {
+            "in": "path",
+            "name": name,
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER},
+        }
         for name in op.path_parameters
     ]
     if op.query is not None:

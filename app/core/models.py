@@ -21,6 +21,9 @@ from sqlalchemy.orm import relationship
 from app.core.clock import utcnow
 from app.extensions import db
 
+# The largest value an Integer column holds on every backend; ids beyond it cannot exist.
+MAX_INTEGER = 2_147_483_647
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no zone, so add it back on read)."""

@@ -16,7 +16,7 @@ COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 def _routes(app) -> set[tuple[str, str]]:
     return {
-        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
+        (re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint.split(".")[0] != "reference"
         for method in rule.methods - {"HEAD", "OPTIONS"}

@@ -10,6 +10,7 @@ from marshmallow import validates_schema
 
 from app.api.fields import Password
 from app.api.fields import Timestamp
+from app.core.models import MAX_INTEGER
 from app.core.services import audit
 from app.core.services import roles
 
@@ -32,8 +33,8 @@ class UserSchema(Schema):
     email = fields.String()
     username = fields.String()
     role = fields.Function(roles.primary_role)
-    first_name = fields.String(data_key="firstName")
-    last_name = fields.String(data_key="lastName")
+    first_name = fields.String(data_key="firstName", allow_none=True)
+    last_name = fields.String(data_key="lastName", allow_none=True)
     social_links = fields.Dict(data_key="socialLinks")
     created_at = Timestamp(data_key="createdAt")
     updated_at = Timestamp(data_key="updatedAt")
@@ -83,7 +84,7 @@ class UserUpdateSchema(Schema):
 
 
 class AuditQuerySchema(PageQuerySchema):
-    user_id = fields.Integer(data_key="user", validate=validate.Range(min=1))
+    user_id = fields.Integer(data_key="user", validate=validate.Range(min=1, max=MAX_INTEGER))
     event = fields.String(validate=validate.OneOf(audit.EVENTS))
     since = fields.AwareDateTime(data_key="from", format="iso")
     until = fields.AwareDateTime(data_key="to", format="iso")

@@ -4,7 +4,7 @@ from app.api.openapi import Operation
 from app.api.token_pair import schemas
 
 D = schemas.DetailSchema
-F = schemas.FIELD_ERRORS
+F = schemas.BAD_REQUEST
 TAG = "token-pair"
 
 OPERATIONS = [

@@ -59,8 +59,15 @@ class EmptySchema(Schema):
     pass
 
 
-# DRF's field errors: {"field": ["message", ...]}.
-FIELD_ERRORS = {
-    "type": "object",
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+# A 400 is DRF's field errors, {"field": ["message", ...]}, or, for a body that is not a JSON
+# object at all, {"detail": "..."}.
+BAD_REQUEST = {
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "string"}},
+        },
+    ]
 }

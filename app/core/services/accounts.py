@@ -21,6 +21,7 @@ from app.core.identities import is_valid_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
 from app.core.identities import normalize_username
+from app.core.models import MAX_INTEGER
 from app.core.models import User
 from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
@@ -167,7 +168,7 @@ def delete_user(*, actor: User, user_id: int) -> None:
 
 def _administered_user(actor: User, user_id: int) -> User:
     roles.require_role(actor, roles.ADMIN)
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_INTEGER else None
     if user is None:
         raise NotFoundError("User not found.")
     if user.id == actor.id:

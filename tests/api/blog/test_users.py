@@ -255,3 +255,19 @@ def test_delete_user_as_a_plain_user_is_403(user_token, auth, client):
 
     assert response.status_code == 403
     assert db.session.get(User, other.id) is not None
+
+
+@pytest.mark.parametrize("user_id", ["2147483648", "18446744073709551616"])
+def test_an_id_beyond_any_stored_id_is_a_404_not_an_overflow(admin_token, auth, client, user_id):
+    """Found by schemathesis: a 2**64 id overflowed the database integer (500)."""
+    response = client.delete(f"/api/v1/users/{user_id}", headers=auth.headers(admin_token))
+
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "NotFoundError"
+
+
+def test_an_audit_user_filter_beyond_any_stored_id_is_a_400(admin_token, auth, client):
+    response = client.get("/api/v1/audit-events?user=18446744073709551616",
+                          headers=auth.headers(admin_token))  # fmt: skip
+
+    assert response.status_code == 400
