@@ -71,6 +71,8 @@ class Config:
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     # GET /openapi.json and the Swagger UI page at /docs.
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
+    # The example single-page app at /examples/spa/ (development only by default).
+    AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", False)
 
     # Brute-force limits (Flask-Limiter); shared by every worker and host through Redis.
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
@@ -111,6 +113,7 @@ class ProductionConfig(Config):
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
+    AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", True)
     AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", False)
 
 

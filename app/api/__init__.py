@@ -10,6 +10,7 @@ from flask_cors import CORS
 from app.api import blog
 from app.api import client_credentials
 from app.api import cmg
+from app.api import examples
 from app.api import health
 from app.api import reference
 from app.api import staff
@@ -49,6 +50,8 @@ def register_dialects(app: Flask) -> None:
     app.extensions["auth_operations"] = operations
     if app.config["AUTH_DOCS_ENABLED"]:
         app.register_blueprint(reference.bp)
+    if app.config["AUTH_SERVE_EXAMPLES"]:
+        app.register_blueprint(examples.bp)
     app.before_request(_remember_client)
     app.after_request(_protective_headers)
     if app.config["CORS_ORIGINS"]:

@@ -18,7 +18,7 @@ def _routes(app) -> set[tuple[str, str]]:
     return {
         (re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] != "reference"
+        if rule.endpoint.split(".")[0] not in ("reference", "examples")
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
 

@@ -1,0 +1,141 @@
+"""The cookie flow in a real browser: headless Chromium drives examples/spa/ against gunicorn.
+
+Needs Debian's chromium (/usr/bin/chromium); .ci/run installs it and sets REQUIRE_BROWSER=1,
+so in CI a missing browser fails the run instead of skipping. Screenshots of each step are
+kept under build/browser/.
+"""
+
+import os
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.processes import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "build" / "browser"
+EMAIL, PASSWORD = "browser@example.com", "a browser Passphrase 9"
+ACCESS_SECONDS = 2
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = "Chromium is not installed (apt-get install chromium); browser test not run"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def attacker_origin(start_server):
+    """A page on another origin that tries to refresh with the victim's cookie."""
+    holder: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            page = (
+                "<script>fetch('" + holder["target"] + "/api/v1/auth/refresh-token', "
+                "{method: 'POST', credentials: 'include'}).then(r => document.title = r.status)"
+                ".catch(() => document.title = 'blocked');</script>"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield holder, f"http://localhost:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_cookie_flow_in_a_real_browser(start_server, browser, attacker_origin):
+    server = start_server(AUTH_SERVE_EXAMPLES="true",
+                          AUTH_BLOG_ACCESS_TOKEN_SECONDS=str(ACCESS_SECONDS))  # fmt: skip
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context()
+    page = context.new_page()
+    status = page.locator("#status")
+
+    page.goto(f"{server.url}/examples/spa/")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.click("#register")
+    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    page.screenshot(path=SHOTS / "1-registered.png")
+
+    [cookie] = [c for c in context.cookies() if c["name"] == "refreshToken"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["path"] == "/api/v1/auth"
+    assert "refreshToken" not in page.evaluate("document.cookie")
+
+    with page.expect_response("**/api/v1/auth/refresh-token") as reloaded:
+        page.reload()
+    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    assert reloaded.value.status == 200
+    page.screenshot(path=SHOTS / "2-reloaded.png")
+
+    page.wait_for_timeout((ACCESS_SECONDS + 1) * 1000)  # let the access token expire
+    with page.expect_response("**/api/v1/auth/refresh-token") as renewed:
+        page.click("#reload-profile")
+    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    assert renewed.value.status == 200
+    page.screenshot(path=SHOTS / "3-renewed-after-expiry.png")
+
+    holder, attacker_url = attacker_origin
+    holder["target"] = server.url
+    before = [c["value"] for c in context.cookies() if c["name"] == "refreshToken"]
+    attacker = context.new_page()
+    attacker.goto(attacker_url)
+    attacker.wait_for_function("document.title !== ''")
+    after = [c["value"] for c in context.cookies() if c["name"] == "refreshToken"]
+    assert attacker.title() in ("403", "blocked")
+    assert before == after
+    attacker.screenshot(path=SHOTS / "4-other-origin-refused.png")
+
+    page.click("#logout")
+    status.filter(has_text="Logged out").wait_for()
+    page.reload()
+    status.filter(has_text="Logged out").wait_for()
+    page.screenshot(path=SHOTS / "5-logged-out-after-reload.png")
+    context.close()
+
+
+def test_the_docs_page_renders_every_operation_offline(start_server, browser):
+    """Swagger UI's assets come from this service; nothing is fetched from elsewhere."""
+    server = start_server()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context().new_page()
+    foreign: list[str] = []
+    page.on("request", lambda request: None if request.url.startswith(server.url)
+            else foreign.append(request.url))  # fmt: skip
+
+    page.goto(f"{server.url}/docs")
+    page.locator(".opblock").first.wait_for()
+    operations = page.locator(".opblock").count()
+    page.screenshot(path=SHOTS / "6-docs.png", full_page=True)
+
+    assert operations == 26
+    assert [url for url in foreign if not url.startswith("data:")] == []
