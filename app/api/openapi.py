@@ -36,6 +36,12 @@ class Operation:
     query: type[Schema] | None = None
     security: tuple[str, ...] = ()
     path_parameters: tuple[str, ...] = field(default=())
+    # OpenAPI links by response status: where a response's values can be used next.
+    links: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def operation_id(tag: str, method: str, path: str) -> str:
+    return f"{tag}_{method}_{path}".replace("/", "_").replace("-", "_")
 
 
 def build_spec(app: Flask, operations: Iterable[Operation]) -> dict[str, Any]:
@@ -64,8 +70,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
-        "operationId": f"{op.tag}_{op.method}_{op.path}".replace("/", "_").replace("-", "_"),
-        "responses": {str(status): _response(*answer) for status, answer in op.responses.items()},
+        "operationId": operation_id(op.tag, op.method, op.path),
+        "responses": {
+            str(status): _response(*answer) | _links(op.links.get(status))
+            for status, answer in op.responses.items()
+        },
         "security": [{scheme: []} for scheme in op.security] if op.security else [],
     }
     parameters = [
@@ -84,6 +93,10 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request is not None:
         spec["requestBody"] = {"required": True, "content": _json(op.request)}
     return spec
+
+
+def _links(links: dict[str, Any] | None) -> dict[str, Any]:
+    return {"links": links} if links else {}
 
 
 def _response(description: str, schema: SchemaRef) -> dict[str, Any]:
