@@ -10,6 +10,7 @@
 """
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 from typing import TypeVar
 
@@ -19,10 +20,12 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask_limiter.util import get_remote_address
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.identities import is_storable
 from app.core.identities import normalize_username
 from app.core.services import accounts
+from app.extensions import db
 from app.extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +82,14 @@ def _account_key() -> str:
 
 
 def _user_key(identifier: str) -> str:
-    user_id = accounts.find_user_id(identifier=identifier)
+    try:
+        user_id = accounts.find_user_id(identifier=identifier)
+    except SQLAlchemyError:
+        # Flask-Limiter takes any error here for a dead Redis and would fall back to
+        # per-process limits; the view meets the database outage itself and answers 503.
+        with suppress(SQLAlchemyError):
+            db.session.rollback()
+        user_id = None
     return f"user:{user_id}" if user_id is not None else f"name:{normalize_username(identifier)}"
 
 
