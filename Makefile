@@ -6,7 +6,7 @@ export HOST ?= 127.0.0.1
 export PORT ?= 5000
 export APP_ENV ?= development
 
-.PHONY: run test lint format install clean openapi
+.PHONY: run test lint format install clean openapi bench
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Throughput and latency under gunicorn + wrk; writes bench/results/*.json and docs/benchmarks.md.
+bench: install
+	$(BIN)/python -m bench.run
 
 openapi: install
 	APP_ENV=testing $(BIN)/flask --app wsgi openapi write docs/openapi.json

@@ -1,0 +1,1 @@
+"""`make bench`: the service under gunicorn, driven by wrk on loopback."""

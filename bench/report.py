@@ -1,0 +1,225 @@
+"""Targets, console lines and docs/benchmarks.md from the benchmark's figures."""
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+GETS = {"me": "GET /auth/me", "current": "GET /api/v1/users/current"}
+MEMORY_LIMIT_MB = 100.0
+MEMORY_GROWTH_MB = 5.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    goal: str
+    measured: str
+    met: bool
+
+    @property
+    def verdict(self) -> str:
+        return "PASS" if self.met else "MISS"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def round_line(measured: dict[str, dict[str, Any]]) -> str:
+    return "  ".join(f"{name} {m['rps']:.0f}/s" for name, m in measured.items())
+
+
+def summary(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per scenario, the medians over the rounds of req/s, p50, p99 and the ratios to the
+    baseline of the same round."""
+    rounds = result["rounds"]
+    table = {}
+    for name in rounds[0]:
+        per_round = [r[name] for r in rounds]
+        table[name] = {
+            "rps": _median(m["rps"] for m in per_round),
+            "p50_ms": _median(m["p50_ms"] for m in per_round),
+            "p99_ms": _median(m["p99_ms"] for m in per_round),
+            "errors": sum(m["errors"] for m in per_round),
+            "ratio": _median(r[name]["rps"] / r["baseline"]["rps"] for r in rounds),
+            "p99_ratio": _median(r[name]["p99_ms"] / r["baseline"]["p99_ms"] for r in rounds),
+        }
+    table["me_big_tables"]["big_ratio"] = _median(
+        r["me_big_tables"]["rps"] / r["me"]["rps"] for r in rounds
+    )
+    return table
+
+
+def targets(result: dict[str, Any]) -> list[Target]:
+    table = summary(result)
+    found = []
+    for name, label in GETS.items():
+        ratio, p99 = table[name]["ratio"], table[name]["p99_ratio"]
+        found.append(Target(f"{label} req/s", ">= 0.60 x baseline", f"{ratio:.2f}", ratio >= 0.60))
+        found.append(Target(f"{label} p99", "<= 3 x baseline p99", f"{p99:.2f}", p99 <= 3.0))
+    refresh = table["refresh"]["ratio"]
+    found.append(Target("refresh req/s", ">= 0.35 x baseline", f"{refresh:.2f}", refresh >= 0.35))
+    beyond_hash = table["login"]["p50_ms"] - result["hash_p50_ms"]
+    found.append(
+        Target(
+            "login p50 beyond the password hash",
+            "<= 10 ms",
+            f"{beyond_hash:.1f} ms ({table['login']['p50_ms']:.1f} - {result['hash_p50_ms']:.1f})",
+            beyond_hash <= 10.0,
+        )
+    )
+    big = table["me_big_tables"]["big_ratio"]
+    rows = f"{result['table_rows']['big']:,}"
+    found.append(
+        Target(f"GET /auth/me with {rows} rows", ">= 0.90 x at 1,000", f"{big:.2f}", big >= 0.90)
+    )
+    found.append(_memory_target(result["memory"]))
+    return found
+
+
+def _memory_target(memory: dict[str, Any]) -> Target:
+    start, end = memory["start_mb"], memory["end_mb"]
+    growth = max(e - s for s, e in zip(start, end, strict=True))
+    flat = (
+        max(end) < MEMORY_LIMIT_MB
+        and growth <= MEMORY_GROWTH_MB
+        and not memory["restarted_workers"]
+    )
+    return Target(
+        f"worker RSS over {memory['requests']:,} requests",
+        f"< {MEMORY_LIMIT_MB:.0f} MB, growth <= {MEMORY_GROWTH_MB:.0f} MB",
+        f"{max(start):.1f} -> {max(end):.1f} MB (max growth {growth:+.1f} MB)",
+        flat,
+    )
+
+
+def print_targets(kind: str, result: dict[str, Any]) -> None:
+    print(f"\n{kind}: targets")
+    for target in targets(result):
+        print(f"  {target.verdict}  {target.name}: {target.measured} (target {target.goal})")
+
+
+def worker_summary(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    table = {}
+    for model, rounds in result["rounds"].items():
+        table[model] = {
+            "baseline_rps": _median(r["baseline"]["rps"] for r in rounds),
+            "me_rps": _median(r["me"]["rps"] for r in rounds),
+            "me_p99_ms": _median(r["me"]["p99_ms"] for r in rounds),
+            "refresh_rps": _median(r["refresh"]["rps"] for r in rounds),
+            "errors": sum(m["errors"] for r in rounds for m in r.values()),
+        }
+    return table
+
+
+def print_workers(result: dict[str, Any]) -> None:
+    for model, row in worker_summary(result).items():
+        print(
+            f"  {model:<12} baseline {row['baseline_rps']:7.0f}/s  /auth/me {row['me_rps']:7.0f}/s"
+            f" (p99 {row['me_p99_ms']:.1f} ms)  refresh {row['refresh_rps']:6.0f}/s"
+            f"  errors {row['errors']:.0f}"
+        )
+
+
+def write_markdown(results: dict[str, Any]) -> None:
+    parts = [METHOD.format(**results["settings"], **results["machine"])]
+    for kind, result in results["databases"].items():
+        parts.append(_database_section(kind, result, results["started"]))
+    for kind, result in results["workers"].items():
+        parts.append(_workers_section(kind, result))
+    parts.append(FINDINGS)
+    DOC.write_text("\n".join(parts))
+
+
+def _database_section(kind: str, result: dict[str, Any], started: str) -> str:
+    table = summary(result)
+    lines = [
+        f"## {kind} ({started})",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | p99 / baseline p99 | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in table.items():
+        lines.append(
+            f"| {LABELS[name]} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
+            f"| {row['ratio']:.2f} | {row['p99_ratio']:.2f} | {row['errors']:.0f} |"
+        )
+    lines += ["", "| target | goal | measured | |", "|---|---|---|---|"]
+    for target in targets(result):
+        lines.append(f"| {target.name} | {target.goal} | {target.measured} | {target.verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def _workers_section(kind: str, result: dict[str, Any]) -> str:
+    lines = [
+        f"## gunicorn worker models, {kind}",
+        "",
+        f"Each model served the same database; rounds interleaved, {result['seconds']:.0f} s each.",
+        "",
+        "| model | /healthz req/s | /auth/me req/s | /auth/me p99 ms | refresh req/s | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for model, row in worker_summary(result).items():
+        lines.append(
+            f"| {model} | {row['baseline_rps']:.0f} | {row['me_rps']:.0f} "
+            f"| {row['me_p99_ms']:.1f} | {row['refresh_rps']:.0f} | {row['errors']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _median(values: Any) -> float:
+    return statistics.median(list(values))
+
+
+LABELS = {
+    "baseline": "GET /healthz (baseline)",
+    "me": "GET /auth/me",
+    "current": "GET /api/v1/users/current",
+    "refresh": "POST /api/v1/auth/refresh-token",
+    "login": "POST /api/v1/auth/login (1 connection)",
+    "me_big_tables": "GET /auth/me, 1,000,000-row tables",
+}
+
+METHOD = """# Benchmarks
+
+`make bench` (this file is rewritten by it; raw figures go to `bench/results/*.json`).
+
+## Method
+
+- The service runs under gunicorn with its own `gunicorn.conf.py`, `APP_ENV=production`, on
+  loopback, against SQLite and, when `BENCH_DATABASE_URL` is set, PostgreSQL (a schema of its
+  own). Rate limits are on, in {rate_limit_storage}, with budgets too large to trip, so
+  their cost is measured but they never refuse the load.
+- Seeded: 1,000 users (user role), one live session each, and their access tokens; batches
+  of fresh refresh tokens; 1,000 filler rows in `sessions` and `revoked_tokens`. A second
+  database is seeded the same way with 1,000,000 filler rows in each (revoked sessions and
+  revoked tokens) and served by a second gunicorn.
+- wrk (2 threads, {connections} connections, {seconds:g} s per measurement) drives, in each
+  of {rounds} rounds and in this order: `GET /healthz` (the baseline: the service's own
+  unauthenticated JSON endpoint), `GET /auth/me` and `GET /api/v1/users/current` (a
+  different user's bearer token on each request), `POST /api/v1/auth/refresh-token` (each
+  refresh cookie is spent once and its rotated successor queued for a later request), `POST
+  /api/v1/auth/login` (one connection, so its p50 is the request's own time and not a
+  queue's), and `GET /auth/me` against the 1,000,000-row database. Each ratio is taken
+  against the baseline of the same round; the tables give the median over the rounds.
+- The password hash alone (werkzeug scrypt, as configured) is timed in-process with the
+  servers idle; login's overhead is its p50 minus that.
+- Worker memory: each worker's RSS after warm-up and again after at least 100,000 requests.
+- Machine: {cpus} CPUs, Python {python}, {platform}; wrk shares the machine with the service.
+"""
+
+FINDINGS = """
+## Reading the figures
+
+The ratios, not the absolute figures, are the targets: the same service on another machine
+moves the baseline and every scenario together. wrk runs on the same two cores as the
+service, so absolute req/s are lower than on a dedicated load generator.
+"""

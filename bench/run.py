@@ -1,0 +1,312 @@
+"""`make bench`: measure the service under gunicorn with wrk, on SQLite and PostgreSQL.
+
+Every figure is read against the service's own /healthz measured in the same round, so the
+targets mean the same on a faster or a slower machine. Environment:
+
+    BENCH_DATABASE_URL  PostgreSQL to measure too (a schema of its own is made and dropped)
+    BENCH_REDIS_URL     Redis for the rate limits (default redis://127.0.0.1:6379/0)
+    BENCH_SECONDS       length of one measurement (default 5)
+    BENCH_ROUNDS        interleaved rounds (default 3)
+    BENCH_CONNECTIONS   wrk connections for the throughput scenarios (default 16)
+    BENCH_WORKERS       "0" skips the comparison of gunicorn worker models
+"""
+
+import contextlib
+import json
+import os
+import socket
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Flask
+
+from app import create_app
+from app.core.models import User
+from app.core.security import verify_password
+from app.extensions import db
+from bench import load
+from bench import report
+from bench import seed
+from bench import servers
+from bench.load import Load
+from bench.load import Measurement
+from bench.load import Scenario
+
+RESULTS = Path(__file__).resolve().parent / "results"
+USERS = 1_000
+SMALL_TABLE_ROWS = 1_000
+BIG_TABLE_ROWS = 1_000_000
+REFRESH_BATCH = 64
+MEMORY_REQUESTS = 100_000
+HASH_SAMPLES = 21
+WARM_UP_SECONDS = 1.0
+
+ROUTES = {
+    "baseline": "/healthz",
+    "me": "/auth/me",
+    "current": "/api/v1/users/current",
+    "refresh": "/api/v1/auth/refresh-token",
+    "login": "/api/v1/auth/login",
+}
+# Each model overrides gunicorn.conf.py on the command line.
+WORKER_MODELS = {
+    "gthread 5x4": ("--worker-class", "gthread", "--workers", "5", "--threads", "4"),
+    "gthread 2x4": ("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
+    "sync 5": ("--worker-class", "sync", "--workers", "5"),
+    "sync 2": ("--worker-class", "sync", "--workers", "2"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    seconds: float
+    rounds: int
+    connections: int
+    postgres_url: str | None
+    redis_url: str | None
+    compare_workers: bool
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+        return cls(
+            seconds=float(os.environ.get("BENCH_SECONDS", "5")),
+            rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
+            connections=int(os.environ.get("BENCH_CONNECTIONS", "16")),
+            postgres_url=os.environ.get("BENCH_DATABASE_URL") or None,
+            redis_url=redis_url if redis_url and _answers(redis_url) else None,
+            compare_workers=os.environ.get("BENCH_WORKERS", "1") != "0",
+        )
+
+    def loads(self, seconds: float) -> dict[str, Load]:
+        """Throughput scenarios get many connections; login gets one, so its latency is its
+        own and not a queue's."""
+        many = Load(threads=2, connections=self.connections, seconds=seconds)
+        return {name: many for name in ROUTES} | {
+            "login": Load(threads=1, connections=1, seconds=seconds)
+        }
+
+
+@dataclass
+class Stand:
+    """A seeded database, its token files, and the gunicorn in front of it."""
+
+    server: servers.Server
+    files: dict[str, Path]
+    refresh_files: list[Path]
+    served: int = 0
+    next_batch: int = 0
+
+    def scenario(self, name: str) -> Scenario:
+        method = "POST" if name in {"refresh", "login"} else "GET"
+        route = f"{method} {ROUTES[name]}"
+        if name == "baseline":
+            return Scenario(name, route, "plain.lua")
+        if name == "refresh":
+            batch = self.refresh_files[self.next_batch]
+            self.next_batch += 1
+            return Scenario(name, route, "refresh.lua", (str(batch),))
+        if name == "login":
+            return Scenario(name, route, "login.lua", (str(self.files["emails"]), seed.PASSWORD))
+        return Scenario(name, route, "bearer_get.lua", (str(self.files["access"]),))
+
+    def measure(self, wrk: str, name: str, amount: Load) -> Measurement:
+        measured = load.run(wrk, self.server.url, self.scenario(name), amount)
+        self.served += measured.requests
+        return measured
+
+
+@dataclass
+class Prepared:
+    env: dict[str, str]
+    app: Flask
+    data: seed.SeededData
+    files: dict[str, Path] = field(default_factory=dict)
+    refresh_files: list[Path] = field(default_factory=list)
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    wrk = load.ensure_wrk()
+    started = datetime.now(UTC)
+    kinds = ["sqlite"] + (["postgresql"] if settings.postgres_url else [])
+    if settings.postgres_url is None:
+        print("bench: BENCH_DATABASE_URL is not set, so PostgreSQL is not measured")
+    if settings.redis_url is None:
+        print("bench: Redis does not answer; the rate limits use per-process memory")
+    results: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": report.machine(),
+        "settings": {
+            "seconds": settings.seconds,
+            "rounds": settings.rounds,
+            "connections": settings.connections,
+            "rate_limit_storage": "redis" if settings.redis_url else "memory",
+        },
+        "databases": {},
+        "workers": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="authsvc-bench-") as scratch:
+        work = Path(scratch)
+        for kind in kinds:
+            print(f"\n== {kind} ==", flush=True)
+            results["databases"][kind] = measure_database(kind, settings, wrk, work)
+            report.print_targets(kind, results["databases"][kind])
+            if settings.compare_workers:
+                print(f"\n== {kind}: gunicorn worker models ==", flush=True)
+                results["workers"][kind] = compare_workers(kind, settings, wrk, work)
+                report.print_workers(results["workers"][kind])
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(results, indent=2))
+    report.write_markdown(results)
+    print(f"\nresults written to {out} and docs/benchmarks.md")
+    return 0
+
+
+def measure_database(kind: str, settings: Settings, wrk: str, work: Path) -> dict[str, Any]:
+    with (
+        servers.new_database(kind, work, settings.postgres_url) as small_url,
+        servers.new_database(kind, work, settings.postgres_url) as big_url,
+    ):
+        batches = settings.rounds + 1
+        small = _prepare(small_url, settings, work / f"{kind}-small", SMALL_TABLE_ROWS, batches)
+        big = _prepare(big_url, settings, work / f"{kind}-big", BIG_TABLE_ROWS, 0)
+        with (
+            servers.gunicorn(small.env, work / f"{kind}-small.log") as small_server,
+            servers.gunicorn(big.env, work / f"{kind}-big.log") as big_server,
+        ):
+            stand = Stand(small_server, small.files, small.refresh_files)
+            big_stand = Stand(big_server, big.files, big.refresh_files)
+            return _measure_stands(settings, wrk, stand, big_stand, small.app)
+
+
+def _measure_stands(
+    settings: Settings, wrk: str, stand: Stand, big: Stand, app: Flask
+) -> dict[str, Any]:
+    warm = settings.loads(WARM_UP_SECONDS)
+    for name in ROUTES:
+        stand.measure(wrk, name, warm[name])
+    big.measure(wrk, "me", warm["me"])
+    memory_start = stand.server.worker_rss_mb()
+    loads = settings.loads(settings.seconds)
+    rounds = []
+    for number in range(1, settings.rounds + 1):
+        measured = {name: stand.measure(wrk, name, loads[name]) for name in ROUTES}
+        measured["me_big_tables"] = big.measure(wrk, "me", loads["me"])
+        rounds.append({name: m.as_dict() for name, m in measured.items()})
+        print(f"round {number}: " + report.round_line(rounds[-1]), flush=True)
+    while stand.served < MEMORY_REQUESTS:
+        stand.measure(wrk, "current", loads["current"])
+    memory_end = stand.server.worker_rss_mb()
+    return {
+        "rounds": rounds,
+        "hash_p50_ms": _hash_p50_ms(app),
+        "memory": {
+            "requests": stand.served,
+            "start_mb": list(memory_start.values()),
+            "end_mb": [memory_end.get(pid, 0.0) for pid in memory_start],
+            "restarted_workers": sorted(set(memory_end) ^ set(memory_start)),
+        },
+        "table_rows": {"small": SMALL_TABLE_ROWS, "big": BIG_TABLE_ROWS},
+    }
+
+
+def compare_workers(kind: str, settings: Settings, wrk: str, work: Path) -> dict[str, Any]:
+    """The same scenarios against one server per worker model, interleaved round by round."""
+    seconds = max(settings.seconds * 0.6, 2.0)
+    loads = settings.loads(seconds)
+    names = ("baseline", "me", "refresh")
+    batches = (settings.rounds + 1) * len(WORKER_MODELS)
+    with (
+        servers.new_database(kind, work, settings.postgres_url) as url,
+        contextlib.ExitStack() as stack,
+    ):
+        prepared = _prepare(url, settings, work / f"{kind}-workers", SMALL_TABLE_ROWS, batches)
+        stands = {}
+        for index, (model, options) in enumerate(WORKER_MODELS.items()):
+            log = work / f"{kind}-workers-{index}.log"
+            server = stack.enter_context(servers.gunicorn(prepared.env, log, *options))
+            stands[model] = Stand(server, prepared.files, prepared.refresh_files, next_batch=0)
+        for offset, stand in enumerate(stands.values()):
+            stand.next_batch = offset * (settings.rounds + 1)
+            for name in names:
+                stand.measure(wrk, name, settings.loads(WARM_UP_SECONDS)[name])
+        figures: dict[str, list[dict[str, Any]]] = {model: [] for model in stands}
+        for _ in range(settings.rounds):
+            for model, stand in stands.items():
+                measured = {name: stand.measure(wrk, name, loads[name]) for name in names}
+                figures[model].append({name: m.as_dict() for name, m in measured.items()})
+        return {"seconds": seconds, "rounds": figures}
+
+
+def _prepare(
+    url: str, settings: Settings, directory: Path, filler_rows: int, refresh_batches: int
+) -> Prepared:
+    env = servers.service_env(url, settings.redis_url)
+    servers.migrate(env)
+    app = create_app(
+        "production",
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "JWT_SECRET_KEY": env["JWT_SECRET_KEY"],
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
+    )
+    data = seed.seed(
+        app,
+        users=USERS,
+        refresh_batches=refresh_batches,
+        batch_size=REFRESH_BATCH,
+        filler_rows=filler_rows,
+    )
+    directory.mkdir(parents=True)
+    prepared = Prepared(env=env, app=app, data=data)
+    prepared.files = {
+        "access": _lines(directory / "access.txt", data.access_tokens),
+        "emails": _lines(directory / "emails.txt", data.emails),
+    }
+    prepared.refresh_files = [
+        _lines(directory / f"refresh-{i}.txt", tokens)
+        for i, tokens in enumerate(data.refresh_batches)
+    ]
+    return prepared
+
+
+def _hash_p50_ms(app: Flask) -> float:
+    """The password check alone, as the login endpoint runs it, with the server idle."""
+    with app.app_context():
+        password_hash = db.session.scalars(db.select(User.password_hash).limit(1)).one()
+        timings = []
+        for _ in range(HASH_SAMPLES):
+            start = time.perf_counter()
+            verify_password(password_hash, seed.PASSWORD)
+            timings.append((time.perf_counter() - start) * 1000)
+        db.session.remove()
+    return statistics.median(timings)
+
+
+def _lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _answers(redis_url: str) -> bool:
+    parsed = urlparse(redis_url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 2).close()
+    except OSError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

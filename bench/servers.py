@@ -1,0 +1,124 @@
+"""Databases and gunicorn servers for the benchmark, each torn down when its block ends."""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+# A huge budget: the limits run (and cost what they cost) but never refuse the load.
+UNREACHABLE_LIMIT = "100000000 per minute"
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def worker_rss_mb(self) -> dict[int, float]:
+        return {pid: _rss_mb(pid) for pid in self.worker_pids()}
+
+
+@contextmanager
+def new_database(kind: str, directory: Path, postgres_url: str | None) -> Iterator[str]:
+    """An empty SQLite file, or a PostgreSQL schema of its own dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    assert postgres_url is not None
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
+    """The production configuration, with limits that never trip under the load."""
+    env = os.environ | {
+        "APP_ENV": "production",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": secrets.token_hex(64),
+        "AUTH_RATELIMIT_CREDENTIALS_PER_IP": UNREACHABLE_LIMIT,
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": UNREACHABLE_LIMIT,
+        "AUTH_RATELIMIT_REFRESH_PER_IP": UNREACHABLE_LIMIT,
+        "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+    }
+    if redis_url:
+        env["RATELIMIT_STORAGE_URI"] = redis_url
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, *options: str) -> Iterator[Server]:
+    """gunicorn with the project's gunicorn.conf.py; ``options`` override it."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+        "--bind", f"127.0.0.1:{port}", *options, "wsgi:app",
+    ]  # fmt: skip
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    server = Server(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        _wait_until_serving(server)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def _wait_until_serving(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("gunicorn exited during startup; see its log")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer on {server.url} in {timeout:.0f}s")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

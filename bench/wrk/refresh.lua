@@ -1,0 +1,34 @@
+-- Blog refresh: every refresh cookie is spent once; its rotated successor joins the queue.
+-- Arguments: <refresh tokens file> <wrk threads>
+local report = require("report")
+done = report.done
+
+local created = 0
+function setup(thread)
+  thread:set("index", created)
+  created = created + 1
+end
+
+function init(args)
+  queue = report.lines_for_thread(args[1], index, tonumber(args[2]))
+  first, last = 1, #queue
+end
+
+function request()
+  local token = "spent"
+  if first <= last then
+    token = queue[first]
+    queue[first] = nil
+    first = first + 1
+  end
+  return wrk.format("POST", wrk.path, { ["Cookie"] = "refreshToken=" .. token }, "")
+end
+
+function response(status, headers, body)
+  local cookie = headers["Set-Cookie"]
+  local token = cookie and cookie:match("refreshToken=([^;]+)")
+  if status == 200 and token then
+    last = last + 1
+    queue[last] = token
+  end
+end
