@@ -41,6 +41,8 @@ class Config:
     DATABASE_MAX_OVERFLOW = _env_int("DATABASE_MAX_OVERFLOW", 5)
     DATABASE_POOL_RECYCLE = _env_int("DATABASE_POOL_RECYCLE", 1800)
     DATABASE_POOL_TIMEOUT = _env_int("DATABASE_POOL_TIMEOUT", 5)
+    # A pooled connection idle this long is pinged before use (0: before every use).
+    DATABASE_PING_AFTER_IDLE_SECONDS = _env_int("DATABASE_PING_AFTER_IDLE_SECONDS", 10)
     # How long to wait for the database before answering 503 rather than hanging.
     DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 3)
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)

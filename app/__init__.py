@@ -9,13 +9,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
-from app.api.errors import render_error
 from app.cli import register_cli
-from app.core.jwt_callbacks import register_jwt_callbacks
+from app.core.token_rules import install_token_verifier
 from app.extensions import db
 from app.extensions import jwt
 from app.extensions import limiter
 from app.extensions import migrate
+from app.extensions import ping_idle_connections
 from app.logs import configure_logging
 from app.startup import ConfigurationError
 from app.startup import settle_config
@@ -40,10 +40,15 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(
+                engine, after_seconds=app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]
+            )
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)
-    register_jwt_callbacks(jwt, render_error)
+    install_token_verifier(app)
     register_error_handlers(app)
     register_dialects(app)
     register_cli(app)

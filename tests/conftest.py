@@ -110,7 +110,7 @@ def seed_rows(database_url: str) -> dict[str, list[dict[str, Any]]]:
             for name in SEED_TABLES
         }
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
     return rows
 
 
@@ -135,7 +135,13 @@ def app(
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+        dispose_engines()
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of the app (its main engine and the autocommit one)."""
+    for engine in db.engines.values():
+        engine.dispose()
 
 
 def reset_tables(seed_rows: dict[str, list[dict[str, Any]]]) -> None:

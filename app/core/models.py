@@ -94,6 +94,14 @@ class User(db.Model):
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.id)
 
+    @property
+    def role_names(self) -> list[str]:
+        return [role.name for role in self.roles]
+
+    @property
+    def permission_names(self) -> list[str]:
+        return sorted({perm.name for role in self.roles for perm in role.permissions})
+
 
 class ApiClient(db.Model):
     __tablename__ = "api_clients"

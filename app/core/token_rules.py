@@ -1,23 +1,74 @@
-"""What every token must look like before its signature is even checked (RFC 8725).
+"""Checking a token this service signed: one PyJWT decode, then the service's own rules.
 
-flask-jwt-extended fills in a missing ``type`` (as "access") and ``jti`` (as None) after it
-decodes; these rules see the token as it was sent, so such a token is refused instead.
+Every token the service accepts passes through ``TokenVerifier.decode``: the signature with
+the configured key and algorithm only (the key never comes from the token: ``kid``, ``jku``
+and ``x5u`` are not looked at), ``exp``/``nbf``/``iat``, and then the shape the service
+itself mints (RFC 8725). The verifier is built once at startup from the configuration, so
+checking a token reads no configuration and decodes the token exactly once.
 """
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from flask_jwt_extended.exceptions import JWTDecodeError
+import jwt
+from flask import Flask
+from flask import current_app
+
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
 
 TOKEN_TYPES = ("access", "refresh", "client")
 SESSION_TOKEN_TYPES = ("access", "refresh")
 _NUMERIC_DATES = ("exp", "iat")
+_EXTENSION_KEY = "authsvc.token_verifier"
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
 
 
-def check_token_shape(header: dict[str, Any], claims: dict[str, Any]) -> None:
-    """Raise JWTDecodeError unless the header and claims have the service's shape."""
-    problem = _header_problem(header) or _claims_problem(claims)
-    if problem:
-        raise JWTDecodeError(problem)
+@dataclass(frozen=True)
+class TokenVerifier:
+    key: str
+    algorithms: tuple[str, ...]
+    leeway: int
+    _decoder: jwt.PyJWT = field(
+        default_factory=lambda: jwt.PyJWT(options={"require": _REQUIRED_CLAIMS}), repr=False
+    )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "TokenVerifier":
+        return cls(
+            key=config["JWT_SECRET_KEY"],
+            algorithms=tuple(config["JWT_DECODE_ALGORITHMS"]),
+            leeway=int(config.get("JWT_DECODE_LEEWAY", 0)),
+        )
+
+    def decode(self, raw: str) -> dict[str, Any]:
+        """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
+        try:
+            decoded = self._decoder.decode_complete(
+                raw, key=self.key, algorithms=list(self.algorithms), leeway=self.leeway
+            )
+        except jwt.ExpiredSignatureError as error:
+            # The signature held; an ill-formed token is invalid whether or not it expired.
+            claims = self._decoder.decode(raw, options={"verify_signature": False})
+            if _claims_problem(claims):
+                raise TokenInvalidError() from error
+            raise TokenExpiredError() from error
+        except (jwt.InvalidTokenError, ValueError, TypeError) as error:
+            raise TokenInvalidError() from error
+        claims = decoded["payload"]
+        if _header_problem(decoded["header"]) or _claims_problem(claims):
+            raise TokenInvalidError()
+        return claims
+
+
+def install_token_verifier(app: Flask) -> None:
+    app.extensions[_EXTENSION_KEY] = TokenVerifier.from_config(app.config)
+
+
+def token_verifier() -> TokenVerifier:
+    return current_app.extensions[_EXTENSION_KEY]
 
 
 def _header_problem(header: dict[str, Any]) -> str | None:

@@ -3,27 +3,23 @@
 Every token carries ``sub`` (the user id as a string), ``type``, ``jti``, ``iat``, ``nbf``,
 ``exp``, ``sid`` (the session), and the identity claims that the documents show: ``roles``,
 ``username`` and ``userId``. The claims inform; the database decides (see
-``sessions.find_caller``).
+``callers.find_caller``).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import Protocol
 
 from flask import current_app
 from flask_jwt_extended import create_access_token
 from flask_jwt_extended import create_refresh_token
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
-from jwt import ExpiredSignatureError
-from jwt import InvalidTokenError
 
-from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.models import ApiClient
-from app.core.models import Session
-from app.core.models import User
+from app.core.token_rules import token_verifier
 
 
 @dataclass(frozen=True)
@@ -43,6 +39,35 @@ def policy_for(name: str) -> TokenPolicy:
         access_ttl=timedelta(seconds=config[f"AUTH_{name}_ACCESS_TOKEN_SECONDS"]),
         refresh_ttl=None if refresh_seconds is None else timedelta(seconds=refresh_seconds),
     )
+
+
+class Holder(Protocol):
+    """Whom a token names: an ORM ``User``, or any record with these fields."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role_names(self) -> Sequence[str]: ...
+
+
+class SessionState(Protocol):
+    """What a refresh token is minted from: an ORM ``Session``, or any record with these fields."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def refresh_jti(self) -> str | None: ...
+
+    @property
+    def refresh_issued_at(self) -> datetime | None: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +114,7 @@ def decode_client_token(raw: str) -> ClientClaims:
     return ClientClaims(client_id=client_id, jti=jti)
 
 
-def mint_access_token(*, user: User, session_id: str, ttl: timedelta) -> str:
+def mint_access_token(*, user: Holder, session_id: str, ttl: timedelta) -> str:
     return create_access_token(
         identity=str(user.id),
         expires_delta=ttl,
@@ -97,7 +122,7 @@ def mint_access_token(*, user: User, session_id: str, ttl: timedelta) -> str:
     )
 
 
-def mint_refresh_token(*, user: User, session: Session) -> str:
+def mint_refresh_token(*, user: Holder, session: SessionState) -> str:
     """Encode the session's current refresh token.
 
     Its jti, iat and exp are the session's, so minting it again yields the same token: that
@@ -116,7 +141,7 @@ def mint_refresh_token(*, user: User, session: Session) -> str:
     )
 
 
-def issue_tokens(*, user: User, session: Session, policy: TokenPolicy) -> IssuedTokens:
+def issue_tokens(*, user: Holder, session: SessionState, policy: TokenPolicy) -> IssuedTokens:
     refresh_token = None
     if policy.refresh_ttl is not None:
         refresh_token = mint_refresh_token(user=user, session=session)
@@ -141,18 +166,13 @@ def decode_refresh_token(raw: str) -> RefreshClaims:
 
 def decode_any_token(raw: str) -> dict[str, Any]:
     """The claims of a token this service signed, of any type, if it has not expired."""
-    try:
-        return decode_token(raw)
-    except ExpiredSignatureError as error:
-        raise TokenExpiredError() from error
-    except (InvalidTokenError, JWTExtendedException, ValueError) as error:
-        raise TokenInvalidError() from error
+    return token_verifier().decode(raw)
 
 
-def _identity_claims(user: User, session_id: str) -> dict[str, Any]:
+def _identity_claims(user: Holder, session_id: str) -> dict[str, Any]:
     return {
         "sid": session_id,
-        "roles": [role.name for role in user.roles],
+        "roles": list(user.role_names),
         "username": user.username,
         "userId": user.id,
     }

@@ -2,9 +2,9 @@
 
 from flask import Response
 from flask import jsonify
-from flask_jwt_extended import current_user
-from flask_jwt_extended import jwt_required
 
+from app.api.auth import access_token_required
+from app.api.auth import current_caller
 from app.api.cmg import bp
 from app.api.cmg.schemas import LoginSchema
 from app.api.cmg.schemas import MeSchema
@@ -26,16 +26,22 @@ DIALECT = "cmg"
 COOKIE = {"name": "refresh_token", "path": "/auth"}
 
 
+# Built once: a schema holds no per-request state, and building one is not free.
+LOGIN_SCHEMA = LoginSchema()
+ME_SCHEMA = MeSchema()
+TOKEN_SCHEMA = TokenSchema()
+
+
 @bp.post("/login")
 @credential_endpoint
 def login() -> Response:
     """Exchange username (or email) and password for an access token and a refresh cookie."""
-    data = load_body(LoginSchema())
+    data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
         **data, dialect=DIALECT, policy=policy_for("CMG"), client=client_info()
     )
     tokens = signed_in.tokens
-    return attach_refresh_cookie(jsonify(TokenSchema().dump(tokens)), tokens, **COOKIE)
+    return attach_refresh_cookie(jsonify(TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)
 
 
 @bp.post("/refresh")
@@ -47,21 +53,21 @@ def refresh() -> Response:
     if refresh_token is None:
         raise RefreshTokenMissingError()
     tokens = sessions.rotate_refresh(refresh_token=refresh_token, policy=policy_for("CMG"))
-    return attach_refresh_cookie(jsonify(TokenSchema().dump(tokens)), tokens, **COOKIE)
+    return attach_refresh_cookie(jsonify(TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)
 
 
 @bp.get("/me")
-@jwt_required()
+@access_token_required
 def me() -> Response:
     """The calling user."""
-    return jsonify(MeSchema().dump(current_user.user))
+    return jsonify(ME_SCHEMA.dump(current_caller.user))
 
 
 @bp.post("/logout")
-@jwt_required()
+@access_token_required
 def logout() -> Response:
     """Revoke the session and the access token, and clear the refresh cookie."""
-    sessions.log_out(caller=current_user, refresh_token=read_cookie(COOKIE["name"]))
+    sessions.log_out(caller=current_caller, refresh_token=read_cookie(COOKIE["name"]))
     response = jsonify({"message": "Logged out successfully"})
     clear_refresh_cookie(response, **COOKIE)
     return response

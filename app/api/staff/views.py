@@ -2,9 +2,9 @@
 
 from flask import Response
 from flask import jsonify
-from flask_jwt_extended import current_user
-from flask_jwt_extended import jwt_required
 
+from app.api.auth import access_token_required
+from app.api.auth import current_caller
 from app.api.limits import credential_endpoint
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -21,39 +21,46 @@ from app.core.tokens import policy_for
 DIALECT = "staff"
 
 
+# Built once: a schema holds no per-request state, and building one is not free.
+CHANGE_PASSWORD_SCHEMA = ChangePasswordSchema()
+CHECKED_SCHEMA = CheckedSchema()
+LOGGED_IN_SCHEMA = LoggedInSchema()
+LOGIN_SCHEMA = LoginSchema()
+
+
 @bp.post("/login")
 @credential_endpoint
 def login() -> Response:
     """Exchange username and password for a 7-day token and the user's roles."""
-    data = load_body(LoginSchema())
+    data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
         **data, dialect=DIALECT, policy=policy_for("STAFF"), client=client_info()
     )
-    return jsonify(LoggedInSchema().dump(signed_in))
+    return jsonify(LOGGED_IN_SCHEMA.dump(signed_in))
 
 
 @bp.get("/check")
-@jwt_required()
+@access_token_required
 def check() -> Response:
     """The caller's current profile, roles and permissions; any failure is 401."""
-    return jsonify(CheckedSchema().dump({"user": current_user.user}))
+    return jsonify(CHECKED_SCHEMA.dump({"user": current_caller.user}))
 
 
 @bp.post("/logout")
-@jwt_required()
+@access_token_required
 def logout() -> Response:
     """Revoke the token server-side (the document's logout is client-side only)."""
-    sessions.log_out(caller=current_user)
+    sessions.log_out(caller=current_caller)
     return jsonify({"success": True})
 
 
 @bp.post("/change-password")
 @credential_endpoint
-@jwt_required()
+@access_token_required
 def change_password() -> Response:
     """Change the password; this session stays, every other session of the user ends."""
-    data = load_body(ChangePasswordSchema())
+    data = load_body(CHANGE_PASSWORD_SCHEMA)
     accounts.change_password(
-        user=current_user.user, keep_session_id=current_user.session_id, **data
+        user_id=current_caller.user.id, keep_session_id=current_caller.session_id, **data
     )
     return jsonify({"success": True})

@@ -105,9 +105,12 @@ def authenticate(*, identifier: str, password: str) -> User:
 
 
 def change_password(
-    *, user: User, current_password: str, new_password: str, keep_session_id: str | None
+    *, user_id: int, current_password: str, new_password: str, keep_session_id: str | None
 ) -> None:
     """Set a new password and end every other session of the user."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("User not found.")
     if not verify_password(user.password_hash, current_password):
         audit.record(event="password_change", outcome="failure", user_id=user.id)
         raise WrongCurrentPasswordError()
@@ -120,7 +123,7 @@ def change_password(
     )
 
 
-def list_users(*, actor: User, page: int, per_page: int) -> UserPage:
+def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
     roles.require_role(actor, roles.ADMIN)
     total = db.session.scalar(select(func.count(User.id))) or 0
     users = db.session.scalars(
@@ -130,7 +133,7 @@ def list_users(*, actor: User, page: int, per_page: int) -> UserPage:
 
 
 def update_user(
-    *, actor: User, user_id: int, role: str | None = None, is_active: bool | None = None
+    *, actor: roles.Actor, user_id: int, role: str | None = None, is_active: bool | None = None
 ) -> User:
     """Change a user's role or active flag; deactivation ends every session at once.
 
@@ -154,7 +157,7 @@ def update_user(
     return user
 
 
-def delete_user(*, actor: User, user_id: int) -> None:
+def delete_user(*, actor: roles.Actor, user_id: int) -> None:
     user = _administered_user(actor, user_id)
     db.session.delete(user)
     db.session.commit()
@@ -166,7 +169,7 @@ def delete_user(*, actor: User, user_id: int) -> None:
     )
 
 
-def _administered_user(actor: User, user_id: int) -> User:
+def _administered_user(actor: roles.Actor, user_id: int) -> User:
     roles.require_role(actor, roles.ADMIN)
     user = db.session.get(User, user_id) if 0 < user_id <= MAX_INTEGER else None
     if user is None:

@@ -15,11 +15,11 @@ from flask import has_request_context
 from flask import request
 from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 
 from app.core import clock
 from app.core.models import AuthEvent
-from app.core.models import User
 from app.core.services import roles
 from app.extensions import db
 
@@ -54,25 +54,26 @@ def record(
     session_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Store and log one event. Its own unit of work: call it after the caller's commit."""
-    entry = AuthEvent(
-        occurred_at=clock.utcnow(),
-        event=event,
-        outcome=outcome,
-        user_id=user_id,
-        client_id=client_id,
-        session_id=session_id,
-        details=details or None,
+    """Store and log one event, and commit: call it after the caller's own commit, or in
+    place of it when the event belongs to the caller's change (one transaction for both)."""
+    values = {
+        "occurred_at": clock.utcnow(),
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "client_id": client_id,
+        "session_id": session_id,
+        "details": details or None,
         **_request_origin(),
-    )
-    db.session.add(entry)
+    }
+    db.session.execute(insert(AuthEvent), [values])
     db.session.commit()
-    current_app.logger.info("auth event", extra={"fields": _log_fields(entry)})
+    current_app.logger.info("auth event", extra={"fields": _log_fields(values)})
 
 
 def list_events(
     *,
-    actor: User,
+    actor: roles.Actor,
     page: int,
     per_page: int,
     user_id: int | None = None,
@@ -121,15 +122,6 @@ def _request_origin() -> dict[str, str | None]:
     }
 
 
-def _log_fields(entry: AuthEvent) -> dict[str, Any]:
-    return {
-        "event": entry.event,
-        "outcome": entry.outcome,
-        "user_id": entry.user_id,
-        "client_id": entry.client_id,
-        "session_id": entry.session_id,
-        "dialect": entry.dialect,
-        "ip": entry.ip,
-        "user_agent": entry.user_agent,
-        **({"details": entry.details} if entry.details else {}),
-    }
+def _log_fields(values: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: value for key, value in values.items() if key not in ("occurred_at", "details")}
+    return fields | ({"details": values["details"]} if values["details"] else {})

@@ -2,6 +2,8 @@
 
 import re
 from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import select
 
@@ -41,24 +43,37 @@ def find_roles(names: Iterable[str]) -> list[Role]:
     return roles
 
 
-def role_names(user: User) -> list[str]:
-    return [role.name for role in user.roles]
+class Actor(Protocol):
+    """A user as the role checks see it: an ORM ``User`` or a request's ``CallingUser``."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role_names(self) -> Sequence[str]: ...
+
+    @property
+    def permission_names(self) -> Sequence[str]: ...
 
 
-def has_role(user: User, name: str) -> bool:
-    return any(role.name == name for role in user.roles)
+def role_names(user: Actor) -> list[str]:
+    return list(user.role_names)
 
 
-def primary_role(user: User) -> str:
+def has_role(user: Actor, name: str) -> bool:
+    return name in user.role_names
+
+
+def primary_role(user: Actor) -> str:
     """The single role of the documents that know only ``user`` and ``admin``."""
     return ADMIN if has_role(user, ADMIN) else USER
 
 
-def permission_names(user: User) -> list[str]:
-    return sorted({perm.name for role in user.roles for perm in role.permissions})
+def permission_names(user: Actor) -> list[str]:
+    return list(user.permission_names)
 
 
-def require_role(user: User, name: str) -> None:
+def require_role(user: Actor, name: str) -> None:
     if not has_role(user, name):
         raise PermissionDeniedError()
 

@@ -5,7 +5,6 @@ request on every worker and host.
 """
 
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -13,13 +12,15 @@ from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import ColumnElement
+from sqlalchemy import Update
+from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.orm import joinedload
 
 from app.core import clock
 from app.core.errors import AuthServiceError
@@ -27,26 +28,19 @@ from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
+from app.core.models import Role
 from app.core.models import Session
 from app.core.models import User
 from app.core.models import UTCDateTime
+from app.core.models import user_roles
 from app.core.services import audit
+from app.core.services.callers import Caller
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
 from app.extensions import db
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The user behind a verified access token, and which token and session it was."""
-
-    user: User
-    session_id: str
-    token_jti: str
-    token_expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -90,12 +84,24 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     The swap is one conditional UPDATE on the current token id, so of two concurrent
     refreshes with one token exactly one rotates; the other sees a spent token. The new
     expiry slides forward by the refresh lifetime but never past the session's absolute one.
+    The swap, the read of what the new tokens carry, and the audit row are one transaction.
     """
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
-    sliding_expiry = literal(now + policy.refresh_ttl, UTCDateTime())
-    rotated = db.session.execute(
+    rotated = db.session.execute(_rotation(claims, now, policy.refresh_ttl))
+    if rotated.rowcount != 1:
+        db.session.rollback()
+        return _answer_spent_token(claims, policy, now)
+    session = _load_session(claims.session_id)
+    tokens = issue_tokens(user=session.user, session=session, policy=policy)
+    _record_refresh("success", claims)
+    return tokens
+
+
+def _rotation(claims: RefreshClaims, now: datetime, refresh_ttl: timedelta) -> Update:
+    sliding_expiry = literal(now + refresh_ttl, UTCDateTime())
+    return (
         update(Session)
         .where(*_is_current_refresh(claims, now))
         .values(
@@ -111,22 +117,16 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
         )
         .execution_options(synchronize_session=False)
     )
-    if rotated.rowcount == 1:
-        db.session.commit()
-        session, user = _load_session(claims.session_id)
-        _record_refresh("success", claims)
-        return issue_tokens(user=user, session=session, policy=policy)
-    db.session.rollback()
-    return _answer_spent_token(claims, policy, now)
 
 
 def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElement[bool]]:
     """The refresh token is its live session's current one, and its user is active."""
-    active_users = select(User.id).where(User.is_active.is_(True))
+    # Correlated, so the user is found by its key (an IN over active users scans them all).
+    user_is_active = exists().where(User.id == Session.user_id, User.is_active.is_(True))
     return [
         Session.id == claims.session_id,
         Session.user_id == claims.user_id,
-        Session.user_id.in_(active_users),
+        user_is_active,
         Session.refresh_jti == claims.jti,
         Session.revoked_at.is_(None),
         Session.expires_at > now,
@@ -135,11 +135,11 @@ def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElem
 
 def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetime) -> IssuedTokens:
     found = _find_session(claims.session_id)
-    if found is None or found[0].user_id != claims.user_id:
+    if found is None or found.user_id != claims.user_id:
         _record_refresh("failure", claims, reason="unknown session")
         raise TokenRevokedError()
-    session, user = found
-    if session.revoked_at or not user.is_active:
+    session = found
+    if session.revoked_at or not session.user.is_active:
         _record_refresh("failure", claims, reason="revoked")
         raise TokenRevokedError()
     if session.refresh_jti == claims.jti:
@@ -147,7 +147,7 @@ def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetim
         raise TokenExpiredError()
     if session.previous_refresh_jti == claims.jti and _within_reuse_grace(session, now):
         _record_refresh("success", claims, reason="grace")
-        return issue_tokens(user=user, session=session, policy=policy)
+        return issue_tokens(user=session.user, session=session, policy=policy)
     # RFC 9700 section 4.14.2: a spent refresh token presented again revokes the family.
     _revoke_sessions(Session.id == session.id, now=now)
     db.session.commit()
@@ -170,46 +170,11 @@ def _record_refresh(outcome: str, claims: RefreshClaims, *, reason: str | None =
     )
 
 
-def _within_reuse_grace(session: Session, now: datetime) -> bool:
+def _within_reuse_grace(session: "_FoundSession", now: datetime) -> bool:
     grace = current_app.config["AUTH_REFRESH_REUSE_GRACE_SECONDS"]
     if grace <= 0 or session.rotated_at is None:
         return False
     return now - session.rotated_at <= timedelta(seconds=grace)
-
-
-def find_caller(claims: dict[str, Any]) -> Caller | None:
-    """The active user behind an access token whose session is live and whose token is not
-    revoked, read in one query; None otherwise."""
-    sub, sid, jti, exp = claims.get("sub"), claims.get("sid"), claims.get("jti"), claims.get("exp")
-    if not (isinstance(sub, str) and sub.isdigit() and isinstance(sid, str)):
-        return None
-    if not (isinstance(jti, str) and isinstance(exp, int)):
-        return None
-    token_revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
-    user = (
-        db.session.scalars(
-            select(User)
-            .join(Session, Session.user_id == User.id)
-            .where(
-                User.id == int(sub),
-                User.is_active.is_(True),
-                Session.id == sid,
-                Session.revoked_at.is_(None),
-                ~token_revoked,
-            )
-            .options(joinedload(User.roles))
-        )
-        .unique()
-        .first()
-    )
-    if user is None:
-        return None
-    return Caller(
-        user=user,
-        session_id=sid,
-        token_jti=jti,
-        token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
-    )
 
 
 def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
@@ -309,26 +274,81 @@ def _revoke_token(*, jti: str, expires_at: datetime) -> None:
         db.session.add(RevokedToken(jti=jti, expires_at=expires_at))
 
 
-def _load_session(session_id: str) -> tuple[Session, User]:
+@dataclass(frozen=True)
+class _Holder:
+    """The user a session's tokens name."""
+
+    id: int
+    username: str
+    is_active: bool
+    role_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _FoundSession:
+    id: str
+    user_id: int
+    refresh_jti: str | None
+    refresh_issued_at: datetime | None
+    previous_refresh_jti: str | None
+    rotated_at: datetime | None
+    expires_at: datetime
+    revoked_at: datetime | None
+    user: _Holder
+
+
+_SESSION_QUERY = (
+    select(
+        Session.id,
+        Session.user_id,
+        Session.refresh_jti,
+        Session.refresh_issued_at,
+        Session.previous_refresh_jti,
+        Session.rotated_at,
+        Session.expires_at,
+        Session.revoked_at,
+        User.username,
+        User.is_active,
+        Role.name.label("role"),
+    )
+    .join(User, User.id == Session.user_id)
+    .outerjoin(user_roles, user_roles.c.user_id == User.id)
+    .outerjoin(Role, Role.id == user_roles.c.role_id)
+    .where(Session.id == bindparam("session_id"))
+    .order_by(Role.id)
+)
+
+
+def _load_session(session_id: str) -> _FoundSession:
     found = _find_session(session_id)
     if found is None:
         raise TokenRevokedError()
     return found
 
 
-def _find_session(session_id: str) -> tuple[Session, User] | None:
-    row = (
-        db.session.execute(
-            select(Session, User)
-            .join(User, User.id == Session.user_id)
-            .where(Session.id == session_id)
-            .options(joinedload(User.roles))
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .first()
+def _find_session(session_id: str) -> _FoundSession | None:
+    """The session with its user and the user's roles, in one statement."""
+    rows = db.session.execute(_SESSION_QUERY, {"session_id": session_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    holder = _Holder(
+        id=first.user_id,
+        username=first.username,
+        is_active=first.is_active,
+        role_names=tuple(row.role for row in rows if row.role is not None),
     )
-    return None if row is None else (row[0], row[1])
+    return _FoundSession(
+        id=first.id,
+        user_id=first.user_id,
+        refresh_jti=first.refresh_jti,
+        refresh_issued_at=first.refresh_issued_at,
+        previous_refresh_jti=first.previous_refresh_jti,
+        rotated_at=first.rotated_at,
+        expires_at=first.expires_at,
+        revoked_at=first.revoked_at,
+        user=holder,
+    )
 
 
 def _whole_seconds(moment: datetime) -> datetime:

@@ -2,6 +2,7 @@
 
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenRevokedError
+from app.core.services import callers
 from app.core.services import clients
 from app.core.services import sessions
 from app.core.tokens import CLIENT_TOKEN
@@ -13,7 +14,7 @@ def verify_token(*, token: str) -> None:
     claims = decode_any_token(token)
     kind = claims.get("type")
     if kind == "access":
-        if sessions.find_caller(claims) is None:
+        if callers.find_caller(claims) is None:
             raise TokenRevokedError()
     elif kind == "refresh":
         sessions.check_refresh_token(refresh_token=token)

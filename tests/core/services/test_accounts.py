@@ -110,7 +110,7 @@ def test_change_password_keeps_the_calling_session_and_ends_the_others(app_conte
     other = sessions.open_session(user=user, dialect="blog", policy=POLICY)
 
     accounts.change_password(
-        user=user,
+        user_id=user.id,
         current_password=PASSWORD,
         new_password="a brand new secret",
         keep_session_id=kept.session_id,
@@ -129,7 +129,10 @@ def test_change_password_with_a_wrong_current_password_changes_nothing(app_conte
 
     with pytest.raises(WrongCurrentPasswordError):
         accounts.change_password(
-            user=user, current_password="nope nope", new_password="x" * 12, keep_session_id=None
+            user_id=user.id,
+            current_password="nope nope",
+            new_password="x" * 12,
+            keep_session_id=None,
         )
 
     assert accounts.authenticate(identifier=user.email, password=PASSWORD) == user

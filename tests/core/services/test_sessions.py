@@ -11,6 +11,7 @@ from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
 from app.core.models import Session
+from app.core.services import callers
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
 from app.extensions import db
@@ -24,7 +25,7 @@ def _login(user=None):
 
 
 def _caller(tokens):
-    return sessions.find_caller(decode_token(tokens.access_token))
+    return callers.find_caller(decode_token(tokens.access_token))
 
 
 def test_open_session_stores_the_family_and_issues_tokens_bound_to_it(app_context):
@@ -160,7 +161,7 @@ def test_find_caller_refuses_a_token_of_a_deleted_session_even_for_a_reused_user
     ],
 )
 def test_find_caller_refuses_ill_typed_claims(app_context, claims):
-    assert sessions.find_caller(claims) is None
+    assert callers.find_caller(claims) is None
 
 
 def test_log_out_ends_the_session_and_records_the_access_token(app_context):

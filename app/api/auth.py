@@ -1,0 +1,51 @@
+"""The access-token guard of every user endpoint, and the caller it finds.
+
+One decode of the bearer token (app/core/token_rules.py) and one database read
+(app/core/services/callers.py); every failure is a domain error, answered in the format of
+the dialect serving the request.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
+from typing import TypeVar
+from typing import cast
+
+from flask import g
+from werkzeug.local import LocalProxy
+
+from app.api.requests import bearer_token
+from app.core.errors import TokenInvalidError
+from app.core.errors import TokenMissingError
+from app.core.errors import TokenRevokedError
+from app.core.services.callers import Caller
+from app.core.services.callers import find_caller
+from app.core.token_rules import token_verifier
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+current_caller = cast(Caller, LocalProxy(lambda: g.caller))
+
+
+def access_token_required(view: Callable[P, R]) -> Callable[P, R]:
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        g.caller = authenticated_caller()
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def authenticated_caller() -> Caller:
+    """The caller behind the request's bearer access token, still honoured by the database."""
+    token = bearer_token()
+    if token is None:
+        raise TokenMissingError()
+    claims = token_verifier().decode(token)
+    if claims["type"] != "access":
+        raise TokenInvalidError()
+    caller = find_caller(claims)
+    if caller is None:
+        raise TokenRevokedError()
+    return caller

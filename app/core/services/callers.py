@@ -1,0 +1,124 @@
+"""Who is calling: the one database read behind every authenticated request.
+
+An access token is honoured only while its session is live, its user active, and the token
+itself not revoked. That is checked, and the user with their roles and permissions read, in a
+single statement built once at import, run outside any transaction (autocommit: no BEGIN or
+ROLLBACK around it) and mapped to a plain read-only record instead of ORM objects. Views that
+change the user load the ORM object themselves.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy import bindparam
+from sqlalchemy import exists
+from sqlalchemy import select
+
+from app.core.models import MAX_INTEGER
+from app.core.models import Permission
+from app.core.models import RevokedToken
+from app.core.models import Role
+from app.core.models import Session
+from app.core.models import User
+from app.core.models import role_permissions
+from app.core.models import user_roles
+from app.extensions import db
+from app.startup import AUTOCOMMIT_BIND
+
+
+@dataclass(frozen=True)
+class CallingUser:
+    """The calling user as read on this request (never the password hash)."""
+
+    id: int
+    username: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+    display_name: str | None
+    social_links: dict[str, Any]
+    client_id: int | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    role_names: tuple[str, ...]
+    permission_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user behind a verified access token, and which token and session it was."""
+
+    user: CallingUser
+    session_id: str
+    token_jti: str
+    token_expires_at: datetime
+
+
+_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.email,
+    User.first_name,
+    User.last_name,
+    User.display_name,
+    User.social_links,
+    User.client_id,
+    User.is_active,
+    User.created_at,
+    User.updated_at,
+)
+
+# One row per (role, permission) of the user; none when the token is not honoured.
+_CALLER_QUERY = (
+    select(*_USER_COLUMNS, Role.name.label("role"), Permission.name.label("permission"))
+    .join(Session, Session.user_id == User.id)
+    .outerjoin(user_roles, user_roles.c.user_id == User.id)
+    .outerjoin(Role, Role.id == user_roles.c.role_id)
+    .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
+    .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
+    .where(
+        User.id == bindparam("user_id"),
+        User.is_active.is_(True),
+        Session.id == bindparam("session_id"),
+        Session.revoked_at.is_(None),
+        ~exists().where(RevokedToken.jti == bindparam("jti")),
+    )
+    .order_by(Role.id, Permission.name)
+)
+
+
+def find_caller(claims: dict[str, Any]) -> Caller | None:
+    """The caller behind an access token's claims, or None if the token is not honoured."""
+    sub, sid, jti, exp = claims.get("sub"), claims.get("sid"), claims.get("jti"), claims.get("exp")
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit()):
+        return None
+    if not (isinstance(sid, str) and isinstance(jti, str) and isinstance(exp, int)):
+        return None
+    if not 0 < int(sub) <= MAX_INTEGER:
+        return None
+    engines = db.engines
+    with engines.get(AUTOCOMMIT_BIND, engines[None]).connect() as connection:
+        rows = connection.execute(
+            _CALLER_QUERY, {"user_id": int(sub), "session_id": sid, "jti": jti}
+        ).all()
+    if not rows:
+        return None
+    return Caller(
+        user=_calling_user(rows),
+        session_id=sid,
+        token_jti=jti,
+        token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
+    )
+
+
+def _calling_user(rows: Sequence[Row[Any]]) -> CallingUser:
+    first = rows[0]
+    roles = tuple(dict.fromkeys(row.role for row in rows if row.role is not None))
+    permissions = tuple(sorted({row.permission for row in rows if row.permission is not None}))
+    columns = {column.key: getattr(first, column.key) for column in _USER_COLUMNS}
+    return CallingUser(**columns, role_names=roles, permission_names=permissions)
