@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
 from app.cli import register_cli
+from app.core.services.audit_writer import install_audit_writer
 from app.core.token_rules import install_token_verifier
 from app.extensions import db
 from app.extensions import jwt
@@ -49,6 +50,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     jwt.init_app(app)
     limiter.init_app(app)
     install_token_verifier(app)
+    install_audit_writer(app)
     register_error_handlers(app)
     register_dialects(app)
     register_cli(app)

@@ -6,6 +6,7 @@ of the service, compile no query and build no schema; and every statement that l
 refresh and the check make must be planned with an index, on SQLite and PostgreSQL.
 """
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,9 +18,13 @@ import pytest
 from flask import Config
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.engine.interfaces import CacheStats
 
 import config
+from app.core.models import AuthEvent
+from app.core.services.audit_writer import audit_writer
 from app.extensions import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
@@ -52,10 +57,14 @@ class StatementLog:
 
 @contextmanager
 def counted_statements() -> Iterator[StatementLog]:
-    """Every statement sent to the database on any of the app's engines."""
+    """Every statement this thread sends on any of the app's engines (the audit writer's
+    batches, on a thread of their own, are not part of a request)."""
     log = StatementLog()
+    this_thread = threading.get_ident()
 
     def record(_conn, _cursor, statement, parameters, context, _executemany):
+        if threading.get_ident() != this_thread:
+            return
         cache = getattr(context, "cache_hit", None)
         log.statements.append(Statement(statement, parameters, cache))
 
@@ -99,6 +108,21 @@ def test_the_one_statement_reads_roles_and_permissions_with_the_session(client, 
     (statement,) = log.sql
     for table in ("sessions", "users", "user_roles", "role_permissions", "revoked_tokens"):
         assert table in statement
+
+
+@pytest.mark.parametrize("app_overrides", [{"AUTH_AUDIT_BATCHED": True}])
+def test_a_refresh_makes_two_statements_and_its_audit_row_follows(
+    app, app_context, client, auth, app_overrides
+):
+    admin = make_admin()
+    auth.login(admin.email)
+
+    with counted_statements() as log:
+        assert auth.refresh().status_code == 200
+
+    assert len(log.statements) == 2, log.sql
+    assert audit_writer(app).flush()
+    assert db.session.scalar(select(func.count()).where(AuthEvent.event == "refresh")) == 1
 
 
 def test_a_repeated_request_compiles_no_query(client, admin_token):

@@ -26,10 +26,17 @@ class LiveServer:
     url: str
     env: dict[str, str]
     log_dir: Path
+    process: subprocess.Popen[bytes] | None = None
 
     def logs(self) -> str:
         """Everything gunicorn and the app wrote: access log, error log, app log."""
         return "".join(path.read_text() for path in sorted(self.log_dir.glob("*.log")))
+
+    def stop(self) -> None:
+        """Stop gunicorn as a process manager does (SIGTERM) and wait until it exits."""
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` against the server's database."""
@@ -55,7 +62,8 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
             server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)
             migrated = server.flask("db", "upgrade")
             assert migrated.returncode == 0, migrated.stderr
-            processes.append(_spawn_gunicorn(server))
+            server.process = _spawn_gunicorn(server)
+            processes.append(server.process)
             _wait_until_serving(server.url, processes[-1])
             return server
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from app.core import clock
 from app.core.models import AuthEvent
 from app.core.services import roles
+from app.core.services.audit_writer import audit_writer
 from app.extensions import db
 
 EVENTS = (
@@ -54,9 +55,10 @@ def record(
     session_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Store and log one event, and commit: call it after the caller's own commit, or in
-    place of it when the event belongs to the caller's change (one transaction for both)."""
-    values = {
+    """Log one event at once and store its row: batched off the request path
+    (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
+    after the caller's own commit: it never commits the caller's work."""
+    row = {
         "occurred_at": clock.utcnow(),
         "event": event,
         "outcome": outcome,
@@ -66,9 +68,14 @@ def record(
         "details": details or None,
         **_request_origin(),
     }
-    db.session.execute(insert(AuthEvent), [values])
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.logger.info("auth event", extra={"fields": _log_fields(row)})
+    writer = audit_writer(app)
+    if writer is not None:
+        writer.submit(row)
+        return
+    db.session.execute(insert(AuthEvent), [row])
     db.session.commit()
-    current_app.logger.info("auth event", extra={"fields": _log_fields(values)})
 
 
 def list_events(
@@ -122,6 +129,6 @@ def _request_origin() -> dict[str, str | None]:
     }
 
 
-def _log_fields(values: dict[str, Any]) -> dict[str, Any]:
-    fields = {key: value for key, value in values.items() if key not in ("occurred_at", "details")}
-    return fields | ({"details": values["details"]} if values["details"] else {})
+def _log_fields(row: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: value for key, value in row.items() if key not in ("occurred_at", "details")}
+    return fields | ({"details": row["details"]} if row["details"] else {})

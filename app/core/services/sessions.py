@@ -84,7 +84,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     The swap is one conditional UPDATE on the current token id, so of two concurrent
     refreshes with one token exactly one rotates; the other sees a spent token. The new
     expiry slides forward by the refresh lifetime but never past the session's absolute one.
-    The swap, the read of what the new tokens carry, and the audit row are one transaction.
+    Two statements: the swap, and the read of what the new tokens carry.
     """
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
@@ -95,6 +95,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
         return _answer_spent_token(claims, policy, now)
     session = _load_session(claims.session_id)
     tokens = issue_tokens(user=session.user, session=session, policy=policy)
+    db.session.commit()
     _record_refresh("success", claims)
     return tokens
 

@@ -1,0 +1,122 @@
+"""Audit rows written in batches, off the request path.
+
+A login or a refresh must not pay for an INSERT and a commit of its own audit row: each
+worker process queues its rows and one background thread stores them, a batch per
+statement, within ``AUTH_AUDIT_FLUSH_SECONDS`` (0.1 s). The JSON log line of every event is
+still written at once, by the request itself, so a row that a crash loses in between is
+still in the log.
+The queue is flushed when the process exits (gunicorn stops its workers with SIGTERM).
+"""
+
+import atexit
+import os
+import queue
+import threading
+import time
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.models import AuthEvent
+from app.extensions import db
+
+MAX_BATCH = 500
+# Beyond this many unwritten rows (the database has been down a while), rows go to the log only.
+MAX_PENDING = 50_000
+WRITE_ATTEMPTS = 3
+_EXTENSION_KEY = "authsvc.audit_writer"
+
+
+class AuditWriter:
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._pid: int | None = None
+        self._flush_seconds = float(app.config["AUTH_AUDIT_FLUSH_SECONDS"])
+        self._hurry = threading.Event()
+
+    def submit(self, row: dict[str, Any]) -> None:
+        self._start_in_this_process()
+        if self._queue.unfinished_tasks >= MAX_PENDING:
+            self._app.logger.error("Audit backlog full: an event is kept in the log only")
+            return
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every submitted row is stored (or given up on); False on timeout."""
+        deadline = time.monotonic() + timeout
+        self._hurry.set()
+        try:
+            while self._queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.005)
+        finally:
+            self._hurry.clear()
+        return not self._queue.unfinished_tasks
+
+    def _start_in_this_process(self) -> None:
+        # gunicorn loads the app before it forks: each worker starts its own thread.
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._queue = queue.Queue()
+                threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            try:
+                self._store(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _next_batch(self) -> list[dict[str, Any]]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self._flush_seconds
+        while len(batch) < MAX_BATCH and not self._hurry.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=min(remaining, 0.05)))
+            except queue.Empty:
+                continue
+        return batch
+
+    def _store(self, batch: list[dict[str, Any]]) -> None:
+        with self._app.app_context():
+            for attempt in range(WRITE_ATTEMPTS):
+                try:
+                    db.session.execute(insert(AuthEvent), batch)
+                    db.session.commit()
+                    return
+                except SQLAlchemyError as error:
+                    db.session.rollback()
+                    self._app.logger.warning(
+                        "Audit rows not stored yet",
+                        exc_info=error,
+                        extra={"fields": {"rows": len(batch)}},
+                    )
+                    time.sleep(0.5 * (attempt + 1))
+            self._app.logger.error(
+                "Audit rows given up on; their events are in the log",
+                extra={"fields": {"rows": len(batch)}},
+            )
+
+
+def install_audit_writer(app: Flask) -> None:
+    """Batch audit rows when AUTH_AUDIT_BATCHED is on (every environment but testing)."""
+    if not app.config["AUTH_AUDIT_BATCHED"]:
+        return
+    writer = AuditWriter(app)
+    app.extensions[_EXTENSION_KEY] = writer
+    atexit.register(writer.flush)
+
+
+def audit_writer(app: Flask) -> AuditWriter | None:
+    return app.extensions.get(_EXTENSION_KEY)
