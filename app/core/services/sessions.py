@@ -12,12 +12,10 @@ from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import ColumnElement
-from sqlalchemy import Update
 from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import exists
-from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -89,7 +87,17 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
-    rotated = db.session.execute(_rotation(claims, now, policy.refresh_ttl))
+    rotated = db.session.execute(
+        _ROTATION,
+        {
+            "sid": claims.session_id,
+            "uid": claims.user_id,
+            "spent_jti": claims.jti,
+            "now": now,
+            "new_jti": str(uuid4()),
+            "sliding_expiry": now + policy.refresh_ttl,
+        },
+    )
     if rotated.rowcount != 1:
         db.session.rollback()
         return _answer_spent_token(claims, policy, now)
@@ -100,24 +108,34 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     return tokens
 
 
-def _rotation(claims: RefreshClaims, now: datetime, refresh_ttl: timedelta) -> Update:
-    sliding_expiry = literal(now + refresh_ttl, UTCDateTime())
-    return (
-        update(Session)
-        .where(*_is_current_refresh(claims, now))
-        .values(
-            refresh_jti=str(uuid4()),
-            previous_refresh_jti=claims.jti,
-            refresh_issued_at=now,
-            rotated_at=now,
-            expires_at=case(
-                (Session.absolute_expires_at < sliding_expiry, Session.absolute_expires_at),
-                else_=sliding_expiry,
-            ),
-            last_used_at=now,
-        )
-        .execution_options(synchronize_session=False)
+_SESSIONS = Session.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+_SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
+# Built once; a Core statement on the table, so the ORM's bulk-update machinery stays out.
+_ROTATION = (
+    update(_SESSIONS)
+    .where(
+        # Parameter names must differ from column names in an UPDATE.
+        _SESSIONS.c.id == bindparam("sid"),
+        _SESSIONS.c.user_id == bindparam("uid"),
+        # Correlated, so the user is found by its key (an IN over active users scans them all).
+        exists().where(User.id == _SESSIONS.c.user_id, User.is_active.is_(True)),
+        _SESSIONS.c.refresh_jti == bindparam("spent_jti"),
+        _SESSIONS.c.revoked_at.is_(None),
+        _SESSIONS.c.expires_at > _NOW,
     )
+    .values(
+        refresh_jti=bindparam("new_jti"),
+        previous_refresh_jti=bindparam("spent_jti"),
+        refresh_issued_at=_NOW,
+        rotated_at=_NOW,
+        expires_at=case(
+            (_SESSIONS.c.absolute_expires_at < _SLIDING_EXPIRY, _SESSIONS.c.absolute_expires_at),
+            else_=_SLIDING_EXPIRY,
+        ),
+        last_used_at=_NOW,
+    )
+)
 
 
 def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElement[bool]]:
