@@ -71,6 +71,13 @@ class AuditWriter:
             batch = self._next_batch()
             try:
                 self._store(batch)
+            except Exception as error:
+                # The thread must outlive any one batch, or every later row would pile up.
+                self._app.logger.error(
+                    "Audit rows given up on; their events are in the log",
+                    exc_info=error,
+                    extra={"fields": {"rows": len(batch)}},
+                )
             finally:
                 for _ in batch:
                     self._queue.task_done()
