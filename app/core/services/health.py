@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
@@ -20,9 +21,7 @@ def readiness(*, migrations_dir: Path) -> dict[str, str]:
     """Each dependency's state: "ok" or a short reason. Never raises."""
     checks = {"database": OK, "migrations": OK}
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-            current = MigrationContext.configure(connection).get_current_revision()
+        current = _current_revision()
     except SQLAlchemyError:
         checks["database"] = checks["migrations"] = "unavailable"
     else:
@@ -32,6 +31,24 @@ def readiness(*, migrations_dir: Path) -> dict[str, str]:
     if redis_state is not None:
         checks["redis"] = redis_state
     return checks
+
+
+def _current_revision() -> str | None:
+    """The database's migration revision. A pooled connection that an outage left dead is
+    renewed by the pool when it fails (connections are pinged only after idling), so one
+    failure of that kind is retried on a fresh connection before the database counts as down."""
+    try:
+        return _read_revision()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        return _read_revision()
+
+
+def _read_revision() -> str | None:
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def _redis_state() -> str | None:
