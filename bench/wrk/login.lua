@@ -3,11 +3,7 @@
 local report = require("report")
 done = report.done
 
-local created = 0
-function setup(thread)
-  thread:set("index", created)
-  created = created + 1
-end
+setup = report.number_thread
 
 function init(args)
   emails = report.lines_for_thread(args[1], index, tonumber(args[3]))

@@ -11,6 +11,13 @@ function report.done(summary, latency, requests)
     errors.connect, errors.read, errors.write, errors.timeout, errors.status))
 end
 
+-- wrk calls setup once per thread, in its main state: give each thread its index.
+local created = 0
+function report.number_thread(thread)
+  thread:set("index", created)
+  created = created + 1
+end
+
 -- Lines of a file, split among wrk's threads by the thread's index.
 function report.lines_for_thread(path, index, threads)
   local lines, n = {}, 0
