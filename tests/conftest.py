@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import flask_jwt_extended.tokens
-import jwt.api_jwt
 import pytest
 import redis
 from flask import Flask
@@ -173,8 +172,8 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """A clock the test moves by hand: the service's clock and the JWT libraries' alike,
-    so tokens minted and checked at a moved time agree."""
+    """A clock the test moves by hand: the service's clock (which checks tokens) and
+    flask-jwt-extended's (which mints them) alike."""
 
     class FrozenClock:
         now = clock.utcnow()
@@ -194,7 +193,6 @@ def frozen_clock(monkeypatch):
             return frozen.now if tz else frozen.now.replace(tzinfo=None)
 
     monkeypatch.setattr(clock, "utcnow", lambda: frozen.now)
-    monkeypatch.setattr(jwt.api_jwt, "datetime", FrozenDatetime)
     monkeypatch.setattr(flask_jwt_extended.tokens, "datetime", FrozenDatetime)
     return frozen
 

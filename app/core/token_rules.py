@@ -1,64 +1,81 @@
-"""Checking a token this service signed: one PyJWT decode, then the service's own rules.
+"""Checking a token this service signed: one parse, one signature check, the service's rules.
 
-Every token the service accepts passes through ``TokenVerifier.decode``: the signature with
-the configured key and algorithm only (the key never comes from the token: ``kid``, ``jku``
-and ``x5u`` are not looked at), ``exp``/``nbf``/``iat``, and then the shape the service
-itself mints (RFC 8725). The verifier is built once at startup from the configuration, so
-checking a token reads no configuration and decodes the token exactly once.
+Every token the service accepts passes through ``TokenVerifier.decode``. It reads the
+compact JWS (RFC 7515 7.1) itself, strictly: three base64url segments of the URL-safe
+alphabet, canonical encoding, no padding, JSON objects in the header and payload. The
+signature is checked by PyJWT's algorithm for the configured ``alg`` only, with the key
+prepared once at startup (the key never comes from the token: ``kid``, ``jku`` and ``x5u``
+are not looked at); then ``exp``/``nbf``/``iat`` and the shape the service itself mints
+(RFC 8725). Reading the token here rather than through ``jwt.decode`` is what an
+authenticated request can afford: PyJWT's general decode spends most of its time on options
+and checks this service never varies (docs/benchmarks.md), and tests/core/test_token_rules.py
+holds this reader to PyJWT's verdict on generated tokens.
 """
 
+import base64
+import binascii
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 
-import jwt
 from flask import Flask
 from flask import current_app
+from jwt.algorithms import Algorithm
+from jwt.algorithms import get_default_algorithms
 
+from app.core import clock
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 
 TOKEN_TYPES = ("access", "refresh", "client")
 SESSION_TOKEN_TYPES = ("access", "refresh")
+MAX_TOKEN_CHARS = 8192
 _NUMERIC_DATES = ("exp", "iat")
 _EXTENSION_KEY = "authsvc.token_verifier"
-_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti"]
+_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    algorithm: Algorithm
+    key: Any
 
 
 @dataclass(frozen=True)
 class TokenVerifier:
-    key: str
-    algorithms: tuple[str, ...]
+    keys: Mapping[str, SigningKey]
     leeway: int
-    _decoder: jwt.PyJWT = field(
-        default_factory=lambda: jwt.PyJWT(options={"require": _REQUIRED_CLAIMS}), repr=False
-    )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "TokenVerifier":
-        return cls(
-            key=config["JWT_SECRET_KEY"],
-            algorithms=tuple(config["JWT_DECODE_ALGORITHMS"]),
-            leeway=int(config.get("JWT_DECODE_LEEWAY", 0)),
-        )
+        known = get_default_algorithms()
+        secret = config["JWT_SECRET_KEY"]
+        keys = {
+            name: SigningKey(known[name], known[name].prepare_key(secret))
+            for name in config["JWT_DECODE_ALGORITHMS"]
+        }
+        return cls(keys=keys, leeway=int(config.get("JWT_DECODE_LEEWAY", 0)))
 
     def decode(self, raw: str) -> dict[str, Any]:
         """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
-        try:
-            decoded = self._decoder.decode_complete(
-                raw, key=self.key, algorithms=list(self.algorithms), leeway=self.leeway
-            )
-        except jwt.ExpiredSignatureError as error:
-            # The signature held; an ill-formed token is invalid whether or not it expired.
-            claims = self._decoder.decode(raw, options={"verify_signature": False})
-            if _claims_problem(claims):
-                raise TokenInvalidError() from error
-            raise TokenExpiredError() from error
-        except (jwt.InvalidTokenError, ValueError, TypeError) as error:
-            raise TokenInvalidError() from error
-        claims = decoded["payload"]
-        if _header_problem(decoded["header"]) or _claims_problem(claims):
+        signing_input, header, payload, signature = _parse_compact(raw)
+        algorithm = header.get("alg")
+        signing_key = self.keys.get(algorithm) if isinstance(algorithm, str) else None
+        if signing_key is None or _header_problem(header):
+            raise TokenInvalidError()
+        if not signing_key.algorithm.verify(signing_input, signing_key.key, signature):
+            raise TokenInvalidError()
+        claims = _json_object(payload)
+        if _claims_problem(claims):
+            raise TokenInvalidError()
+        now = clock.utcnow().timestamp()
+        if claims["iat"] > now + self.leeway or claims.get("nbf", 0) > now + self.leeway:
+            raise TokenInvalidError()
+        if claims["exp"] <= now - self.leeway:
+            raise TokenExpiredError()
+        if "aud" in claims:  # no audience is configured, so none is accepted
             raise TokenInvalidError()
         return claims
 
@@ -71,12 +88,48 @@ def token_verifier() -> TokenVerifier:
     return current_app.extensions[_EXTENSION_KEY]
 
 
+def _parse_compact(raw: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:
+    """The signing input, header, payload bytes and signature of a compact JWS."""
+    parts = _COMPACT_JWS.fullmatch(raw) if len(raw) <= MAX_TOKEN_CHARS else None
+    if parts is None:
+        raise TokenInvalidError()
+    header_segment, payload_segment, signature_segment = parts.groups()
+    header = _json_object(_base64url(header_segment))
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    return signing_input, header, _base64url(payload_segment), _base64url(signature_segment)
+
+
+def _base64url(segment: str) -> bytes:
+    """Unpadded base64url, refusing a non-canonical encoding (other bits in the last
+    character decode to the same bytes: one token must have one spelling)."""
+    try:
+        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as error:
+        raise TokenInvalidError() from error
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment.encode("ascii"):
+        raise TokenInvalidError()
+    return decoded
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise TokenInvalidError() from error
+    if not isinstance(value, dict):
+        raise TokenInvalidError()
+    return value
+
+
 def _header_problem(header: dict[str, Any]) -> str | None:
-    # RFC 7515 4.1.11: a recipient that does not understand a critical extension must refuse.
-    if "crit" in header:
+    # RFC 7515 4.1.11: a recipient that does not understand a critical extension must refuse;
+    # b64 (RFC 7797) changes what is signed, so a token that carries it is not one of ours.
+    if "crit" in header or "b64" in header:
         return "Unsupported critical header"
     if header.get("typ", "JWT") != "JWT":
         return "Unexpected token typ"
+    if "kid" in header and not isinstance(header["kid"], str):
+        return "Malformed kid header"
     return None
 
 

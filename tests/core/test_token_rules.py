@@ -1,0 +1,189 @@
+"""The service reads tokens itself (app/core/token_rules.py); PyJWT's decode is the reference.
+
+On every generated token, well-formed or damaged, the verifier must reach PyJWT's verdict
+with the service's rules applied on top: the same claims, or the same refusal. Two
+differences are deliberate, both toward refusing: PyJWT accepts trailing ``=`` (some issuers
+pad) and an empty ``aud``; the service mints neither, so it accepts neither.
+"""
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
+from app.core.token_rules import TokenVerifier
+from app.core.token_rules import _claims_problem
+from app.core.token_rules import _header_problem
+
+KEY = "k" * 64
+OTHER_KEY = "o" * 64
+CONFIG = {"JWT_SECRET_KEY": KEY, "JWT_DECODE_ALGORITHMS": ["HS256"], "JWT_DECODE_LEEWAY": 0}
+VERIFIER = TokenVerifier.from_config(CONFIG)
+INVALID = "invalid"
+EXPIRED = "expired"
+
+
+def reference_verdict(raw: str) -> Any:
+    """What PyJWT's decode, then the service's header and claim rules, make of ``raw``."""
+    if "=" in raw:
+        return INVALID
+    decoder = jwt.PyJWT(options={"require": ["exp", "iat", "sub", "jti"]})
+    try:
+        decoded = decoder.decode_complete(raw, key=KEY, algorithms=["HS256"])
+    except jwt.ExpiredSignatureError:
+        claims = decoder.decode(raw, options={"verify_signature": False})
+        return INVALID if _claims_problem(claims) else EXPIRED
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        return INVALID
+    if _header_problem(decoded["header"]) or _claims_problem(decoded["payload"]):
+        return INVALID
+    if "aud" in decoded["payload"]:
+        return INVALID
+    return decoded["payload"]
+
+
+def verdict(raw: str) -> Any:
+    try:
+        return VERIFIER.decode(raw)
+    except TokenExpiredError:
+        return EXPIRED
+    except TokenInvalidError:
+        return INVALID
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+now = int(time.time())
+# Far from now, so the two readers, a few microseconds apart, see the same side of it.
+seconds = st.sampled_from([now - 10_000, now - 600, now + 600, now + 10_000]) | st.sampled_from(
+    [None, "1700000000", 1.5, True, -1, 2**70]
+)
+texts = st.sampled_from(["7", "abc", "", "x" * 65, "é"]) | st.none() | st.integers(0, 9)
+claims = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["access", "refresh", "client", "id", 1]),
+        "sub": texts,
+        "jti": texts,
+        "sid": texts,
+        "exp": seconds,
+        "iat": seconds,
+        "nbf": seconds,
+        "aud": st.sampled_from(["svc", ["svc"]]),
+        "iss": st.just("someone"),
+    },
+)
+well_formed_claims = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["access", "refresh", "client"]),
+        "sub": st.just("7"),
+        "jti": st.just("j" * 36),
+        "sid": st.just("s" * 36),
+        "exp": st.sampled_from([now - 600, now + 600]),
+        "iat": st.sampled_from([now - 700, now - 1, now + 600]),
+    },
+    optional={
+        "nbf": st.sampled_from([now - 700, now + 600]),
+        "aud": st.sampled_from(["svc", ["svc"], ""]),
+        "iss": st.just("someone"),
+    },
+)
+headers = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["HS256", "HS256", "HS384", "none", "RS256", 256, None])},
+    optional={
+        "typ": st.sampled_from(["JWT", "at+jwt", 1]),
+        "kid": st.sampled_from(["k1", 7, None]),
+        "crit": st.just(["exp"]),
+        "b64": st.just(False),
+        "jku": st.just("https://attacker.example/jwks"),
+    },
+)
+
+
+def sign(header: dict[str, Any], payload: Any, key: str = KEY) -> str:
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    algorithm = jwt.algorithms.get_default_algorithms()["HS256"]
+    signature = algorithm.sign(signing_input.encode(), algorithm.prepare_key(key))
+    return f"{signing_input}.{b64(signature)}"
+
+
+def mutate(token: str, draw: st.DrawFn) -> str:
+    kind = draw(
+        st.sampled_from(["none", "flip", "pad", "insert", "cut", "swap", "join", "canonical"])
+    )
+    if kind == "none":
+        return token
+    position = draw(st.integers(0, len(token) - 1))
+    if kind == "flip":
+        character = draw(st.sampled_from("Aa0_-.=+/ \u00e9"))
+        return token[:position] + character + token[position + 1 :]
+    if kind == "pad":
+        segment = draw(st.integers(0, 2))
+        parts = token.split(".")
+        parts[segment] += "=" * draw(st.integers(1, 3))
+        return ".".join(parts)
+    if kind == "insert":
+        extra = draw(st.sampled_from(["..", ".", "\n", "%", "A"]))
+        return token[:position] + extra + token[position:]
+    if kind == "cut":
+        return token[:position]
+    if kind == "swap":
+        header, payload, signature = token.split(".")
+        return ".".join([payload, header, signature])
+    if kind == "join":
+        return token + "." + token.split(".")[2]
+    # The last character's spare bits changed: the same bytes, another spelling.
+    last = token[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return token[:-1] + alphabet[alphabet.index(last) ^ 1]
+
+
+@st.composite
+def tokens(draw: st.DrawFn) -> str:
+    payload = draw(well_formed_claims | claims | st.sampled_from([[], "x", 7, None]))
+    header = draw(headers | st.just({"alg": "HS256", "typ": "JWT"}))
+    key = draw(st.sampled_from([KEY, KEY, OTHER_KEY]))
+    return mutate(sign(header, payload, key), draw)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(token=tokens())
+def test_the_verifier_reaches_pyjwts_verdict_on_every_generated_token(token):
+    assert verdict(token) == reference_verdict(token)
+
+
+@given(payload=well_formed_claims)
+def test_a_well_formed_token_is_read_to_the_claims_it_carries(payload):
+    token = sign({"alg": "HS256", "typ": "JWT"}, payload)
+
+    if payload["iat"] > now or payload.get("nbf", 0) > now:
+        expected = INVALID
+    elif payload["exp"] < now:
+        expected = EXPIRED
+    else:
+        expected = INVALID if "aud" in payload else payload
+    assert verdict(token) == expected
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        sign({"alg": "HS256"}, {"type": "access"}) + "=",
+        "a" * 9000,
+        "",
+        "a.b",
+        "a.b.c.d",
+    ],
+)
+def test_padded_oversized_and_misshapen_tokens_are_refused_before_any_check(token):
+    assert verdict(token) == INVALID
