@@ -4,6 +4,10 @@ Every API call of every frontend passes through the token check, so it must make
 database statement (session, user, roles and permissions together), read no configuration
 of the service, compile no query and build no schema; and every statement that login,
 refresh and the check make must be planned with an index, on SQLite and PostgreSQL.
+
+Statements are counted where every path meets the driver: the cursor a pooled connection
+hands out. The caller read runs on that cursor directly (app/core/direct_reads.py), so
+SQLAlchemy's own execution events would not see it.
 """
 
 import threading
@@ -17,10 +21,10 @@ import marshmallow
 import pytest
 from flask import Config
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.engine.interfaces import CacheStats
+from sqlalchemy.pool.base import _ConnectionFairy
+from sqlalchemy.sql.compiler import SQLCompiler
 
 import config
 from app.core.models import AuthEvent
@@ -43,7 +47,6 @@ SERVICE_KEYS = {
 class Statement:
     sql: str
     parameters: Any
-    cache: CacheStats | None
 
 
 @dataclass
@@ -55,27 +58,68 @@ class StatementLog:
         return [statement.sql for statement in self.statements]
 
 
+class RecordingCursor:
+    """A driver cursor that notes each statement it is given."""
+
+    def __init__(self, cursor: Any, log: StatementLog) -> None:
+        self._cursor = cursor
+        self._log = log
+
+    def execute(self, sql: str, parameters: Any = None, *args: Any, **kwargs: Any) -> Any:
+        self._log.statements.append(Statement(sql, parameters))
+        if parameters is None:
+            return self._cursor.execute(sql, *args, **kwargs)
+        return self._cursor.execute(sql, parameters, *args, **kwargs)
+
+    def executemany(self, sql: str, parameters: Any, *args: Any, **kwargs: Any) -> Any:
+        self._log.statements.append(Statement(sql, parameters))
+        return self._cursor.executemany(sql, parameters, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
 @contextmanager
 def counted_statements() -> Iterator[StatementLog]:
-    """Every statement this thread sends on any of the app's engines (the audit writer's
-    batches, on a thread of their own, are not part of a request)."""
+    """Every statement this thread sends to the database through a pooled connection, by
+    SQLAlchemy or straight on the driver's cursor (the audit writer's batches, on a thread
+    of their own, are not part of a request)."""
     log = StatementLog()
     this_thread = threading.get_ident()
+    original = _ConnectionFairy.cursor
 
-    def record(_conn, _cursor, statement, parameters, context, _executemany):
-        if threading.get_ident() != this_thread:
-            return
-        cache = getattr(context, "cache_hit", None)
-        log.statements.append(Statement(statement, parameters, cache))
+    def cursor(self: _ConnectionFairy, *args: Any, **kwargs: Any) -> Any:
+        made = original(self, *args, **kwargs)
+        return RecordingCursor(made, log) if threading.get_ident() == this_thread else made
 
-    engines = list(db.engines.values())
-    for engine in engines:
-        event.listen(engine, "after_cursor_execute", record)
+    _ConnectionFairy.cursor = cursor  # type: ignore[method-assign]
     try:
         yield log
     finally:
-        for engine in engines:
-            event.remove(engine, "after_cursor_execute", record)
+        _ConnectionFairy.cursor = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def counted_compilations() -> Iterator[list[str]]:
+    """Every SQL compilation on this thread (a statement found in a compiled cache, or
+    compiled at startup, makes none)."""
+    compiled: list[str] = []
+    this_thread = threading.get_ident()
+    original = SQLCompiler.__init__
+
+    def init(self: SQLCompiler, dialect: Any, statement: Any, *args: Any, **kwargs: Any) -> None:
+        if threading.get_ident() == this_thread:
+            compiled.append(type(statement).__name__)
+        original(self, dialect, statement, *args, **kwargs)
+
+    SQLCompiler.__init__ = init  # type: ignore[method-assign]
+    try:
+        yield compiled
+    finally:
+        SQLCompiler.__init__ = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
@@ -125,13 +169,34 @@ def test_a_refresh_makes_two_statements_and_its_audit_row_follows(
     assert db.session.scalar(select(func.count()).where(AuthEvent.event == "refresh")) == 1
 
 
-def test_a_repeated_request_compiles_no_query(client, admin_token):
-    _get(client, "/auth/me", admin_token)
+@pytest.mark.parametrize("path", CALLER_ENDPOINTS)
+def test_an_authenticated_request_compiles_no_query(client, admin_token, path):
+    with counted_compilations() as compiled, counted_statements() as log:
+        _get(client, path, admin_token)
 
+    assert len(log.statements) == 1
+    assert compiled == []
+
+
+def test_the_compilation_counter_sees_a_statement_compiled(app_context):
+    with counted_compilations() as compiled, db.engine.connect() as connection:
+        connection.execute(select(func.count()).where(AuthEvent.event == "never-cached-"))
+
+    assert compiled == ["Select"]
+
+
+def test_the_statement_counter_sees_a_read_on_the_drivers_cursor(app_context):
+    engine = db.engine
     with counted_statements() as log:
-        _get(client, "/auth/me", admin_token)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        finally:
+            connection.close()
 
-    assert [statement.cache for statement in log.statements] == [CacheStats.CACHE_HIT]
+    assert log.sql == ["SELECT 1"]
 
 
 @pytest.mark.parametrize("path", CALLER_ENDPOINTS)

@@ -2,9 +2,10 @@
 
 An access token is honoured only while its session is live, its user active, and the token
 itself not revoked. That is checked, and the user with their roles and permissions read, in a
-single statement built once at import, run outside any transaction (autocommit: no BEGIN or
-ROLLBACK around it) and mapped to a plain read-only record instead of ORM objects. Views that
-change the user load the ORM object themselves.
+single statement built once at import and compiled once per database, run on the driver's
+cursor outside any transaction (autocommit: no BEGIN or ROLLBACK around it) and mapped to a
+plain read-only record instead of ORM objects. Views that change the user load the ORM
+object themselves.
 """
 
 from collections.abc import Sequence
@@ -13,11 +14,12 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Engine
 from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 
+from app.core.direct_reads import DirectRead
 from app.core.models import MAX_INTEGER
 from app.core.models import Permission
 from app.core.models import RevokedToken
@@ -72,9 +74,10 @@ _USER_COLUMNS = (
     User.created_at,
     User.updated_at,
 )
+_USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 
 # One row per (role, permission) of the user; none when the token is not honoured.
-_CALLER_QUERY = (
+CALLER_READ = DirectRead(
     select(*_USER_COLUMNS, Role.name.label("role"), Permission.name.label("permission"))
     .join(Session, Session.user_id == User.id)
     .outerjoin(user_roles, user_roles.c.user_id == User.id)
@@ -101,11 +104,7 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         return None
     if not 0 < int(sub) <= MAX_INTEGER:
         return None
-    engines = db.engines
-    with engines.get(AUTOCOMMIT_BIND, engines[None]).connect() as connection:
-        rows = connection.execute(
-            _CALLER_QUERY, {"user_id": int(sub), "session_id": sid, "jti": jti}
-        ).all()
+    rows = CALLER_READ.rows(caller_engine(), {"user_id": int(sub), "session_id": sid, "jti": jti})
     if not rows:
         return None
     return Caller(
@@ -116,9 +115,21 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
     )
 
 
-def _calling_user(rows: Sequence[Row[Any]]) -> CallingUser:
-    first = rows[0]
-    roles = tuple(dict.fromkeys(row.role for row in rows if row.role is not None))
-    permissions = tuple(sorted({row.permission for row in rows if row.permission is not None}))
-    columns = {column.key: getattr(first, column.key) for column in _USER_COLUMNS}
-    return CallingUser(**columns, role_names=roles, permission_names=permissions)
+def prepare_caller_read() -> None:
+    """Compile the caller read for each of the app's databases, before any request."""
+    for engine in db.engines.values():
+        CALLER_READ.prepare(engine.dialect)
+
+
+def caller_engine() -> Engine:
+    """The engine the caller is read on: the autocommit one, where the database has one."""
+    engines = db.engines
+    return engines.get(AUTOCOMMIT_BIND, engines[None])
+
+
+def _calling_user(rows: Sequence[tuple[Any, ...]]) -> CallingUser:
+    role, permission = len(_USER_KEYS), len(_USER_KEYS) + 1
+    roles = tuple(dict.fromkeys(row[role] for row in rows if row[role] is not None))
+    permissions = tuple(sorted({row[permission] for row in rows if row[permission] is not None}))
+    user = dict(zip(_USER_KEYS, rows[0], strict=False))
+    return CallingUser(**user, role_names=roles, permission_names=permissions)

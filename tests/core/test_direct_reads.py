@@ -1,0 +1,89 @@
+"""A read run on the driver's cursor answers exactly what SQLAlchemy would, and fails the
+way SQLAlchemy would: with its own exceptions, and a dropped connection invalidated."""
+
+import pytest
+from sqlalchemy import Column
+from sqlalchemy import Integer
+from sqlalchemy import MetaData
+from sqlalchemy import Table
+from sqlalchemy import create_engine
+from sqlalchemy import select
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from app.core.direct_reads import DirectRead
+from app.core.services.callers import CALLER_READ
+from app.core.services.callers import caller_engine
+from app.core.services.sessions import open_session
+from app.core.token_rules import token_verifier
+from app.core.tokens import policy_for
+from app.extensions import db
+from tests.factories import make_admin
+
+MISSING = Table("no_such_table", MetaData(), Column("id", Integer))
+
+
+@pytest.fixture
+def caller_parameters(app_context):
+    admin = make_admin()
+    admin.social_links = {"github": "https://github.com/ada"}
+    db.session.commit()
+    issued = open_session(user=admin, dialect="blog", policy=policy_for("BLOG"))
+    claims = token_verifier().decode(issued.access_token)
+    return {"user_id": admin.id, "session_id": claims["sid"], "jti": claims["jti"]}
+
+
+def test_the_caller_read_returns_the_rows_sqlalchemy_returns(caller_parameters):
+    engine = caller_engine()
+    with engine.connect() as connection:
+        expected = [
+            tuple(row) for row in connection.execute(CALLER_READ.statement, caller_parameters)
+        ]
+
+    rows = CALLER_READ.rows(engine, caller_parameters)
+
+    assert rows == expected
+    assert len(rows) == 3  # the user role; the admin role with each of its two permissions
+    created_at = rows[0][9]
+    assert created_at.utcoffset().total_seconds() == 0
+    assert rows[0][6] == {"github": "https://github.com/ada"}
+    assert rows[0][8] is True
+
+
+def test_a_driver_error_comes_out_as_sqlalchemys_own_and_the_pool_still_serves(app_context):
+    read = DirectRead(select(MISSING.c.id))
+
+    with pytest.raises(DBAPIError) as raised:
+        read.rows(db.engine, {})
+
+    assert not raised.value.connection_invalidated
+    assert DirectRead(select(1)).rows(db.engine, {}) == [(1,)]
+
+
+def test_a_dropped_connection_is_invalidated_so_the_pool_replaces_it(caller_parameters):
+    engine = caller_engine()
+    connection = engine.raw_connection()
+    connection.dbapi_connection.close()  # as when the database goes away
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            CALLER_READ.rows_on(connection, engine.dialect, caller_parameters)
+        assert raised.value.connection_invalidated
+        assert not connection.is_valid
+    finally:
+        connection.close()
+
+    assert len(CALLER_READ.rows(engine, caller_parameters)) == 3
+
+
+def test_a_database_that_cannot_be_reached_is_sqlalchemys_own_error(app, app_context):
+    unreachable = create_engine(_unreachable_url(db.engine.url))
+
+    with pytest.raises(DBAPIError):
+        DirectRead(select(1)).rows(unreachable, {})
+    unreachable.dispose()
+
+
+def _unreachable_url(url: URL) -> URL:
+    if url.get_backend_name() == "sqlite":
+        return url.set(database="/nonexistent-directory/auth.db")
+    return url.set(port=1)
