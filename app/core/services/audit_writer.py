@@ -85,14 +85,17 @@ class AuditWriter:
     def _next_batch(self) -> list[dict[str, Any]]:
         batch = [self._queue.get()]
         deadline = time.monotonic() + self._flush_seconds
-        while len(batch) < MAX_BATCH and not self._hurry.is_set():
+        while len(batch) < MAX_BATCH:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
             try:
-                batch.append(self._queue.get(timeout=min(remaining, 0.05)))
+                if self._hurry.is_set() or remaining <= 0:
+                    # Take what is queued already, without waiting for more.
+                    batch.append(self._queue.get_nowait())
+                else:
+                    batch.append(self._queue.get(timeout=min(remaining, 0.05)))
             except queue.Empty:
-                continue
+                if self._hurry.is_set() or remaining <= 0:
+                    break
         return batch
 
     def _store(self, batch: list[dict[str, Any]]) -> None:
