@@ -10,8 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
 from app.cli import register_cli
+from app.core.direct_statements import prepare_direct_statements
 from app.core.services.audit_writer import install_audit_writer
-from app.core.services.callers import prepare_caller_read
 from app.core.token_rules import install_token_verifier
 from app.extensions import db
 from app.extensions import jwt
@@ -47,7 +47,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
             ping_idle_connections(
                 engine, after_seconds=app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]
             )
-        prepare_caller_read()
+        prepare_direct_statements(db.engines.values())
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)

@@ -6,7 +6,7 @@ of the service, compile no query and build no schema; and every statement that l
 refresh and the check make must be planned with an index, on SQLite and PostgreSQL.
 
 Statements are counted where every path meets the driver: the cursor a pooled connection
-hands out. The caller read runs on that cursor directly (app/core/direct_reads.py), so
+hands out. The caller read runs on that cursor directly (app/core/direct_statements.py), so
 SQLAlchemy's own execution events would not see it.
 """
 

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 
-from app.core.direct_reads import DirectRead
+from app.core.direct_statements import DirectStatement
 from app.core.models import MAX_INTEGER
 from app.core.models import Permission
 from app.core.models import RevokedToken
@@ -77,7 +77,7 @@ _USER_COLUMNS = (
 _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 
 # One row per (role, permission) of the user; none when the token is not honoured.
-CALLER_READ = DirectRead(
+CALLER_READ = DirectStatement(
     select(*_USER_COLUMNS, Role.name.label("role"), Permission.name.label("permission"))
     .join(Session, Session.user_id == User.id)
     .outerjoin(user_roles, user_roles.c.user_id == User.id)
@@ -113,12 +113,6 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         token_jti=jti,
         token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
     )
-
-
-def prepare_caller_read() -> None:
-    """Compile the caller read for each of the app's databases, before any request."""
-    for engine in db.engines.values():
-        CALLER_READ.prepare(engine.dialect)
 
 
 def caller_engine() -> Engine:

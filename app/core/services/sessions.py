@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from app.core import clock
+from app.core.direct_statements import DirectStatement
 from app.core.errors import AuthServiceError
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
@@ -87,8 +88,8 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
-    rotated = db.session.execute(
-        _ROTATION,
+    rotated = _ROTATION.rowcount_in(
+        db.session,
         {
             "sid": claims.session_id,
             "uid": claims.user_id,
@@ -98,7 +99,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
             "sliding_expiry": now + policy.refresh_ttl,
         },
     )
-    if rotated.rowcount != 1:
+    if rotated != 1:
         db.session.rollback()
         return _answer_spent_token(claims, policy, now)
     session = _load_session(claims.session_id)
@@ -111,8 +112,9 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
 _SESSIONS = Session.__table__
 _NOW = bindparam("now", type_=UTCDateTime())
 _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
-# Built once; a Core statement on the table, so the ORM's bulk-update machinery stays out.
-_ROTATION = (
+# Built once; a Core statement on the table run on the driver's cursor, so neither the ORM's
+# bulk-update machinery nor SQLAlchemy's per-execution work is paid on every refresh.
+_ROTATION = DirectStatement(
     update(_SESSIONS)
     .where(
         # Parameter names must differ from column names in an UPDATE.
@@ -316,7 +318,7 @@ class _FoundSession:
     user: _Holder
 
 
-_SESSION_QUERY = (
+_SESSION_READ = DirectStatement(
     select(
         Session.id,
         Session.user_id,
@@ -347,25 +349,26 @@ def _load_session(session_id: str) -> _FoundSession:
 
 def _find_session(session_id: str) -> _FoundSession | None:
     """The session with its user and the user's roles, in one statement."""
-    rows = db.session.execute(_SESSION_QUERY, {"session_id": session_id}).all()
+    rows = _SESSION_READ.rows_in(db.session, {"session_id": session_id})
     if not rows:
         return None
-    first = rows[0]
+    (session_id, user_id, refresh_jti, refresh_issued_at, previous_refresh_jti, rotated_at,
+     expires_at, revoked_at, username, is_active, _role) = rows[0]  # fmt: skip
     holder = _Holder(
-        id=first.user_id,
-        username=first.username,
-        is_active=first.is_active,
-        role_names=tuple(row.role for row in rows if row.role is not None),
+        id=user_id,
+        username=username,
+        is_active=is_active,
+        role_names=tuple(row[-1] for row in rows if row[-1] is not None),
     )
     return _FoundSession(
-        id=first.id,
-        user_id=first.user_id,
-        refresh_jti=first.refresh_jti,
-        refresh_issued_at=first.refresh_issued_at,
-        previous_refresh_jti=first.previous_refresh_jti,
-        rotated_at=first.rotated_at,
-        expires_at=first.expires_at,
-        revoked_at=first.revoked_at,
+        id=session_id,
+        user_id=user_id,
+        refresh_jti=refresh_jti,
+        refresh_issued_at=refresh_issued_at,
+        previous_refresh_jti=previous_refresh_jti,
+        rotated_at=rotated_at,
+        expires_at=expires_at,
+        revoked_at=revoked_at,
         user=holder,
     )
 

@@ -1,17 +1,24 @@
-"""A read run on the driver's cursor answers exactly what SQLAlchemy would, and fails the
-way SQLAlchemy would: with its own exceptions, and a dropped connection invalidated."""
+"""A statement run on the driver's cursor answers exactly what SQLAlchemy would, and fails
+the way SQLAlchemy would: with its own exceptions, and a dropped connection invalidated."""
+
+from datetime import UTC
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Column
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
 from sqlalchemy import Table
+from sqlalchemy import bindparam
 from sqlalchemy import create_engine
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from app.core.direct_reads import DirectRead
+from app.core.direct_statements import DirectStatement
+from app.core.models import Session
+from app.core.models import UTCDateTime
 from app.core.services.callers import CALLER_READ
 from app.core.services.callers import caller_engine
 from app.core.services.sessions import open_session
@@ -51,13 +58,13 @@ def test_the_caller_read_returns_the_rows_sqlalchemy_returns(caller_parameters):
 
 
 def test_a_driver_error_comes_out_as_sqlalchemys_own_and_the_pool_still_serves(app_context):
-    read = DirectRead(select(MISSING.c.id))
+    read = DirectStatement(select(MISSING.c.id))
 
     with pytest.raises(DBAPIError) as raised:
         read.rows(db.engine, {})
 
     assert not raised.value.connection_invalidated
-    assert DirectRead(select(1)).rows(db.engine, {}) == [(1,)]
+    assert DirectStatement(select(1)).rows(db.engine, {}) == [(1,)]
 
 
 def test_a_dropped_connection_is_invalidated_so_the_pool_replaces_it(caller_parameters):
@@ -79,7 +86,7 @@ def test_a_database_that_cannot_be_reached_is_sqlalchemys_own_error(app, app_con
     unreachable = create_engine(_unreachable_url(db.engine.url))
 
     with pytest.raises(DBAPIError):
-        DirectRead(select(1)).rows(unreachable, {})
+        DirectStatement(select(1)).rows(unreachable, {})
     unreachable.dispose()
 
 
@@ -87,3 +94,31 @@ def _unreachable_url(url: URL) -> URL:
     if url.get_backend_name() == "sqlite":
         return url.set(database="/nonexistent-directory/auth.db")
     return url.set(port=1)
+
+
+def test_a_change_in_a_session_converts_its_parameters_and_counts_its_rows(caller_parameters):
+    moment = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    touch = DirectStatement(
+        update(Session)
+        .where(Session.id == bindparam("sid"))
+        .values(last_used_at=bindparam("moment", type_=UTCDateTime()))
+    )
+
+    session_id = caller_parameters["session_id"]
+
+    matched = touch.rowcount_in(db.session, {"sid": session_id, "moment": moment})
+    missed = touch.rowcount_in(db.session, {"sid": "no-such-session", "moment": moment})
+    db.session.commit()
+
+    assert (matched, missed) == (1, 0)
+    stored = db.session.get(Session, session_id)
+    db.session.refresh(stored)
+    assert stored.last_used_at == moment
+
+
+def test_a_driver_error_in_a_session_leaves_it_able_to_roll_back(app_context):
+    with pytest.raises(DBAPIError):
+        DirectStatement(select(MISSING.c.id)).rows_in(db.session, {})
+    db.session.rollback()
+
+    assert db.session.scalar(select(1)) == 1

@@ -1,0 +1,179 @@
+"""A statement compiled once per database and run straight on the driver's cursor.
+
+SQLAlchemy builds and compiles the statement and supplies each parameter's and column's
+type conversion; what is skipped is its per-execution machinery (a Connection, an execution
+context, a Result), which costs more than the statement itself on the hot path
+(docs/benchmarks.md). Driver errors come out as SQLAlchemy's own exceptions, and a
+connection the database dropped is invalidated so the pool replaces it, as a SQLAlchemy
+execution would do.
+"""
+
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+from weakref import WeakSet
+
+from sqlalchemy import Engine
+from sqlalchemy import Select
+from sqlalchemy import UpdateBase
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.pool import PoolProxiedConnection
+
+Processor = Callable[[Any], Any] | None
+_EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Parameter names in placeholder order for positional drivers (SQLite); None for named.
+    positions: tuple[str, ...] | None
+    bind_processors: dict[str, Callable[[Any], Any]]
+    result_processors: tuple[Processor, ...]
+
+    def bound(self, parameters: Mapping[str, Any]) -> Any:
+        if self.bind_processors:
+            converted = dict(parameters)
+            for name, process in self.bind_processors.items():
+                converted[name] = process(converted[name])
+            parameters = converted
+        if self.positions is None:
+            return parameters
+        return tuple(parameters[name] for name in self.positions)
+
+
+class DirectStatement:
+    """``statement`` with its bind parameters named: a SELECT read as plain tuples of Python
+    values, or a data change that reports the rows it matched."""
+
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
+        self.statement = statement
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
+        _EVERY_STATEMENT.add(self)
+
+    def prepare(self, dialect: Dialect) -> None:
+        """Compile for ``dialect`` (done at startup for each engine, never per request)."""
+        if dialect in self._compiled:
+            return
+        compiled = self.statement.compile(dialect=dialect)
+        bind_processors = {
+            name: process
+            for name, bind in compiled.binds.items()
+            if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        columns = self.statement.selected_columns if isinstance(self.statement, Select) else ()
+        positions = compiled.positiontup
+        self._compiled[dialect] = _Compiled(
+            sql=compiled.string,
+            positions=tuple(positions) if positions is not None else None,
+            bind_processors=bind_processors,
+            result_processors=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in columns
+            ),
+        )
+
+    def rows(self, engine: Engine, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """All rows, on a connection of ``engine``'s pool held for this statement only."""
+        dialect = engine.dialect
+        try:
+            connection = engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                None,
+                None,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dialect.is_disconnect(error, None, None),
+                dialect=dialect,
+            ) from error
+        try:
+            return self.rows_on(connection, dialect, parameters)
+        finally:
+            connection.close()
+
+    def rows_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """All rows, inside ``session``'s transaction (pending ORM changes are not flushed)."""
+        connection = session.connection()
+        fetched = self._run(
+            connection.connection, connection.dialect, parameters, connection.invalidate
+        )
+        return self._converted(connection.dialect, fetched)
+
+    def rowcount_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> int:
+        """The rows a data change matched, inside ``session``'s transaction."""
+        connection = session.connection()
+        return self._run(
+            connection.connection,
+            connection.dialect,
+            parameters,
+            connection.invalidate,
+            fetch=False,
+        )
+
+    def rows_on(
+        self, connection: PoolProxiedConnection, dialect: Dialect, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """All rows, on a pooled connection already checked out."""
+        fetched = self._run(connection, dialect, parameters, connection.invalidate)
+        return self._converted(dialect, fetched)
+
+    def _converted(self, dialect: Dialect, fetched: list[Any]) -> list[tuple[Any, ...]]:
+        processors = self._compiled[dialect].result_processors
+        return [
+            tuple(value if process is None else process(value)
+                  for process, value in zip(processors, row, strict=True))
+            for row in fetched
+        ]  # fmt: skip
+
+    def _run(
+        self,
+        connection: PoolProxiedConnection,
+        dialect: Dialect,
+        parameters: Mapping[str, Any],
+        invalidate: Callable[[BaseException], None],
+        *,
+        fetch: bool = True,
+    ) -> Any:
+        compiled = self._compiled.get(dialect)
+        if compiled is None:
+            self.prepare(dialect)
+            compiled = self._compiled[dialect]
+        bound = compiled.bound(parameters)
+        cursor = None
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.sql, bound)
+            outcome = cursor.fetchall() if fetch else cursor.rowcount
+            cursor.close()
+        except dialect.loaded_dbapi.Error as error:
+            dropped = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            if dropped:
+                invalidate(error)
+            raise _wrapped(error, compiled.sql, bound, dialect, dropped=dropped) from error
+        return outcome
+
+
+def prepare_direct_statements(engines: Iterable[Engine]) -> None:
+    """Compile every direct statement for each engine's database, before any request."""
+    for engine in engines:
+        for statement in list(_EVERY_STATEMENT):
+            statement.prepare(engine.dialect)
+
+
+def _wrapped(
+    error: Exception, sql: str, bound: Any, dialect: Dialect, *, dropped: bool
+) -> DBAPIError:
+    return DBAPIError.instance(
+        sql,
+        bound,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=dropped,
+        dialect=dialect,
+    )
