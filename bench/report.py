@@ -223,31 +223,71 @@ METHOD = """# Benchmarks
 FINDINGS = """
 ## Where the time went (profiled 2026-11-22)
 
-py-spy on one gthread worker under wrk, and in-process timings (a WSGI call loop on the
-same machine, no gunicorn) of `/healthz` and `GET /auth/me`:
+py-spy on one gthread worker under wrk, cProfile, and in-process timings (a loop calling the
+WSGI app, no gunicorn) of `/healthz` and `GET /auth/me`. The VM's speed moves between
+sessions (`/healthz` in-process was 130 us in one, 131-134 us in the next), so each step is
+read against the baseline of its own measurement:
 
 | step | `/auth/me` in-process | `/healthz` |
 |---|---:|---:|
 | before: ORM lookup, flask-jwt-extended checks, schemas per request | 565 us | 130 us |
 | caller read: one Core statement built at import, a plain record | 440 us | 130 us |
-| one PyJWT decode with options fixed at startup | 350 us | 130 us |
+| one PyJWT decode with options fixed at startup | 350 us (406 the next session) | 130 us |
+| the service parses the JWS; PyJWT's algorithm checks the signature | 366 us | 131 us |
+| the caller statement compiled at startup, run on the driver's cursor | 293 us | 133 us |
+| same, PostgreSQL (before the last two steps: 671 us) | 520 us | 133 us |
 
 - The ORM lookup (statement construction, cache-key generation, identity map, a joined
-  eager load) was 42% of a worker's samples; the lookup now costs about 50 us on SQLite, of
-  which the SQL itself (six indexed joins) is 12 us.
-- flask-jwt-extended's `verify_jwt_in_request` decodes the token to read its claims, reads
-  the header twice more, then decodes it verified; PyJWT 2.15 checks every base64url
-  character in Python (16 us per payload). One decode: about 50 us.
+  eager load) was 42% of a worker's samples before the first step.
+- flask-jwt-extended's `verify_jwt_in_request` decoded the token to read its claims, read
+  the header twice more, then decoded it verified. PyJWT's own decode then still cost about
+  100 us inside a request: option merging, key preparation on every call, and a
+  per-character base64url check written in Python (12 us per segment; a regular expression
+  does it in 0.5 us).
+- SQLAlchemy Core's execution of an already-compiled statement (Connection, execution
+  context, Result) cost more than the statement: about 70 us of a 100 us lookup on SQLite.
+  Run on the driver's cursor with SQLAlchemy's own type conversions, the lookup is the SQL.
+- With the token read and the lookup replaced by stubs, `/auth/me` is 162 us against
+  `/healthz`'s 133 us: what is left is Flask-Limiter's per-request filtering (about 70 us on
+  every route, `/healthz` included, though it is exempt) and the response.
 - On PostgreSQL the lookup was four round trips (`pool_pre_ping`, `BEGIN`, `SELECT`,
-  `ROLLBACK`): 1,150 us; on an autocommit engine with pings only after idle: 155 us, of which
-  a bare `SELECT 1` round trip is 87 us on this machine.
+  `ROLLBACK`): 1,150 us; on an autocommit engine with pings only after idle: 155 us. A bare
+  prepared `SELECT 1` round trip is 87-92 us on this machine and the caller statement 175 us
+  (planning is skipped: psycopg prepares it after five runs); a statement reading only the
+  user and session, without roles and permissions, is still 144 us. The database's own work
+  is paid on the same two cores as the baseline, which is why the PostgreSQL ratios trail.
 - Refresh: every statement built per call through the ORM, the rows expired by the audit
   commit and read again, two commits each with an fsync (SQLite `synchronous=FULL`: 0.53 ms a
   commit; `NORMAL` in WAL: 0.016 ms). Now two statements (the conditional `UPDATE` and one
-  flat read of session, user and roles), one commit, and the audit row batched off the
-  request path.
-- Ratio history of `GET /auth/me` to `/healthz` (SQLite): 0.19 before, 0.35 after the caller
-  read, 0.45-0.52 after the single decode.
+  flat read of session, user and roles) on the driver's cursor, one commit, and the audit row
+  batched off the request path: in-process 1,360 -> 1,160 us on SQLite. What remains:
+  Flask-Limiter's refresh budget (a moving window in Redis, one round trip, about 340 us in
+  all), two tokens minted through flask-jwt-extended (about 150 us), the commit, the audit
+  log line.
+- Ratio history of `GET /auth/me` to `/healthz` (SQLite, gunicorn): 0.19 before, 0.35 after
+  the caller read, 0.45-0.52 after the single decode, 0.54-0.61 with the first statement on
+  an autocommit engine, 0.65 with the startup-compiled statement on the driver's cursor
+  (PostgreSQL: 0.32 -> 0.47). Refresh: 0.05 -> 0.10-0.19 -> 0.18 on both databases.
+
+## What the remaining targets would take
+
+- Refresh at 0.35 x `/healthz` means a refresh may cost about three baselines in all. In
+  process, with the limiter off and tokens minted by PyJWT directly, a refresh is still
+  790 us against a 66 us `/healthz` (1,190 vs 133 us as deployed). Flask-Limiter's refresh
+  budget is 355 us of it (a Redis round trip of about 140 us, and the extension's own
+  per-request work, run twice for a decorated route), flask-jwt-extended's two mints
+  about 130 us, the ORM session's begin and commit about 140 us. Meeting it would mean
+  taking the limiter and flask-jwt-extended off the refresh path, which the service is
+  built on; it is left as measured.
+- Authenticated GET on PostgreSQL at 0.60: the lookup is one prepared statement on an
+  autocommit connection; what separates PostgreSQL (0.47) from SQLite (0.65) is the round
+  trip and the database server's own CPU, on the two cores that also run the baseline.
+- Some measurements run at a third of the server's rate with p50 close to p99 (for example
+  `/healthz` at 1,364/s, p50 11.7 ms, p99 15.9 ms, between rounds at 4,250/s). Uneven
+  spreading of wrk's 16 keep-alive connections over the two workers does not explain it:
+  measured directly (ss, 8 runs) it ranged from 1:15 to 8:8 connections per worker with
+  /healthz between 3,760 and 4,390 req/s. The medians over 5 rounds (the default) absorb
+  such a round; the raw rounds are in `bench/results/`.
 
 ## Reading the figures
 

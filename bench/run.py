@@ -6,7 +6,7 @@ targets mean the same on a faster or a slower machine. Environment:
     BENCH_DATABASE_URL  PostgreSQL to measure too (a schema of its own is made and dropped)
     BENCH_REDIS_URL     Redis for the rate limits (default redis://127.0.0.1:6379/0)
     BENCH_SECONDS       length of one measurement (default 5)
-    BENCH_ROUNDS        interleaved rounds (default 3)
+    BENCH_ROUNDS        interleaved rounds (default 5)
     BENCH_CONNECTIONS   wrk connections for the throughput scenarios (default 16)
     BENCH_WORKERS       "0" skips the comparison of gunicorn worker models (on SQLite)
 """
@@ -79,7 +79,7 @@ class Settings:
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
         return cls(
             seconds=float(os.environ.get("BENCH_SECONDS", "5")),
-            rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
+            rounds=int(os.environ.get("BENCH_ROUNDS", "5")),
             connections=int(os.environ.get("BENCH_CONNECTIONS", "16")),
             postgres_url=os.environ.get("BENCH_DATABASE_URL") or None,
             redis_url=redis_url if redis_url and _answers(redis_url) else None,
