@@ -35,7 +35,7 @@ class Operation:
     request: SchemaRef = None
     query: type[Schema] | None = None
     security: tuple[str, ...] = ()
-    path_parameters: tuple[str, ...] = field(default=())
+    path_parameters: tuple[str | tuple[str, dict[str, Any]], ...] = field(default=())
     # OpenAPI links by response status: where a response's values can be used next.
     links: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -78,13 +78,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         "security": [{scheme: []} for scheme in op.security] if op.security else [],
     }
     parameters = [
-        {
-            "in": "path",
-            "name": name,
-            "required": True,
-            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER},
-        }
-        for name in op.path_parameters
+        {"in": "path", "name": name, "required": True, "schema": schema}
+        for name, schema in map(_path_parameter, op.path_parameters)
     ]
     if op.query is not None:
         parameters.append({"in": "query", "schema": op.query})
@@ -93,6 +88,13 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request is not None:
         spec["requestBody"] = {"required": True, "content": _json(op.request)}
     return spec
+
+
+def _path_parameter(parameter: str | tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """A name alone is a database id; a (name, schema) pair says its own schema."""
+    if isinstance(parameter, str):
+        return parameter, {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}
+    return parameter
 
 
 def _links(links: dict[str, Any] | None) -> dict[str, Any]:

@@ -60,6 +60,25 @@ class PageQuerySchema(Schema):
     )
 
 
+class ChangePasswordSchema(Schema):
+    current_password = Password(required=True, data_key="currentPassword")
+    new_password = Password(required=True, data_key="newPassword")
+
+
+class SessionSchema(Schema):
+    id = fields.String()
+    created_at = Timestamp(data_key="createdAt")
+    last_used_at = Timestamp(data_key="lastUsedAt")
+    expires_at = Timestamp(data_key="expiresAt")
+    user_agent = fields.String(data_key="userAgent", allow_none=True)
+    ip = fields.String(allow_none=True)
+    current = fields.Boolean()
+
+
+class SessionListSchema(Schema):
+    sessions = fields.List(fields.Nested(SessionSchema))
+
+
 class UserPageSchema(Schema):
     users = fields.List(fields.Nested(AdminUserSchema))
     pagination = fields.Method("dump_pagination")

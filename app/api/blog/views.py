@@ -10,9 +10,11 @@ from app.api.blog.schemas import AccessTokenSchema
 from app.api.blog.schemas import AdminUserSchema
 from app.api.blog.schemas import AuditPageSchema
 from app.api.blog.schemas import AuditQuerySchema
+from app.api.blog.schemas import ChangePasswordSchema
 from app.api.blog.schemas import LoginSchema
 from app.api.blog.schemas import PageQuerySchema
 from app.api.blog.schemas import RegisterSchema
+from app.api.blog.schemas import SessionListSchema
 from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import UserPageSchema
 from app.api.blog.schemas import UserSchema
@@ -27,6 +29,8 @@ from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.requests import load_query
 from app.core.errors import InvalidInputError
+from app.core.errors import NotFoundError
+from app.core.identities import is_storable
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import authentication
@@ -37,6 +41,7 @@ DIALECT = "blog"
 REFRESH_COOKIE = "refreshToken"
 COOKIE_PATH = "/api/v1/auth"
 COOKIE = {"name": REFRESH_COOKIE, "path": COOKIE_PATH}
+SESSION_ID_MAX_LENGTH = 36
 
 
 # Built once: a schema holds no per-request state, and building one is not free.
@@ -44,9 +49,11 @@ ACCESS_TOKEN_SCHEMA = AccessTokenSchema()
 ADMIN_USER_SCHEMA = AdminUserSchema()
 AUDIT_PAGE_SCHEMA = AuditPageSchema()
 AUDIT_QUERY_SCHEMA = AuditQuerySchema()
+CHANGE_PASSWORD_SCHEMA = ChangePasswordSchema()
 LOGIN_SCHEMA = LoginSchema()
 PAGE_QUERY_SCHEMA = PageQuerySchema()
 REGISTER_SCHEMA = RegisterSchema()
+SESSION_LIST_SCHEMA = SessionListSchema()
 SIGNED_IN_SCHEMA = SignedInSchema()
 USER_PAGE_SCHEMA = UserPageSchema()
 USER_SCHEMA = UserSchema()
@@ -99,6 +106,55 @@ def logout() -> Response:
     response = jsonify({"message": "Logged out successfully"})
     clear_refresh_cookie(response, **COOKIE)
     return response
+
+
+@bp.get("/auth/sessions")
+@access_token_required
+def list_sessions() -> Response:
+    """The caller's live sessions, the calling one marked ``current``."""
+    live = sessions.list_live_sessions(caller=current_caller)
+    return jsonify(SESSION_LIST_SCHEMA.dump({"sessions": live}))
+
+
+@bp.delete("/auth/sessions/<session_id>")
+@access_token_required
+def end_session(session_id: str) -> Response:
+    """End one of the caller's sessions; its tokens fail on their next use."""
+    if not (is_storable(session_id) and len(session_id) <= SESSION_ID_MAX_LENGTH):
+        raise NotFoundError("Session not found.")
+    sessions.end_session(caller=current_caller, session_id=session_id)
+    response = jsonify({"message": "Session ended"})
+    if session_id == current_caller.session_id:
+        clear_refresh_cookie(response, **COOKIE)
+    return response
+
+
+@bp.post("/auth/logout-all")
+@access_token_required
+def logout_all() -> Response:
+    """End every session of the caller, this one included, and clear the refresh cookie."""
+    sessions.log_out_everywhere(caller=current_caller)
+    response = jsonify({"message": "Logged out of every session"})
+    clear_refresh_cookie(response, **COOKIE)
+    return response
+
+
+@bp.post("/auth/change-password")
+@credential_endpoint
+@access_token_required
+def change_password() -> Response:
+    """Change the password; this session stays, every other session of the user ends."""
+    data = load_body(CHANGE_PASSWORD_SCHEMA)
+    try:
+        accounts.change_password(
+            user_id=current_caller.user.id, keep_session_id=current_caller.session_id, **data
+        )
+    except InvalidInputError as error:
+        # The password policy names the field "password"; here it is the new one.
+        if "password" in error.details:
+            error.details = {"newPassword": error.details.pop("password"), **error.details}
+        raise
+    return jsonify({"message": "Password changed successfully"})
 
 
 @bp.get("/users/current")

@@ -23,6 +23,7 @@ from sqlalchemy import update
 from app.core import clock
 from app.core.direct_statements import DirectStatement
 from app.core.errors import AuthServiceError
+from app.core.errors import NotFoundError
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
@@ -46,6 +47,19 @@ from app.extensions import db
 class PurgeCounts:
     sessions: int
     revoked_tokens: int
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """One of a user's sessions as its owner sees it; ``current`` is the calling one."""
+
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool
 
 
 def open_session(
@@ -217,6 +231,69 @@ def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
     )
 
 
+def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
+    """The caller's sessions that still honour their tokens, most recently used first."""
+    found = db.session.scalars(
+        select(Session)
+        .where(Session.user_id == caller.user.id, *_is_live(clock.utcnow()))
+        .order_by(Session.last_used_at.desc(), Session.created_at.desc(), Session.id)
+    )
+    return [
+        LiveSession(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            ip=session.ip,
+            current=session.id == caller.session_id,
+        )
+        for session in found
+    ]
+
+
+def end_session(*, caller: Caller, session_id: str) -> None:
+    """End one of the caller's live sessions; anyone else's is not found, never forbidden,
+    so session ids cannot be probed."""
+    now = clock.utcnow()
+    ended = db.session.execute(
+        update(Session)
+        .where(Session.id == session_id, Session.user_id == caller.user.id, *_is_live(now))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if ended.rowcount != 1:
+        db.session.rollback()
+        raise NotFoundError("Session not found.")
+    db.session.commit()
+    audit.record(
+        event="logout",
+        outcome="success",
+        user_id=caller.user.id,
+        session_id=session_id,
+        details={"via": "sessions", "by_session": caller.session_id},
+    )
+
+
+def log_out_everywhere(*, caller: Caller) -> int:
+    """End every session of the caller, the calling one included; how many ended."""
+    now = clock.utcnow()
+    ended = _revoke_sessions(Session.user_id == caller.user.id, now=now)
+    db.session.commit()
+    audit.record(
+        event="logout",
+        outcome="success",
+        user_id=caller.user.id,
+        session_id=caller.session_id,
+        details={"via": "logout-all", "sessions": ended},
+    )
+    return ended
+
+
+def _is_live(now: datetime) -> list[ColumnElement[bool]]:
+    return [Session.revoked_at.is_(None), Session.expires_at > now]
+
+
 def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
     if refresh_token is None:
         return None
@@ -279,14 +356,15 @@ def purge_expired() -> PurgeCounts:
     return PurgeCounts(sessions=sessions.rowcount, revoked_tokens=tokens.rowcount)
 
 
-def _revoke_sessions(condition: Any, *, now: datetime) -> None:
-    """Caller commits."""
-    db.session.execute(
+def _revoke_sessions(condition: Any, *, now: datetime) -> int:
+    """Caller commits. How many sessions this ended."""
+    ended = db.session.execute(
         update(Session)
         .where(condition, Session.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
+    return ended.rowcount
 
 
 def _revoke_token(*, jti: str, expires_at: datetime) -> None:
