@@ -74,6 +74,23 @@ class Config:
     AUTH_AUDIT_BATCHED = _env_bool("AUTH_AUDIT_BATCHED", True)
     AUTH_AUDIT_FLUSH_SECONDS = float(os.environ.get("AUTH_AUDIT_FLUSH_SECONDS") or 0.1)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
+    # Mail (app/core/mail.py): smtp://user:password@host:port[?starttls=true], smtps://...,
+    # console:// (development), or empty: nothing is sent.
+    MAIL_URL = os.environ.get("MAIL_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Auth Service <no-reply@localhost>")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    MAIL_SEND_IN_BACKGROUND = _env_bool("MAIL_SEND_IN_BACKGROUND", True)
+    # Where the links in mails point: the frontend's /reset-password and /verify-email pages.
+    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", "http://localhost:5000")
+    AUTH_PASSWORD_RESET_SECONDS = _env_int("AUTH_PASSWORD_RESET_SECONDS", 30 * MINUTE)
+    AUTH_EMAIL_VERIFICATION_SECONDS = _env_int("AUTH_EMAIL_VERIFICATION_SECONDS", 2 * DAY)
+    # At most one reset (or verification) mail per account in this many seconds.
+    AUTH_MAIL_INTERVAL_SECONDS = _env_int("AUTH_MAIL_INTERVAL_SECONDS", MINUTE)
+    # Login (every dialect) refuses an account whose email is not verified yet.
+    AUTH_REQUIRE_VERIFIED_EMAIL = _env_bool("AUTH_REQUIRE_VERIFIED_EMAIL", False)
+    # A whitelisted admin registration stays a user until its email is verified.
+    AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL = _env_bool("AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL", False)
     # GET /openapi.json and the Swagger UI page at /docs.
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
     # The example single-page app at /examples/spa/ (development only by default).
@@ -118,6 +135,7 @@ class ProductionConfig(Config):
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
+    MAIL_URL = os.environ.get("MAIL_URL", "console://")
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", True)
     AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", False)
 
@@ -125,6 +143,8 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
+    MAIL_URL = os.environ.get("MAIL_URL", "console://")
+    MAIL_SEND_IN_BACKGROUND = False
     AUTH_COOKIE_SECURE = False
     # The cheapest hash keeps the suite fast; the end-to-end tests run the real scrypt.
     AUTH_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105 (a method name)

@@ -11,6 +11,7 @@ from app.api import register_dialects
 from app.api.errors import register_error_handlers
 from app.cli import register_cli
 from app.core.direct_statements import prepare_direct_statements
+from app.core.mail import install_mailer
 from app.core.services.audit_writer import install_audit_writer
 from app.core.token_rules import install_token_verifier
 from app.extensions import db
@@ -53,6 +54,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     limiter.init_app(app)
     install_token_verifier(app)
     install_audit_writer(app)
+    install_mailer(app)
     register_error_handlers(app)
     register_dialects(app)
     register_cli(app)

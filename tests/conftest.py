@@ -24,11 +24,13 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.core import clock
+from app.core.mail import install_mailer
 from app.extensions import db
 from tests.databases import POSTGRES_SKIP_REASON
 from tests.databases import new_database
 from tests.databases import postgres_base_url
 from tests.factories import PASSWORD
+from tests.mailbox import Mailbox
 
 TEST_SECRET = (
     "648a4a5f9145a0afad4ee8ffb6941621dbe0d9c3ff6fb24430e99596b43258f0"
@@ -231,3 +233,13 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def mailbox(app: Flask) -> Iterator[Mailbox]:
+    """A real SMTP server on loopback, and the app sending its mail there."""
+    box = Mailbox().start()
+    app.config["MAIL_URL"] = box.url
+    install_mailer(app)
+    yield box
+    box.stop()

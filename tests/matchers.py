@@ -30,6 +30,7 @@ def blog_user(email: str, username: Any, role: str = "user", **extra: Any) -> di
         "firstName": None,
         "lastName": None,
         "socialLinks": {},
+        "emailVerified": False,
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
         **extra,

@@ -99,6 +99,12 @@ class AdminRegistrationDeniedError(PermissionDeniedError):
     message = "Admin registration denied: email is not on the admin whitelist."
 
 
+class EmailNotVerifiedError(AuthServiceError):
+    code = "email_not_verified"
+    message = "Verify your email address before logging in."
+    status = 403
+
+
 class NotFoundError(AuthServiceError):
     code = "not_found"
     message = "Resource not found."

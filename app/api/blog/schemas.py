@@ -36,6 +36,9 @@ class UserSchema(Schema):
     first_name = fields.String(data_key="firstName", allow_none=True)
     last_name = fields.String(data_key="lastName", allow_none=True)
     social_links = fields.Dict(data_key="socialLinks")
+    email_verified = fields.Function(
+        lambda user: user.email_verified_at is not None, data_key="emailVerified"
+    )
     created_at = Timestamp(data_key="createdAt")
     updated_at = Timestamp(data_key="updatedAt")
 
@@ -58,6 +61,30 @@ class PageQuerySchema(Schema):
     per_page = fields.Integer(
         load_default=20, data_key="limit", validate=validate.Range(min=1, max=100)
     )
+
+
+class RegisteredSchema(Schema):
+    """Register's answer when logins need a verified email: no token yet."""
+
+    message = fields.Constant("Check your email to verify your address, then log in.")
+    user = fields.Nested(UserSchema)
+
+
+class VerifiedSchema(Schema):
+    message = fields.String(required=True)
+    user = fields.Nested(UserSchema)
+
+
+class EmailSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class MailedTokenSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class ResetPasswordSchema(MailedTokenSchema):
+    password = Password(required=True)
 
 
 class ChangePasswordSchema(Schema):

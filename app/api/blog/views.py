@@ -11,9 +11,13 @@ from app.api.blog.schemas import AdminUserSchema
 from app.api.blog.schemas import AuditPageSchema
 from app.api.blog.schemas import AuditQuerySchema
 from app.api.blog.schemas import ChangePasswordSchema
+from app.api.blog.schemas import EmailSchema
 from app.api.blog.schemas import LoginSchema
+from app.api.blog.schemas import MailedTokenSchema
 from app.api.blog.schemas import PageQuerySchema
+from app.api.blog.schemas import RegisteredSchema
 from app.api.blog.schemas import RegisterSchema
+from app.api.blog.schemas import ResetPasswordSchema
 from app.api.blog.schemas import SessionListSchema
 from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import UserPageSchema
@@ -34,7 +38,9 @@ from app.core.identities import is_storable
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import authentication
+from app.core.services import mailed_tokens
 from app.core.services import sessions
+from app.core.services.authentication import AwaitingVerification
 from app.core.tokens import policy_for
 
 DIALECT = "blog"
@@ -42,6 +48,10 @@ REFRESH_COOKIE = "refreshToken"
 COOKIE_PATH = "/api/v1/auth"
 COOKIE = {"name": REFRESH_COOKIE, "path": COOKIE_PATH}
 SESSION_ID_MAX_LENGTH = 36
+RESET_MAILED = "If an account exists for this email, a password reset link has been sent."
+VERIFICATION_MAILED = (
+    "If an unverified account exists for this email, a verification link has been sent."
+)
 
 
 # Built once: a schema holds no per-request state, and building one is not free.
@@ -50,6 +60,10 @@ ADMIN_USER_SCHEMA = AdminUserSchema()
 AUDIT_PAGE_SCHEMA = AuditPageSchema()
 AUDIT_QUERY_SCHEMA = AuditQuerySchema()
 CHANGE_PASSWORD_SCHEMA = ChangePasswordSchema()
+EMAIL_SCHEMA = EmailSchema()
+MAILED_TOKEN_SCHEMA = MailedTokenSchema()
+REGISTERED_SCHEMA = RegisteredSchema()
+RESET_PASSWORD_SCHEMA = ResetPasswordSchema()
 LOGIN_SCHEMA = LoginSchema()
 PAGE_QUERY_SCHEMA = PageQuerySchema()
 REGISTER_SCHEMA = RegisterSchema()
@@ -65,11 +79,13 @@ USER_UPDATE_SCHEMA = UserUpdateSchema()
 def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(REGISTER_SCHEMA)
-    signed_in = authentication.sign_up(
+    registered = authentication.sign_up(
         **data, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info()
     )
+    if isinstance(registered, AwaitingVerification):
+        return jsonify(REGISTERED_SCHEMA.dump(registered)), 201
     return attach_refresh_cookie(
-        jsonify(SIGNED_IN_SCHEMA.dump(signed_in)), signed_in.tokens, **COOKIE
+        jsonify(SIGNED_IN_SCHEMA.dump(registered)), registered.tokens, **COOKIE
     ), 201
 
 
@@ -106,6 +122,38 @@ def logout() -> Response:
     response = jsonify({"message": "Logged out successfully"})
     clear_refresh_cookie(response, **COOKIE)
     return response
+
+
+@bp.post("/auth/forgot-password")
+@credential_endpoint
+def forgot_password() -> tuple[Response, int]:
+    """Mail a reset link if the account exists; the same answer either way."""
+    mailed_tokens.request_password_reset(**load_body(EMAIL_SCHEMA))
+    return jsonify({"message": RESET_MAILED}), 202
+
+
+@bp.post("/auth/reset-password")
+@credential_endpoint
+def reset_password() -> Response:
+    """Set a new password with a mailed token; every session of the account ends."""
+    mailed_tokens.reset_password(**load_body(RESET_PASSWORD_SCHEMA))
+    return jsonify({"message": "Password has been reset. Log in with the new password."})
+
+
+@bp.post("/auth/verify-email")
+@credential_endpoint
+def verify_email() -> Response:
+    """Mark the address verified with the mailed token."""
+    user = mailed_tokens.verify_email(**load_body(MAILED_TOKEN_SCHEMA))
+    return jsonify({"message": "Email verified", "user": USER_SCHEMA.dump(user)})
+
+
+@bp.post("/auth/resend-verification")
+@credential_endpoint
+def resend_verification() -> tuple[Response, int]:
+    """Mail a new verification link to an unverified account; the same answer for any email."""
+    mailed_tokens.resend_verification(**load_body(EMAIL_SCHEMA))
+    return jsonify({"message": VERIFICATION_MAILED}), 202
 
 
 @bp.get("/auth/sessions")

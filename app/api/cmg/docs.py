@@ -11,6 +11,7 @@ OPERATIONS = [
               request=schemas.LoginSchema,
               responses={200: ("Access token; sets the refresh_token cookie", schemas.TokenSchema),
                          400: ("Invalid input", E), 401: ("Invalid username or password", E),
+                         403: ("Email not verified (AUTH_REQUIRE_VERIFIED_EMAIL)", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", "/auth/refresh", "Rotate the refresh cookie", TAG,
               security=("cmgRefreshCookie",),

@@ -10,6 +10,7 @@ OPERATIONS = [
     Operation("POST", "/api/auth/login", "Log in (7-day token)", TAG, request=schemas.LoginSchema,
               responses={200: ("Token and user", schemas.LoggedInSchema),
                          400: ("Invalid input", E), 401: ("Invalid credentials", E),
+                         403: ("Email not verified (AUTH_REQUIRE_VERIFIED_EMAIL)", E),
                          429: ("Too many attempts", E), 500: ("Login failed", E)}),
     Operation("GET", "/api/auth/check", "Verify the token; current user and permissions", TAG,
               security=("bearer",),

@@ -32,6 +32,7 @@ EVENTS = (
     "logout",
     "password_change",
     "password_reset",
+    "email_verified",
     "user_updated",
     "user_deleted",
     "client_auth",

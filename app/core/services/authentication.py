@@ -2,11 +2,15 @@
 
 from dataclasses import dataclass
 
+from flask import current_app
+
 from app.core.errors import AuthServiceError
+from app.core.errors import EmailNotVerifiedError
 from app.core.errors import InvalidCredentialsError
 from app.core.models import User
 from app.core.services import accounts
 from app.core.services import audit
+from app.core.services import mailed_tokens
 from app.core.services import sessions
 from app.core.tokens import IssuedTokens
 from app.core.tokens import TokenPolicy
@@ -26,14 +30,29 @@ class SignedIn:
     tokens: IssuedTokens
 
 
+@dataclass(frozen=True)
+class AwaitingVerification:
+    """Registered, but not signed in: logins need a verified email first."""
+
+    user: User
+
+
 def sign_up(
     *, email: str, password: str, role: str, dialect: str, policy: TokenPolicy, client: ClientInfo
-) -> SignedIn:
+) -> SignedIn | AwaitingVerification:
+    """Create the account, mail its verification token, and sign it in unless logins need a
+    verified email (AUTH_REQUIRE_VERIFIED_EMAIL)."""
     try:
         user = accounts.register_user(email=email, password=password, role=role)
     except AuthServiceError as error:
         audit.record(event="register", outcome="failure", details={"reason": error.code})
         raise
+    mailed_tokens.send_verification(user=user)
+    if current_app.config["AUTH_REQUIRE_VERIFIED_EMAIL"]:
+        audit.record(
+            event="register", outcome="success", user_id=user.id, details={"signed_in": False}
+        )
+        return AwaitingVerification(user=user)
     return _signed_in("register", user, dialect, policy, client)
 
 
@@ -45,6 +64,15 @@ def log_in(
     except InvalidCredentialsError as error:
         audit.record(event="login", outcome="failure", user_id=error.user_id)
         raise
+    # Checked after the password, so only the account's owner learns why.
+    if current_app.config["AUTH_REQUIRE_VERIFIED_EMAIL"] and user.email_verified_at is None:
+        audit.record(
+            event="login",
+            outcome="failure",
+            user_id=user.id,
+            details={"reason": "email_not_verified"},
+        )
+        raise EmailNotVerifiedError()
     return _signed_in("login", user, dialect, policy, client)
 
 

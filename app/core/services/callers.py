@@ -47,6 +47,7 @@ class CallingUser:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    email_verified_at: datetime | None
     role_names: tuple[str, ...]
     permission_names: tuple[str, ...]
 
@@ -73,6 +74,7 @@ _USER_COLUMNS = (
     User.is_active,
     User.created_at,
     User.updated_at,
+    User.email_verified_at,
 )
 _USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 

@@ -97,6 +97,7 @@ def test_list_users_returns_a_page_with_pagination(admin_token, auth, client):
         "firstName": None,
         "lastName": None,
         "socialLinks": {},
+        "emailVerified": False,
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
         "isActive": True,

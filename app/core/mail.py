@@ -1,0 +1,204 @@
+"""Outgoing mail: plain-text messages through the backend ``MAIL_URL`` names.
+
+- ``smtp://user:password@host:port`` (``?starttls=true`` to upgrade the connection) and
+  ``smtps://...`` (TLS from the first byte) send through an SMTP server;
+- ``console://`` writes the message to the log, for development (refused in production:
+  the messages carry live tokens);
+- empty (the production default until configured) sends nothing and logs that it did not.
+
+Messages leave from a background thread in each worker process, so a request never waits
+for the mail server, and an answer that mails (forgot-password) takes the same time whether
+or not it did. ``MAIL_SEND_IN_BACKGROUND=false`` (testing) sends inline.
+"""
+
+import atexit
+import logging
+import os
+import queue
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+from urllib.parse import parse_qs
+from urllib.parse import unquote
+from urllib.parse import urlparse
+
+from flask import Flask
+from flask import current_app
+
+_EXTENSION_KEY = "authsvc.mail"
+SEND_ATTEMPTS = 3
+
+
+class MailConfigurationError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    body: str
+
+
+class Backend(Protocol):
+    def deliver(self, message: Message, sender: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpBackend:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    starttls: bool
+    timeout: float
+
+    def deliver(self, message: Message, sender: str) -> None:
+        email = EmailMessage()
+        email["From"] = sender
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email.set_content(message.body)
+        connection = self._connect()
+        try:
+            if self.starttls:
+                connection.starttls(context=ssl.create_default_context())
+            if self.username:
+                connection.login(self.username, self.password or "")
+            connection.send_message(email)
+        finally:
+            connection.quit()
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.implicit_tls:
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+
+class ConsoleBackend:
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def deliver(self, message: Message, sender: str) -> None:
+        self._logger.info(
+            "Mail (console backend)",
+            extra={"fields": {"to": message.to, "subject": message.subject, "body": message.body}},
+        )
+
+
+class DisabledBackend:
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def deliver(self, message: Message, sender: str) -> None:
+        self._logger.warning(
+            "Mail not sent: MAIL_URL is not set", extra={"fields": {"subject": message.subject}}
+        )
+
+
+def backend_from_url(url: str, *, timeout: float, logger: logging.Logger) -> Backend:
+    if not url:
+        return DisabledBackend(logger)
+    parsed = urlparse(url)
+    if parsed.scheme == "console":
+        return ConsoleBackend(logger)
+    if parsed.scheme not in {"smtp", "smtps"} or not parsed.hostname:
+        raise MailConfigurationError(
+            "MAIL_URL must be smtp://[user:password@]host[:port][?starttls=true], "
+            "smtps://..., or console://"
+        )
+    options = parse_qs(parsed.query)
+    implicit_tls = parsed.scheme == "smtps"
+    return SmtpBackend(
+        host=parsed.hostname,
+        port=parsed.port or (465 if implicit_tls else 25),
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+        implicit_tls=implicit_tls,
+        starttls=options.get("starttls", ["false"])[0].lower() in {"1", "true", "yes"},
+        timeout=timeout,
+    )
+
+
+class Mailer:
+    """Sends each message through the backend, from a background thread unless told not to."""
+
+    def __init__(self, app: Flask, backend: Backend) -> None:
+        self._app = app
+        self._backend = backend
+        self._sender = app.config["MAIL_FROM"]
+        self._in_background = app.config["MAIL_SEND_IN_BACKGROUND"]
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        if not self._in_background:
+            self._deliver(message)
+            return
+        self._start_in_this_process()
+        self._queue.put(message)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued message is sent or given up on; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._queue.unfinished_tasks
+
+    def _start_in_this_process(self) -> None:
+        # gunicorn loads the app before it forks: each worker starts its own thread.
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._queue = queue.Queue()
+                threading.Thread(target=self._run, name="mail-sender", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            message = self._queue.get()
+            try:
+                self._deliver(message)
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, message: Message) -> None:
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                self._backend.deliver(message, self._sender)
+                return
+            except (OSError, smtplib.SMTPException) as error:
+                self._app.logger.warning(
+                    "Mail not sent yet",
+                    extra={"fields": {"subject": message.subject, "error": type(error).__name__}},
+                )
+                if self._in_background:
+                    time.sleep(attempt + 1)
+        self._app.logger.error("Mail given up on", extra={"fields": {"subject": message.subject}})
+
+
+def install_mailer(app: Flask) -> None:
+    url = app.config["MAIL_URL"]
+    if url.startswith("console:") and app.config["APP_ENV"] == "production":
+        raise MailConfigurationError(
+            "MAIL_URL=console:// would write live reset and verification tokens to the "
+            "production log; set an smtp:// or smtps:// URL"
+        )
+    backend = backend_from_url(url, timeout=app.config["MAIL_TIMEOUT"], logger=app.logger)
+    mailer = Mailer(app, backend)
+    app.extensions[_EXTENSION_KEY] = mailer
+    if app.config["MAIL_SEND_IN_BACKGROUND"]:
+        atexit.register(mailer.flush)
+
+
+def mailer() -> Mailer:
+    return current_app.extensions[_EXTENSION_KEY]

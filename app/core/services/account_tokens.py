@@ -1,0 +1,106 @@
+"""Single-use tokens mailed to a user: 32 random bytes, of which only the SHA-256 is kept.
+
+A token is spent by one conditional UPDATE, so of two uses at once exactly one succeeds.
+Issuing a token of a purpose retires the user's earlier unspent ones of that purpose: only
+the newest mail works.
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+
+from app.core import clock
+from app.core.models import AccountToken
+from app.extensions import db
+
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
+EMAIL_VERIFICATION = "email_verification"
+TOKEN_BYTES = 32
+MAX_TOKEN_CHARS = 128
+
+
+def issue(*, user_id: int, purpose: str, lifetime: timedelta) -> str:
+    """A new token for the user (the caller commits); earlier unspent ones stop working."""
+    now = clock.utcnow()
+    db.session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(
+        AccountToken(
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=_digest(raw),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    return raw
+
+
+def spend(*, raw: str, purpose: str) -> int | None:
+    """The user id of a live token of this purpose, now spent (the caller commits); None for
+    an unknown, spent or expired one."""
+    if not raw or len(raw) > MAX_TOKEN_CHARS or not raw.isascii():
+        return None
+    digest = _digest(raw)
+    now = clock.utcnow()
+    spent = db.session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.token_hash == digest,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        return None
+    return db.session.scalar(select(AccountToken.user_id).where(AccountToken.token_hash == digest))
+
+
+def issued_since(*, user_id: int, purpose: str, seconds: int) -> bool:
+    """Whether a token of this purpose went to the user within the last ``seconds``."""
+    since = clock.utcnow() - timedelta(seconds=seconds)
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    AccountToken.user_id == user_id,
+                    AccountToken.purpose == purpose,
+                    AccountToken.created_at > since,
+                )
+            )
+        )
+    )
+
+
+def purge() -> int:
+    """Delete spent and expired tokens; how many."""
+    now = clock.utcnow()
+    deleted = db.session.execute(
+        delete(AccountToken).where(
+            or_(AccountToken.expires_at <= now, AccountToken.used_at.is_not(None))
+        )
+    )
+    db.session.commit()
+    return deleted.rowcount
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()

@@ -1,0 +1,165 @@
+"""The flows that go through the user's mailbox: password reset and email verification.
+
+Asking for a reset (or for the verification mail again) answers the same whether or not the
+account exists, and the mail leaves from a background thread, so neither the answer nor its
+time tells who has an account. An account gets at most one mail of a kind per
+``AUTH_MAIL_INTERVAL_SECONDS``, so the endpoints cannot be used to flood a mailbox.
+"""
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import current_app
+
+from app.core import clock
+from app.core.errors import InvalidInputError
+from app.core.identities import normalize_email
+from app.core.mail import Message
+from app.core.mail import mailer
+from app.core.models import User
+from app.core.passwords import check_new_password
+from app.core.security import hash_password
+from app.core.services import account_tokens
+from app.core.services import audit
+from app.core.services import roles
+from app.core.services import sessions
+from app.core.services import whitelist
+from app.extensions import db
+
+RESET_SUBJECT = "Reset your password"
+VERIFY_SUBJECT = "Verify your email address"
+
+RESET_BODY = """\
+Someone asked to reset the password of the account {email}.
+
+To choose a new password, open this link within {minutes} minutes:
+
+{link}
+
+Or give the app this code: {token}
+
+If it was not you, ignore this message: your password stays as it is.
+"""
+
+VERIFY_BODY = """\
+Please confirm that {email} is your email address by opening this link:
+
+{link}
+
+Or give the app this code: {token}
+
+If you did not create an account, ignore this message.
+"""
+
+
+class InvalidMailedTokenError(InvalidInputError):
+    code = "invalid_mailed_token"
+
+
+def request_password_reset(*, email: str) -> None:
+    """Mail a reset token if an active account has this email; answer the same either way."""
+    user = _active_user_with_email(email)
+    if user is None or _mailed_recently(user, account_tokens.PASSWORD_RESET):
+        return
+    lifetime = timedelta(seconds=current_app.config["AUTH_PASSWORD_RESET_SECONDS"])
+    token = account_tokens.issue(
+        user_id=user.id, purpose=account_tokens.PASSWORD_RESET, lifetime=lifetime
+    )
+    db.session.commit()
+    body = RESET_BODY.format(
+        email=user.email,
+        minutes=int(lifetime.total_seconds() // 60),
+        link=_link("reset-password", token),
+        token=token,
+    )
+    mailer().send(Message(to=user.email, subject=RESET_SUBJECT, body=body))
+    audit.record(event="password_reset", outcome="requested", user_id=user.id)
+
+
+def reset_password(*, token: str, password: str) -> None:
+    """Set a new password with a mailed token; the token is spent and every session of the
+    user ends. Receiving the mail proves the address, so it also counts as verified."""
+    user_id = account_tokens.spend(raw=token, purpose=account_tokens.PASSWORD_RESET)
+    user = None if user_id is None else db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        db.session.rollback()
+        audit.record(event="password_reset", outcome="failure", user_id=user_id)
+        raise InvalidMailedTokenError(
+            "Invalid or expired reset token.",
+            details={"token": ["Invalid, expired or already used."]},
+        )
+    try:
+        check_new_password(password, username=user.username, email=user.email)
+    except InvalidInputError:
+        db.session.rollback()  # the token stays usable with an acceptable password
+        raise
+    user.password_hash = hash_password(password)
+    _mark_verified(user)
+    db.session.commit()
+    sessions.end_user_sessions(user_id=user.id)
+    audit.record(event="password_reset", outcome="success", user_id=user.id)
+
+
+def send_verification(*, user: User) -> None:
+    """Mail the user a token that proves their address (a new account, or asked again)."""
+    lifetime = timedelta(seconds=current_app.config["AUTH_EMAIL_VERIFICATION_SECONDS"])
+    token = account_tokens.issue(
+        user_id=user.id, purpose=account_tokens.EMAIL_VERIFICATION, lifetime=lifetime
+    )
+    db.session.commit()
+    body = VERIFY_BODY.format(email=user.email, link=_link("verify-email", token), token=token)
+    mailer().send(Message(to=user.email, subject=VERIFY_SUBJECT, body=body))
+
+
+def resend_verification(*, email: str) -> None:
+    """Mail a new verification token to an unverified active account; the same answer for
+    any other address."""
+    user = _active_user_with_email(email)
+    if user is None or user.email_verified_at is not None:
+        return
+    if _mailed_recently(user, account_tokens.EMAIL_VERIFICATION):
+        return
+    send_verification(user=user)
+
+
+def verify_email(*, token: str) -> User:
+    """Mark the address of the token's user verified (and make a pending admin an admin)."""
+    user_id = account_tokens.spend(raw=token, purpose=account_tokens.EMAIL_VERIFICATION)
+    user = None if user_id is None else db.session.get(User, user_id)
+    if user is None:
+        db.session.rollback()
+        raise InvalidMailedTokenError(
+            "Invalid or expired verification token.",
+            details={"token": ["Invalid, expired or already used."]},
+        )
+    _mark_verified(user)
+    db.session.commit()
+    audit.record(event="email_verified", outcome="success", user_id=user.id)
+    return user
+
+
+def _mark_verified(user: User) -> None:
+    """Caller commits. An admin registration waiting for this becomes admin, if its address
+    is still on the whitelist."""
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.utcnow()
+    if user.admin_requested:
+        user.admin_requested = False
+        if whitelist.is_whitelisted(user.email):
+            roles.set_primary_role(user, roles.ADMIN)
+
+
+def _active_user_with_email(email: str) -> User | None:
+    user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+    return user if user is not None and user.is_active else None
+
+
+def _mailed_recently(user: User, purpose: str) -> bool:
+    return account_tokens.issued_since(
+        user_id=user.id, purpose=purpose, seconds=current_app.config["AUTH_MAIL_INTERVAL_SECONDS"]
+    )
+
+
+def _link(page: str, token: str) -> str:
+    base = current_app.config["AUTH_FRONTEND_URL"].rstrip("/")
+    return f"{base}/{page}?token={quote(token)}"
