@@ -276,3 +276,23 @@ def test_a_trusted_proxy_hop_gives_the_real_ip_to_sessions_and_the_audit_log(
             db.engine.dispose()
 
     assert session_ip == event_ip == "198.51.100.23"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/forgot-password", {"email": "someone@example.com"}),
+        ("/api/v1/auth/reset-password", {"token": "guess", "password": "a long passphrase 9"}),
+        ("/api/v1/auth/verify-email", {"token": "guess"}),
+        ("/api/v1/auth/resend-verification", {"email": "someone@example.com"}),
+    ],
+)
+def test_the_mailed_token_endpoints_draw_from_the_credential_budget(app, client, path, body):
+    """ASVS 5 V6.3.1 and V6.4: no unlimited token guessing and no mailbox flooding."""
+    app.config["AUTH_RATELIMIT_CREDENTIALS_PER_IP"] = "3 per minute"
+
+    statuses = [client.post(path, json=body).status_code for _ in range(4)]
+
+    assert 429 not in statuses[:3]
+    assert statuses[3] == 429
+    assert client.post(path, json=body).get_json()["error"] == "RateLimitError"
