@@ -29,11 +29,13 @@ from urllib.parse import urlparse
 from flask import Flask
 from flask import current_app
 
+from app.startup import ConfigurationError
+
 _EXTENSION_KEY = "authsvc.mail"
 SEND_ATTEMPTS = 3
 
 
-class MailConfigurationError(ValueError):
+class MailConfigurationError(ConfigurationError):
     pass
 
 
