@@ -13,11 +13,9 @@ or not it did. ``MAIL_SEND_IN_BACKGROUND=false`` (testing) sends inline.
 
 import atexit
 import logging
-import os
 import queue
 import smtplib
 import ssl
-import threading
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -29,6 +27,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from flask import current_app
 
+from app.core.process_queue import ProcessQueue
 from app.startup import ConfigurationError
 
 _EXTENSION_KEY = "authsvc.mail"
@@ -137,41 +136,25 @@ class Mailer:
         self._backend = backend
         self._sender = app.config["MAIL_FROM"]
         self._in_background = app.config["MAIL_SEND_IN_BACKGROUND"]
-        self._queue: queue.Queue[Message] = queue.Queue()
-        self._pid: int | None = None
-        self._lock = threading.Lock()
+        self._outbox: ProcessQueue[Message] = ProcessQueue("mail-sender", self._run)
 
     def send(self, message: Message) -> None:
         if not self._in_background:
             self._deliver(message)
             return
-        self._start_in_this_process()
-        self._queue.put(message)
+        self._outbox.put(message)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued message is sent or given up on; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._queue.unfinished_tasks
+        return self._outbox.wait_until_done(timeout)
 
-    def _start_in_this_process(self) -> None:
-        # gunicorn loads the app before it forks: each worker starts its own thread.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._queue = queue.Queue()
-                threading.Thread(target=self._run, name="mail-sender", daemon=True).start()
-                self._pid = os.getpid()
-
-    def _run(self) -> None:
+    def _run(self, outbox: "queue.Queue[Message]") -> None:
         while True:
-            message = self._queue.get()
+            message = outbox.get()
             try:
                 self._deliver(message)
             finally:
-                self._queue.task_done()
+                outbox.task_done()
 
     def _deliver(self, message: Message) -> None:
         for attempt in range(SEND_ATTEMPTS):

@@ -9,7 +9,6 @@ The queue is flushed when the process exits (gunicorn stops its workers with SIG
 """
 
 import atexit
-import os
 import queue
 import threading
 import time
@@ -20,6 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.models import AuthEvent
+from app.core.process_queue import ProcessQueue
 from app.extensions import db
 
 MAX_BATCH = 500
@@ -32,43 +32,27 @@ _EXTENSION_KEY = "authsvc.audit_writer"
 class AuditWriter:
     def __init__(self, app: Flask) -> None:
         self._app = app
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._pid: int | None = None
+        self._rows: ProcessQueue[dict[str, Any]] = ProcessQueue("audit-writer", self._run)
         self._flush_seconds = float(app.config["AUTH_AUDIT_FLUSH_SECONDS"])
         self._hurry = threading.Event()
 
     def submit(self, row: dict[str, Any]) -> None:
-        self._start_in_this_process()
-        if self._queue.unfinished_tasks >= MAX_PENDING:
+        if self._rows.pending >= MAX_PENDING:
             self._app.logger.error("Audit backlog full: an event is kept in the log only")
             return
-        self._queue.put(row)
+        self._rows.put(row)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every submitted row is stored (or given up on); False on timeout."""
-        deadline = time.monotonic() + timeout
         self._hurry.set()
         try:
-            while self._queue.unfinished_tasks and time.monotonic() < deadline:
-                time.sleep(0.005)
+            return self._rows.wait_until_done(timeout)
         finally:
             self._hurry.clear()
-        return not self._queue.unfinished_tasks
 
-    def _start_in_this_process(self) -> None:
-        # gunicorn loads the app before it forks: each worker starts its own thread.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._queue = queue.Queue()
-                threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
-                self._pid = os.getpid()
-
-    def _run(self) -> None:
+    def _run(self, rows: "queue.Queue[dict[str, Any]]") -> None:
         while True:
-            batch = self._next_batch()
+            batch = self._next_batch(rows)
             try:
                 self._store(batch)
             except Exception as error:
@@ -80,19 +64,19 @@ class AuditWriter:
                 )
             finally:
                 for _ in batch:
-                    self._queue.task_done()
+                    rows.task_done()
 
-    def _next_batch(self) -> list[dict[str, Any]]:
-        batch = [self._queue.get()]
+    def _next_batch(self, rows: "queue.Queue[dict[str, Any]]") -> list[dict[str, Any]]:
+        batch = [rows.get()]
         deadline = time.monotonic() + self._flush_seconds
         while len(batch) < MAX_BATCH:
             remaining = deadline - time.monotonic()
             try:
                 if self._hurry.is_set() or remaining <= 0:
                     # Take what is queued already, without waiting for more.
-                    batch.append(self._queue.get_nowait())
+                    batch.append(rows.get_nowait())
                 else:
-                    batch.append(self._queue.get(timeout=min(remaining, 0.05)))
+                    batch.append(rows.get(timeout=min(remaining, 0.05)))
             except queue.Empty:
                 if self._hurry.is_set() or remaining <= 0:
                     break
