@@ -48,10 +48,19 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
     MAX_CONTENT_LENGTH = 64 * 1024
 
-    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
-    # Checked against the allowed list at startup; decoding accepts this one algorithm only.
+    # Signing keys (app/core/signing_keys.py; README "Signing keys and rotation").
+    # HS256 signs with JWT_SECRET_KEY; RS256, ES256 and EdDSA with a private key.
     JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "HS256")
-    JWT_DECODE_ALGORITHMS: ClassVar[list[str]] = [JWT_ALGORITHM]
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
+    JWT_PRIVATE_KEY = os.environ.get("JWT_PRIVATE_KEY")
+    JWT_PRIVATE_KEY_FILE = os.environ.get("JWT_PRIVATE_KEY_FILE")
+    # Public keys (PEM files, or directories of them) whose tokens are still accepted.
+    JWT_VERIFY_KEYS = _env_list("JWT_VERIFY_KEYS")
+    # When set, every token carries them and tokens without them are refused.
+    JWT_ISSUER = os.environ.get("JWT_ISSUER") or None
+    JWT_AUDIENCE = _env_list("JWT_AUDIENCE")
+    # How long clients may cache GET /.well-known/jwks.json.
+    JWKS_MAX_AGE_SECONDS = _env_int("JWKS_MAX_AGE_SECONDS", 5 * MINUTE)
     JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
     JWT_ENCODE_NBF = True
     # The refresh cookie is guarded by SameSite=Strict and an Origin check (app/api/origin.py).

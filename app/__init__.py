@@ -13,6 +13,7 @@ from app.cli import register_cli
 from app.core.direct_statements import prepare_direct_statements
 from app.core.mail import install_mailer
 from app.core.services.audit_writer import install_audit_writer
+from app.core.signing_keys import install_signing_keys
 from app.core.token_rules import install_token_verifier
 from app.extensions import db
 from app.extensions import jwt
@@ -52,6 +53,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)
+    install_signing_keys(app)
     install_token_verifier(app)
     install_audit_writer(app)
     install_mailer(app)

@@ -1,4 +1,4 @@
-"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens ...``."""
+"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens|keys ...``."""
 
 import json
 from collections.abc import Callable
@@ -22,6 +22,7 @@ from app.core.services import clients
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
+from app.keys_cli import keys_cli
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,7 +36,8 @@ openapi_cli = AppGroup("openapi", help="The OpenAPI description of the mounted A
 
 
 def register_cli(app: Flask) -> None:
-    for group in (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli, openapi_cli):
+    groups = (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli, openapi_cli, keys_cli)
+    for group in groups:
         app.cli.add_command(group)
 
 

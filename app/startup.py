@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_BYTES = 64
-ALLOWED_ALGORITHMS = ("HS256",)
+ALLOWED_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 AUTOCOMMIT_BIND = "autocommit"
 # Secrets that were published as examples, and words that mark a placeholder.
 _PUBLISHED_SECRETS = {
@@ -41,7 +41,8 @@ def settle_config(app: Flask) -> None:
     _check_algorithm(app)
     _check_cors_origins(app)
     _check_rate_limit_storage(app)
-    app.config["JWT_SECRET_KEY"] = _signing_secret(app)
+    if app.config["JWT_ALGORITHM"] == "HS256":
+        app.config["JWT_SECRET_KEY"] = _signing_secret(app)
     if app.config["APP_ENV"] == "production":
         _check_production(app)
 
@@ -111,7 +112,6 @@ def _check_algorithm(app: Flask) -> None:
         raise ConfigurationError(
             f"JWT_ALGORITHM is not one of the allowed algorithms ({', '.join(ALLOWED_ALGORITHMS)})"
         )
-    app.config["JWT_DECODE_ALGORITHMS"] = [app.config["JWT_ALGORITHM"]]
 
 
 def _check_cors_origins(app: Flask) -> None:

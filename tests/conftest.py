@@ -31,19 +31,19 @@ from tests.databases import new_database
 from tests.databases import postgres_base_url
 from tests.factories import PASSWORD
 from tests.mailbox import Mailbox
+from tests.signing import ALGORITHM_ENV
+from tests.signing import TEST_ALGORITHM
+from tests.signing import signing_config
 
-TEST_SECRET = (
-    "648a4a5f9145a0afad4ee8ffb6941621dbe0d9c3ff6fb24430e99596b43258f0"
-    "6fbb048edb37bbaa357d5b172079e811957256a4ed2e8a82168c636b0187ccd1"
-)
 SEED_TABLES = ("roles", "permissions", "role_permissions")
 
 
 def pytest_report_header() -> list[str]:
+    signing = f"tokens: {TEST_ALGORITHM} ({ALGORITHM_ENV})"
     base = postgres_base_url()
     if base is None:
-        return ["databases: sqlite only. " + POSTGRES_SKIP_REASON]
-    return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)"]
+        return ["databases: sqlite only. " + POSTGRES_SKIP_REASON, signing]
+    return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)", signing]
 
 
 REDIS_ENV = "TEST_REDIS_URL"
@@ -116,7 +116,7 @@ def seed_rows(database_url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
-    config = {"SQLALCHEMY_DATABASE_URI": database_url, "JWT_SECRET_KEY": TEST_SECRET}
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, **signing_config()}
     return create_app("testing", config | overrides)
 
 

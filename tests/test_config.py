@@ -15,9 +15,9 @@ from app.extensions import db
 from app.startup import ConfigurationError
 from app.startup import settle_config
 from config import DevelopmentConfig
-from tests.conftest import TEST_SECRET
 from tests.conftest import make_app
 from tests.factories import unique_email
+from tests.signing import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,6 +12,7 @@ from app.api import client_credentials
 from app.api import cmg
 from app.api import examples
 from app.api import health
+from app.api import jwks
 from app.api import reference
 from app.api import staff
 from app.api import token_pair
@@ -41,7 +42,8 @@ def register_dialects(app: Flask) -> None:
             f"(known: {', '.join(DIALECTS)})"
         )
     app.register_blueprint(health.bp)
-    operations = list(health.OPERATIONS)
+    app.register_blueprint(jwks.bp)
+    operations = [*health.OPERATIONS, *jwks.OPERATIONS]
     for name in names:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)
@@ -67,7 +69,8 @@ def _remember_client() -> None:
 def _protective_headers(response: Response) -> Response:
     """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1), and
     no response may be sniffed into another content type (OWASP ASVS 5 V3.4.4)."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Pragma", "no-cache")
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

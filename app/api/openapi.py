@@ -41,7 +41,7 @@ class Operation:
 
 
 def operation_id(tag: str, method: str, path: str) -> str:
-    return f"{tag}_{method}_{path}".replace("/", "_").replace("-", "_")
+    return f"{tag}_{method}_{path}".replace("/", "_").replace("-", "_").replace(".", "_")
 
 
 def build_spec(app: Flask, operations: Iterable[Operation]) -> dict[str, Any]:

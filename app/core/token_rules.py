@@ -3,13 +3,15 @@
 Every token the service accepts passes through ``TokenVerifier.decode``. It reads the
 compact JWS (RFC 7515 7.1) itself, strictly: three base64url segments of the URL-safe
 alphabet, canonical encoding, no padding, JSON objects in the header and payload. The
-signature is checked by PyJWT's algorithm for the configured ``alg`` only, with the key
-prepared once at startup (the key never comes from the token: ``kid``, ``jku`` and ``x5u``
-are not looked at); then ``exp``/``nbf``/``iat`` and the shape the service itself mints
-(RFC 8725). Reading the token here rather than through ``jwt.decode`` is what an
-authenticated request can afford: PyJWT's general decode spends most of its time on options
-and checks this service never varies (docs/benchmarks.md), and tests/core/test_token_rules.py
-holds this reader to PyJWT's verdict on generated tokens.
+signature is checked with one of the service's own keys, picked by ``kid`` among those loaded
+at startup (app/core/signing_keys.py), by PyJWT's algorithm for that key only: the header's
+``alg`` must agree with the key, never choose it, and a key never comes from the token
+(``jku``, ``x5u`` and ``jwk`` are not looked at). Then ``exp``/``nbf``/``iat``, ``iss`` and
+``aud``, and the shape the service itself mints (RFC 8725). Reading the token here rather
+than through ``jwt.decode`` is what an authenticated request can afford: PyJWT's general
+decode spends most of its time on options and checks this service never varies
+(docs/benchmarks.md), and tests/core/test_token_rules.py holds this reader to PyJWT's
+verdict on generated tokens.
 """
 
 import base64
@@ -22,12 +24,13 @@ from typing import Any
 
 from flask import Flask
 from flask import current_app
-from jwt.algorithms import Algorithm
-from jwt.algorithms import get_default_algorithms
 
 from app.core import clock
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
+from app.core.signing_keys import KeySet
+from app.core.signing_keys import VerificationKey
+from app.core.signing_keys import key_set_of
 
 TOKEN_TYPES = ("access", "refresh", "client")
 SESSION_TOKEN_TYPES = ("access", "refresh")
@@ -38,34 +41,32 @@ _COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)
 
 
 @dataclass(frozen=True)
-class SigningKey:
-    algorithm: Algorithm
-    key: Any
-
-
-@dataclass(frozen=True)
 class TokenVerifier:
-    keys: Mapping[str, SigningKey]
+    keys: Mapping[str, VerificationKey]  # by kid
+    default_kid: str  # the key a token without a kid (minted before kids) is checked with
     leeway: int
+    issuer: str | None = None
+    audiences: frozenset[str] = frozenset()
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "TokenVerifier":
-        known = get_default_algorithms()
-        secret = config["JWT_SECRET_KEY"]
-        keys = {
-            name: SigningKey(known[name], known[name].prepare_key(secret))
-            for name in config["JWT_DECODE_ALGORITHMS"]
-        }
-        return cls(keys=keys, leeway=int(config.get("JWT_DECODE_LEEWAY", 0)))
+    def from_config(cls, config: Mapping[str, Any], keys: KeySet) -> "TokenVerifier":
+        return cls(
+            keys=keys.verification,
+            default_kid=keys.signing.kid,
+            leeway=int(config.get("JWT_DECODE_LEEWAY", 0)),
+            issuer=config.get("JWT_ISSUER"),
+            audiences=frozenset(config.get("JWT_AUDIENCE") or ()),
+        )
 
     def decode(self, raw: str) -> dict[str, Any]:
         """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
         signing_input, header, payload, signature = _parse_compact(raw)
-        algorithm = header.get("alg")
-        signing_key = self.keys.get(algorithm) if isinstance(algorithm, str) else None
-        if signing_key is None or _header_problem(header):
+        kid = header.get("kid", self.default_kid)
+        key = self.keys.get(kid) if isinstance(kid, str) else None
+        # The key decides the algorithm; the header's alg must only agree with it.
+        if key is None or header.get("alg") != key.algorithm or _header_problem(header):
             raise TokenInvalidError()
-        if not signing_key.algorithm.verify(signing_input, signing_key.key, signature):
+        if not key.verifier.verify(signing_input, key.key, signature):
             raise TokenInvalidError()
         claims = _json_object(payload)
         if _claims_problem(claims):
@@ -75,13 +76,24 @@ class TokenVerifier:
             raise TokenInvalidError()
         if claims["exp"] <= now - self.leeway:
             raise TokenExpiredError()
-        if "aud" in claims:  # no audience is configured, so none is accepted
+        if claims.get("iss") != self.issuer or not self._is_for_us(claims):
             raise TokenInvalidError()
         return claims
 
+    def _is_for_us(self, claims: dict[str, Any]) -> bool:
+        """RFC 7519 4.1.3: with audiences configured, the token must name one of them;
+        without, a token that names any audience is meant for someone else."""
+        if "aud" not in claims:
+            return not self.audiences
+        audience = claims["aud"]
+        named = [audience] if isinstance(audience, str) else audience
+        if not isinstance(named, list) or not all(isinstance(name, str) for name in named):
+            return False
+        return not self.audiences.isdisjoint(named)
+
 
 def install_token_verifier(app: Flask) -> None:
-    app.extensions[_EXTENSION_KEY] = TokenVerifier.from_config(app.config)
+    app.extensions[_EXTENSION_KEY] = TokenVerifier.from_config(app.config, key_set_of(app))
 
 
 def token_verifier() -> TokenVerifier:
@@ -128,8 +140,6 @@ def _header_problem(header: dict[str, Any]) -> str | None:
         return "Unsupported critical header"
     if header.get("typ", "JWT") != "JWT":
         return "Unexpected token typ"
-    if "kid" in header and not isinstance(header["kid"], str):
-        return "Malformed kid header"
     return None
 
 

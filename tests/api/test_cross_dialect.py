@@ -3,30 +3,10 @@
 import pytest
 
 from tests.conftest import make_app
-from tests.factories import PASSWORD
+from tests.dialects import LOGINS
+from tests.dialects import USER_ENDPOINTS
+from tests.dialects import bearer
 from tests.factories import make_user
-
-USER_ENDPOINTS = ["/api/v1/users/current", "/auth/me", "/api/auth/check", "/api/users/me/"]
-
-
-def _bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-LOGINS = {
-    "blog": lambda c, u: c.post(
-        "/api/v1/auth/login", json={"email": u.email, "password": PASSWORD}
-    ).get_json()["accessToken"],
-    "cmg": lambda c, u: c.post(
-        "/auth/login", json={"username": u.username, "password": PASSWORD}
-    ).get_json()["access_token"],
-    "staff": lambda c, u: c.post(
-        "/api/auth/login", json={"username": u.username, "password": PASSWORD}
-    ).get_json()["token"],
-    "token-pair": lambda c, u: c.post(
-        "/api/token/", json={"username": u.username, "password": PASSWORD}
-    ).get_json()["access"],
-}
 
 
 @pytest.mark.parametrize("dialect", LOGINS)
@@ -37,7 +17,7 @@ def test_an_access_token_of_any_dialect_works_on_every_user_endpoint(
     user = make_user()
     token = LOGINS[dialect](client, user)
 
-    response = client.get(endpoint, headers=_bearer(token))
+    response = client.get(endpoint, headers=bearer(token))
 
     assert response.status_code == 200, response.get_json()
 
@@ -47,9 +27,9 @@ def test_a_logout_in_one_dialect_ends_the_token_in_all(app_context, client, endp
     user = make_user()
     token = LOGINS["token-pair"](client, user)
 
-    client.post("/api/auth/logout", headers=_bearer(token))
+    client.post("/api/auth/logout", headers=bearer(token))
 
-    assert client.get(endpoint, headers=_bearer(token)).status_code == 401
+    assert client.get(endpoint, headers=bearer(token)).status_code == 401
 
 
 def test_auth_dialects_mounts_only_the_named_subset(database_url, seed_rows):

@@ -68,7 +68,7 @@ def test_flask_openapi_write_writes_the_document(app, runner, tmp_path):
     result = runner.invoke(args=["openapi", "write", str(target)])
 
     assert result.exit_code == 0
-    assert result.output == f"Wrote 32 paths to {target}.\n"
+    assert result.output == f"Wrote 33 paths to {target}.\n"
     validate(json.loads(target.read_text()))
 
 
@@ -81,8 +81,8 @@ def test_only_mounted_dialects_are_described(database_url, seed_rows):
             db.engine.dispose()
 
     assert sorted(document["paths"]) == [
-        "/api/auth/change-password", "/api/auth/check", "/api/auth/login", "/api/auth/logout",
-        "/healthz", "/readyz",
+        "/.well-known/jwks.json", "/api/auth/change-password", "/api/auth/check",
+        "/api/auth/login", "/api/auth/logout", "/healthz", "/readyz",
     ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from app.core.mail import DisabledBackend
 from app.core.mail import MailConfigurationError
 from app.core.mail import SmtpBackend
 from app.core.mail import backend_from_url
-from tests.conftest import TEST_SECRET
+from tests.signing import TEST_SECRET
 
 LOGGER = logging.getLogger("test")
 

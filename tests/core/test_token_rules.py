@@ -1,9 +1,12 @@
 """The service reads tokens itself (app/core/token_rules.py); PyJWT's decode is the reference.
 
 On every generated token, well-formed or damaged, the verifier must reach PyJWT's verdict
-with the service's rules applied on top: the same claims, or the same refusal. Two
-differences are deliberate, both toward refusing: PyJWT accepts trailing ``=`` (some issuers
-pad) and an empty ``aud``; the service mints neither, so it accepts neither.
+with the service's rules applied on top: the same claims, or the same refusal; once with no
+issuer or audience configured, once with both. The differences are deliberate, all toward
+refusing: PyJWT accepts trailing ``=`` (some issuers pad) and an empty ``aud``, and, with no
+issuer configured, ignores ``iss``; the service mints none of these, so it accepts none. A
+``kid`` must name the service's key (PyJWT, given the key, does not look at it); a token
+without one is checked with the signing key.
 """
 
 import base64
@@ -19,40 +22,54 @@ from hypothesis import strategies as st
 
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
+from app.core.signing_keys import secret_key_entry
 from app.core.token_rules import TokenVerifier
 from app.core.token_rules import _claims_problem
 from app.core.token_rules import _header_problem
 
 KEY = "k" * 64
 OTHER_KEY = "o" * 64
-CONFIG = {"JWT_SECRET_KEY": KEY, "JWT_DECODE_ALGORITHMS": ["HS256"], "JWT_DECODE_LEEWAY": 0}
-VERIFIER = TokenVerifier.from_config(CONFIG)
+KID = secret_key_entry(KEY).kid
+ISSUER = "https://auth.test"
+AUDIENCE = "svc"
+PLAIN = TokenVerifier(keys={KID: secret_key_entry(KEY)}, default_kid=KID, leeway=0)
+ADDRESSED = TokenVerifier(
+    keys=PLAIN.keys, default_kid=KID, leeway=0, issuer=ISSUER, audiences=frozenset([AUDIENCE])
+)
 INVALID = "invalid"
 EXPIRED = "expired"
 
 
-def reference_verdict(raw: str) -> Any:
+def reference_verdict(raw: str, verifier: TokenVerifier) -> Any:
     """What PyJWT's decode, then the service's header and claim rules, make of ``raw``."""
     if "=" in raw:
         return INVALID
     decoder = jwt.PyJWT(options={"require": ["exp", "iat", "sub", "jti"]})
+    audience = sorted(verifier.audiences) or None
     try:
-        decoded = decoder.decode_complete(raw, key=KEY, algorithms=["HS256"])
+        decoded = decoder.decode_complete(
+            raw, key=KEY, algorithms=["HS256"], issuer=verifier.issuer, audience=audience
+        )
     except jwt.ExpiredSignatureError:
         claims = decoder.decode(raw, options={"verify_signature": False})
         return INVALID if _claims_problem(claims) else EXPIRED
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return INVALID
-    if _header_problem(decoded["header"]) or _claims_problem(decoded["payload"]):
+    header, payload = decoded["header"], decoded["payload"]
+    if _header_problem(header) or _claims_problem(payload):
         return INVALID
-    if "aud" in decoded["payload"]:
+    if header.get("kid", KID) != KID:
         return INVALID
-    return decoded["payload"]
+    if verifier.issuer is None and "iss" in payload:
+        return INVALID
+    if not verifier.audiences and "aud" in payload:
+        return INVALID
+    return payload
 
 
-def verdict(raw: str) -> Any:
+def verdict(raw: str, verifier: TokenVerifier = PLAIN) -> Any:
     try:
-        return VERIFIER.decode(raw)
+        return verifier.decode(raw)
     except TokenExpiredError:
         return EXPIRED
     except TokenInvalidError:
@@ -79,8 +96,8 @@ claims = st.fixed_dictionaries(
         "exp": seconds,
         "iat": seconds,
         "nbf": seconds,
-        "aud": st.sampled_from(["svc", ["svc"]]),
-        "iss": st.just("someone"),
+        "aud": st.sampled_from(["svc", ["svc"], ["other", "svc"], "other", [1]]),
+        "iss": st.sampled_from(["someone", ISSUER]),
     },
 )
 well_formed_claims = st.fixed_dictionaries(
@@ -95,14 +112,14 @@ well_formed_claims = st.fixed_dictionaries(
     optional={
         "nbf": st.sampled_from([now - 700, now + 600]),
         "aud": st.sampled_from(["svc", ["svc"], ""]),
-        "iss": st.just("someone"),
+        "iss": st.sampled_from(["someone", ISSUER]),
     },
 )
 headers = st.fixed_dictionaries(
     {"alg": st.sampled_from(["HS256", "HS256", "HS384", "none", "RS256", 256, None])},
     optional={
         "typ": st.sampled_from(["JWT", "at+jwt", 1]),
-        "kid": st.sampled_from(["k1", 7, None]),
+        "kid": st.sampled_from(["k1", 7, None, KID, KID, ["x"]]),
         "crit": st.just(["exp"]),
         "b64": st.just(False),
         "jku": st.just("https://attacker.example/jwks"),
@@ -159,7 +176,8 @@ def tokens(draw: st.DrawFn) -> str:
 @settings(max_examples=1500, deadline=None)
 @given(token=tokens())
 def test_the_verifier_reaches_pyjwts_verdict_on_every_generated_token(token):
-    assert verdict(token) == reference_verdict(token)
+    assert verdict(token, PLAIN) == reference_verdict(token, PLAIN)
+    assert verdict(token, ADDRESSED) == reference_verdict(token, ADDRESSED)
 
 
 @given(payload=well_formed_claims)
@@ -171,7 +189,7 @@ def test_a_well_formed_token_is_read_to_the_claims_it_carries(payload):
     elif payload["exp"] < now:
         expected = EXPIRED
     else:
-        expected = INVALID if "aud" in payload else payload
+        expected = INVALID if "aud" in payload or "iss" in payload else payload
     assert verdict(token) == expected
 
 

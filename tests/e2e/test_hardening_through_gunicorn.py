@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import TEST_SECRET
 from tests.e2e import http
+from tests.signing import TEST_SECRET
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from tests.conftest import TEST_SECRET
+from app.core.signing_keys import generate_private_key
+from app.core.signing_keys import private_pem
 from tests.processes import ROOT
+from tests.signing import TEST_SECRET
 
 PATTERNED = "0123456789abcdef" * 8
 PUBLISHED = (
@@ -78,14 +80,15 @@ def test_debug_mode_is_refused(tmp_path):
     )
 
 
-@pytest.mark.parametrize("algorithm", ["none", "HS512", "RS256"])
+@pytest.mark.parametrize("algorithm", ["none", "HS512", "PS256", "es256"])
 def test_an_algorithm_outside_the_list_is_refused(tmp_path, algorithm):
-    """RFC 8725 3.1: the service signs and accepts only the allowed algorithm."""
+    """RFC 8725 3.1: the service signs and accepts only the allowed algorithms."""
     result = _start(tmp_path, JWT_ALGORITHM=algorithm)
 
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "authsvc: refusing to start: JWT_ALGORITHM is not one of the allowed algorithms (HS256)"
+        "authsvc: refusing to start: JWT_ALGORITHM is not one of the allowed algorithms "
+        "(HS256, RS256, ES256, EdDSA)"
     )
 
 
@@ -115,4 +118,26 @@ def test_an_unreachable_redis_for_rate_limits_is_refused(tmp_path):
     assert result.stderr.strip() == (
         "authsvc: refusing to start: RATELIMIT_STORAGE_URI points at a Redis that does not "
         "answer; start it or fix the address"
+    )
+
+
+def test_an_asymmetric_key_from_a_file_starts_quietly_without_any_secret(tmp_path):
+    """With ES256 the service holds a private key instead of a shared secret."""
+    key_file = tmp_path / "signing.pem"
+    key_file.write_bytes(private_pem(generate_private_key("ES256")))
+
+    result = _start(
+        tmp_path, JWT_ALGORITHM="ES256", JWT_SECRET_KEY="", JWT_PRIVATE_KEY_FILE=str(key_file)
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_an_asymmetric_algorithm_without_a_private_key_is_refused(tmp_path):
+    result = _start(tmp_path, JWT_ALGORITHM="RS256")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "authsvc: refusing to start: JWT_ALGORITHM=RS256 needs JWT_PRIVATE_KEY_FILE or "
+        "JWT_PRIVATE_KEY; make a key pair with: python -m app keys generate --algorithm RS256"
     )

@@ -10,9 +10,10 @@ import pytest
 from flask_jwt_extended import decode_token
 
 from app.extensions import db
-from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD
 from tests.factories import make_user
+from tests.signing import TEST_SECRET
+from tests.signing import sign_as_service
 
 # Each user endpoint, with the body its dialect gives an invalid token.
 USER_ENDPOINTS = {
@@ -41,8 +42,12 @@ def claims(app_context, client) -> dict[str, Any]:
     return decode_token(token)
 
 
-def _sign(claims: dict[str, Any], *, key: str = TEST_SECRET, **header: Any) -> str:
-    return jwt.encode(claims, key, algorithm=header.pop("algorithm", "HS256"), headers=header)
+def _sign(claims: dict[str, Any], *, key: str | None = None, **header: Any) -> str:
+    """Signed with the service's own key, or HMAC-signed with ``key`` (an attacker's)."""
+    if key is None and "algorithm" not in header:
+        return sign_as_service(claims, **header)
+    secret = TEST_SECRET if key is None else key
+    return jwt.encode(claims, secret, algorithm=header.pop("algorithm", "HS256"), headers=header)
 
 
 def _without(claims: dict[str, Any], name: str) -> dict[str, Any]:

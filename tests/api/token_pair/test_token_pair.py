@@ -9,6 +9,7 @@ from app.core.tokens import mint_access_token
 from tests.factories import PASSWORD
 from tests.factories import make_user
 from tests.matchers import JWT
+from tests.signing import signed_part
 
 TOKEN_NOT_VALID = {"detail": "Token is invalid or expired", "code": "token_not_valid"}
 NO_CREDENTIALS = {"detail": "Authentication credentials were not provided."}
@@ -112,7 +113,7 @@ def test_refreshing_with_the_spent_token_inside_the_grace_window_repeats_the_suc
     first = _refresh(client, pair["refresh"]).get_json()
     again = _refresh(client, pair["refresh"]).get_json()
 
-    assert again["refresh"] == first["refresh"]
+    assert signed_part(again["refresh"]) == signed_part(first["refresh"])
 
 
 @pytest.mark.parametrize("refresh", ["garbage", "a.b.c"])
