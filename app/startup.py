@@ -135,6 +135,19 @@ def _check_production(app: Flask) -> None:
             "WARNING: AUTH_COOKIE_SECURE is off in production: refresh cookies will also be "
             "sent over plain HTTP. Turn it on unless TLS ends in front of this service."
         )
+    if _readable_by_others(app.config.get("JWT_PRIVATE_KEY_FILE")):
+        app.logger.warning(
+            "WARNING: JWT_PRIVATE_KEY_FILE can be read by other users of this host: anyone "
+            "who reads it can sign tokens. Make it mode 0600, owned by the service's user."
+        )
+
+
+def _readable_by_others(path: str | None) -> bool:
+    """Group or world access to the private key (a missing file is reported when loaded)."""
+    try:
+        return bool(path) and bool(os.stat(path).st_mode & 0o077)
+    except OSError:
+        return False
 
 
 def _signing_secret(app: Flask) -> str:

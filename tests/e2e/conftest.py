@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import TEST_SECRET
 from tests.databases import new_database
 from tests.processes import ROOT
 from tests.processes import run_flask
+from tests.signing import signing_settings
 
 START_TIMEOUT_SECONDS = 30
 
@@ -51,7 +51,7 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
         def start(**settings: str) -> LiveServer:
             env = os.environ | {
                 "APP_ENV": "production",
-                "JWT_SECRET_KEY": TEST_SECRET,
+                **signing_settings(),
                 "DATABASE_URL": database_url,
                 "AUTH_COOKIE_SECURE": "false",
                 **settings,
@@ -62,12 +62,23 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
             server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)
             migrated = server.flask("db", "upgrade")
             assert migrated.returncode == 0, migrated.stderr
-            server.process = _spawn_gunicorn(server)
-            processes.append(server.process)
-            _wait_until_serving(server.url, processes[-1])
+            _serve(server)
             return server
 
+        def restart(server: LiveServer, **settings: str) -> None:
+            """Stop the server and start it again on the same address with ``settings``
+            changed, as an operator redeploys with a new configuration."""
+            server.stop()
+            server.env |= settings
+            _serve(server)
+
+        def _serve(server: LiveServer) -> None:
+            server.process = _spawn_gunicorn(server)
+            processes.append(server.process)
+            _wait_until_serving(server.url, server.process)
+
         start.database_url = database_url  # type: ignore[attr-defined]
+        start.restart = restart  # type: ignore[attr-defined]
         try:
             yield start
         finally:

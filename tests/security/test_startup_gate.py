@@ -121,16 +121,32 @@ def test_an_unreachable_redis_for_rate_limits_is_refused(tmp_path):
     )
 
 
-def test_an_asymmetric_key_from_a_file_starts_quietly_without_any_secret(tmp_path):
-    """With ES256 the service holds a private key instead of a shared secret."""
+def _key_file(tmp_path, mode: int) -> str:
     key_file = tmp_path / "signing.pem"
     key_file.write_bytes(private_pem(generate_private_key("ES256")))
+    key_file.chmod(mode)
+    return str(key_file)
+
+
+def test_an_asymmetric_key_from_a_file_starts_quietly_without_any_secret(tmp_path):
+    """With ES256 the service holds a private key instead of a shared secret."""
+    key_file = _key_file(tmp_path, 0o600)
 
     result = _start(
-        tmp_path, JWT_ALGORITHM="ES256", JWT_SECRET_KEY="", JWT_PRIVATE_KEY_FILE=str(key_file)
+        tmp_path, JWT_ALGORITHM="ES256", JWT_SECRET_KEY="", JWT_PRIVATE_KEY_FILE=key_file
     )
 
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_private_key_file_others_can_read_starts_with_one_loud_warning(tmp_path):
+    """Mounted secrets are often 0644, so this warns rather than refuses."""
+    key_file = _key_file(tmp_path, 0o644)
+
+    result = _start(tmp_path, JWT_ALGORITHM="ES256", JWT_PRIVATE_KEY_FILE=key_file)
+
+    assert result.returncode == 0
+    assert result.stderr.count("WARNING: JWT_PRIVATE_KEY_FILE can be read by other users") == 1
 
 
 def test_an_asymmetric_algorithm_without_a_private_key_is_refused(tmp_path):
