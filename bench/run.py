@@ -9,6 +9,7 @@ targets mean the same on a faster or a slower machine. Environment:
     BENCH_ROUNDS        interleaved rounds (default 5)
     BENCH_CONNECTIONS   wrk connections for the throughput scenarios (default 16)
     BENCH_WORKERS       "0" skips the comparison of gunicorn worker models (on SQLite)
+    BENCH_JWT_ALGORITHM HS256 (default), RS256, ES256 or EdDSA: what the tokens are signed with
 """
 
 import contextlib
@@ -260,7 +261,7 @@ def _prepare(
         "production",
         {
             "SQLALCHEMY_DATABASE_URI": url,
-            "JWT_SECRET_KEY": env["JWT_SECRET_KEY"],
+            **{name: env[name] for name in servers.SIGNING_SETTINGS if name in env},
             "RATELIMIT_STORAGE_URI": "memory://",
             # Seeding a million rows takes longer than a request may.
             "DATABASE_STATEMENT_TIMEOUT_MS": 600_000,

@@ -18,9 +18,13 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.core.signing_keys import generate_private_key
+from app.core.signing_keys import private_pem
+
 ROOT = Path(__file__).resolve().parent.parent
 # A huge budget: the limits run (and cost what they cost) but never refuse the load.
 UNREACHABLE_LIMIT = "100000000 per minute"
+SIGNING_SETTINGS = ("JWT_ALGORITHM", "JWT_SECRET_KEY", "JWT_PRIVATE_KEY")
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     env = os.environ | {
         "APP_ENV": "production",
         "DATABASE_URL": database_url,
-        "JWT_SECRET_KEY": secrets.token_hex(64),
+        **signing_env(os.environ.get("BENCH_JWT_ALGORITHM", "HS256")),
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_REFRESH_PER_IP": UNREACHABLE_LIMIT,
@@ -70,6 +74,14 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     if redis_url:
         env["RATELIMIT_STORAGE_URI"] = redis_url
     return env
+
+
+def signing_env(algorithm: str) -> dict[str, str]:
+    """A fresh secret for HS256, or a fresh key pair for RS256, ES256 or EdDSA."""
+    if algorithm == "HS256":
+        return {"JWT_ALGORITHM": algorithm, "JWT_SECRET_KEY": secrets.token_hex(64)}
+    private_key = generate_private_key(algorithm)
+    return {"JWT_ALGORITHM": algorithm, "JWT_PRIVATE_KEY": private_pem(private_key).decode()}
 
 
 def migrate(env: dict[str, str]) -> None:

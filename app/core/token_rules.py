@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask
@@ -47,6 +48,18 @@ class TokenVerifier:
     leeway: int
     issuer: str | None = None
     audiences: frozenset[str] = frozenset()
+    # How many verified tokens each worker remembers; 0 checks every signature every time.
+    cache_size: int = 0
+
+    def __post_init__(self) -> None:
+        # A signature check is the costliest step of a request (ES256: about 100 us). A token
+        # whose exact text has already verified against these keys need not be checked
+        # again: only successes are kept, the keys never change in a running process, and
+        # the time, issuer and audience checks below still run on every use.
+        signed_claims = self._signed_claims
+        if self.cache_size:
+            signed_claims = lru_cache(maxsize=self.cache_size)(signed_claims)
+        object.__setattr__(self, "_remembered_claims", signed_claims)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], keys: KeySet) -> "TokenVerifier":
@@ -56,10 +69,24 @@ class TokenVerifier:
             leeway=int(config.get("JWT_DECODE_LEEWAY", 0)),
             issuer=config.get("JWT_ISSUER"),
             audiences=frozenset(config.get("JWT_AUDIENCE") or ()),
+            cache_size=int(config.get("AUTH_VERIFIED_TOKEN_CACHE_SIZE", 0)),
         )
 
     def decode(self, raw: str) -> dict[str, Any]:
         """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
+        claims = dict(self._remembered_claims(raw))  # type: ignore[attr-defined]
+        now = clock.utcnow().timestamp()
+        if claims["iat"] > now + self.leeway or claims.get("nbf", 0) > now + self.leeway:
+            raise TokenInvalidError()
+        if claims["exp"] <= now - self.leeway:
+            raise TokenExpiredError()
+        if claims.get("iss") != self.issuer or not self._is_for_us(claims):
+            raise TokenInvalidError()
+        return claims
+
+    def _signed_claims(self, raw: str) -> dict[str, Any]:
+        """The claims of a well-formed token signed by one of the keys, not yet checked
+        against the clock, the issuer or the audience."""
         signing_input, header, payload, signature = _parse_compact(raw)
         kid = header.get("kid", self.default_kid)
         key = self.keys.get(kid) if isinstance(kid, str) else None
@@ -70,13 +97,6 @@ class TokenVerifier:
             raise TokenInvalidError()
         claims = _json_object(payload)
         if _claims_problem(claims):
-            raise TokenInvalidError()
-        now = clock.utcnow().timestamp()
-        if claims["iat"] > now + self.leeway or claims.get("nbf", 0) > now + self.leeway:
-            raise TokenInvalidError()
-        if claims["exp"] <= now - self.leeway:
-            raise TokenExpiredError()
-        if claims.get("iss") != self.issuer or not self._is_for_us(claims):
             raise TokenInvalidError()
         return claims
 

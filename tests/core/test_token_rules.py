@@ -10,6 +10,7 @@ without one is checked with the signing key.
 """
 
 import base64
+import dataclasses
 import json
 import time
 from typing import Any
@@ -36,6 +37,7 @@ PLAIN = TokenVerifier(keys={KID: secret_key_entry(KEY)}, default_kid=KID, leeway
 ADDRESSED = TokenVerifier(
     keys=PLAIN.keys, default_kid=KID, leeway=0, issuer=ISSUER, audiences=frozenset([AUDIENCE])
 )
+REMEMBERING = TokenVerifier(keys=PLAIN.keys, default_kid=KID, leeway=0, cache_size=64)
 INVALID = "invalid"
 EXPIRED = "expired"
 
@@ -178,6 +180,8 @@ def tokens(draw: st.DrawFn) -> str:
 def test_the_verifier_reaches_pyjwts_verdict_on_every_generated_token(token):
     assert verdict(token, PLAIN) == reference_verdict(token, PLAIN)
     assert verdict(token, ADDRESSED) == reference_verdict(token, ADDRESSED)
+    # Remembering verified tokens changes no verdict, on first sight or on the next.
+    assert verdict(token, REMEMBERING) == verdict(token, REMEMBERING) == verdict(token, PLAIN)
 
 
 @given(payload=well_formed_claims)
@@ -205,3 +209,81 @@ def test_a_well_formed_token_is_read_to_the_claims_it_carries(payload):
 )
 def test_padded_oversized_and_misshapen_tokens_are_refused_before_any_check(token):
     assert verdict(token) == INVALID
+
+
+class CountingHmac:
+    """PyJWT's HS256, counting the signatures it checks."""
+
+    def __init__(self) -> None:
+        self.algorithm = jwt.algorithms.get_default_algorithms()["HS256"]
+        self.checks = 0
+
+    def verify(self, message: bytes, key: Any, signature: bytes) -> bool:
+        self.checks += 1
+        return self.algorithm.verify(message, key, signature)
+
+
+def _counting_verifier(cache_size: int) -> tuple[TokenVerifier, CountingHmac]:
+    counter = CountingHmac()
+    key = dataclasses.replace(secret_key_entry(KEY), verifier=counter)
+    return TokenVerifier(keys={KID: key}, default_kid=KID, leeway=0, cache_size=cache_size), counter
+
+
+def _live_claims(**extra: Any) -> dict[str, Any]:
+    moment = int(time.time())
+    return {"type": "client", "jti": "j", "sub": "1", "iat": moment, "exp": moment + 60} | extra
+
+
+def test_a_token_already_verified_is_not_signature_checked_again():
+    verifier, counter = _counting_verifier(cache_size=8)
+    token = sign({"alg": "HS256", "typ": "JWT"}, _live_claims())
+
+    first, second = verifier.decode(token), verifier.decode(token)
+
+    assert first == second == _live_claims() | {"iat": first["iat"], "exp": first["exp"]}
+    assert counter.checks == 1
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(frozen_clock):
+    verifier, counter = _counting_verifier(cache_size=8)
+    token = sign({"alg": "HS256", "typ": "JWT"}, _live_claims())
+    verifier.decode(token)
+
+    frozen_clock.advance(61)
+
+    with pytest.raises(TokenExpiredError):
+        verifier.decode(token)
+    assert counter.checks == 1
+
+
+def test_a_refused_token_is_checked_again_every_time():
+    verifier, counter = _counting_verifier(cache_size=8)
+    forged = sign({"alg": "HS256", "typ": "JWT"}, _live_claims(), OTHER_KEY)
+
+    for _ in range(3):
+        with pytest.raises(TokenInvalidError):
+            verifier.decode(forged)
+
+    assert counter.checks == 3
+
+
+def test_the_remembered_tokens_are_bounded_and_a_size_of_zero_remembers_none():
+    bounded, bounded_counter = _counting_verifier(cache_size=2)
+    plain, plain_counter = _counting_verifier(cache_size=0)
+    tokens = [sign({"alg": "HS256", "typ": "JWT"}, _live_claims(jti=f"j{n}")) for n in range(3)]
+
+    for token in [*tokens, tokens[0]]:
+        bounded.decode(token)
+        plain.decode(token)
+
+    assert bounded_counter.checks == 4  # the first was forgotten when the third came
+    assert plain_counter.checks == 4
+
+
+def test_a_caller_changing_the_claims_it_got_changes_nothing_remembered():
+    verifier, _ = _counting_verifier(cache_size=8)
+    token = sign({"alg": "HS256", "typ": "JWT"}, _live_claims())
+
+    verifier.decode(token)["type"] = "access"
+
+    assert verifier.decode(token)["type"] == "client"
