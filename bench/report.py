@@ -235,8 +235,8 @@ read against the baseline of its own measurement:
 | one PyJWT decode with options fixed at startup | 350 us (406 the next session) | 130 us |
 | the service parses the JWS; PyJWT's algorithm checks the signature | 366 us | 131 us |
 | the caller statement compiled at startup, run on the driver's cursor | 293 us | 133 us |
-| a token whose signature already checked out is remembered by its text | 251 us | 147 us |
-| the same two steps with ES256 keys (an ECDSA check is about 150 us) | 406 -> 252 us | 146 us |
+| a token whose signature already checked out is remembered by its text | 252-277 us | 141 us |
+| the same two steps with ES256 keys (an ECDSA check is about 140 us) | 390 -> 255 us | 141 us |
 | same, PostgreSQL (before the last two steps: 671 us) | 520 us | 133 us |
 
 - The ORM lookup (statement construction, cache-key generation, identity map, a joined

@@ -52,14 +52,14 @@ class TokenVerifier:
     cache_size: int = 0
 
     def __post_init__(self) -> None:
-        # A signature check is the costliest step of a request (ES256: about 100 us). A token
+        # A signature check is the costliest step of a request (ES256: about 150 us). A token
         # whose exact text has already verified against these keys need not be checked
         # again: only successes are kept, the keys never change in a running process, and
-        # the time, issuer and audience checks below still run on every use.
-        signed_claims = self._signed_claims
+        # the claim, time, issuer and audience checks below still run on every use.
+        signed_payload = self._signed_payload
         if self.cache_size:
-            signed_claims = lru_cache(maxsize=self.cache_size)(signed_claims)
-        object.__setattr__(self, "_remembered_claims", signed_claims)
+            signed_payload = lru_cache(maxsize=self.cache_size)(signed_payload)
+        object.__setattr__(self, "_remembered_payload", signed_payload)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], keys: KeySet) -> "TokenVerifier":
@@ -74,7 +74,9 @@ class TokenVerifier:
 
     def decode(self, raw: str) -> dict[str, Any]:
         """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
-        claims = dict(self._remembered_claims(raw))  # type: ignore[attr-defined]
+        claims = _json_object(self._remembered_payload(raw))  # type: ignore[attr-defined]
+        if _claims_problem(claims):
+            raise TokenInvalidError()
         now = clock.utcnow().timestamp()
         if claims["iat"] > now + self.leeway or claims.get("nbf", 0) > now + self.leeway:
             raise TokenInvalidError()
@@ -84,9 +86,9 @@ class TokenVerifier:
             raise TokenInvalidError()
         return claims
 
-    def _signed_claims(self, raw: str) -> dict[str, Any]:
-        """The claims of a well-formed token signed by one of the keys, not yet checked
-        against the clock, the issuer or the audience."""
+    def _signed_payload(self, raw: str) -> bytes:
+        """The payload of a well-formed token signed by one of the keys, as bytes (a third
+        of the memory the claims take once parsed)."""
         signing_input, header, payload, signature = _parse_compact(raw)
         kid = header.get("kid", self.default_kid)
         key = self.keys.get(kid) if isinstance(kid, str) else None
@@ -95,10 +97,7 @@ class TokenVerifier:
             raise TokenInvalidError()
         if not key.verifier.verify(signing_input, key.key, signature):
             raise TokenInvalidError()
-        claims = _json_object(payload)
-        if _claims_problem(claims):
-            raise TokenInvalidError()
-        return claims
+        return payload
 
     def _is_for_us(self, claims: dict[str, Any]) -> bool:
         """RFC 7519 4.1.3: with audiences configured, the token must name one of them;

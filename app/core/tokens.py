@@ -125,8 +125,9 @@ def mint_access_token(*, user: Holder, session_id: str, ttl: timedelta) -> str:
 def mint_refresh_token(*, user: Holder, session: SessionState) -> str:
     """Encode the session's current refresh token.
 
-    Its jti, iat and exp are the session's, so minting it again yields the same token: that
-    is how a refresh within the reuse grace window hands back the current successor.
+    Its jti, iat and exp are the session's, so minting it again yields the same token (the
+    same header and claims; with ES256 another of the signatures, which are randomized):
+    that is how a refresh within the reuse grace window hands back the current successor.
     """
     assert session.refresh_jti and session.refresh_issued_at
     issued_at = int(session.refresh_issued_at.timestamp())
