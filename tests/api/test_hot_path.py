@@ -285,3 +285,19 @@ def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", []):
         yield from _plan_nodes(child)
+
+
+@pytest.mark.parametrize("app_overrides", [{"AUTH_AUDIT_BATCHED": True}])
+def test_a_login_reads_the_user_and_roles_once_and_writes_the_session_once(
+    app, app_context, client, auth, app_overrides
+):
+    email = make_admin().email
+    db.session.remove()
+
+    with counted_statements() as log:
+        assert auth.login(email).status_code == 200
+
+    # The budget's account lookup, authenticate's, the session, the roles for the tokens.
+    assert [sql.split()[0] for sql in log.sql] == ["SELECT", "SELECT", "INSERT", "SELECT"]
+    assert audit_writer(app).flush()
+    assert db.session.scalar(select(func.count()).where(AuthEvent.event == "login")) == 1

@@ -87,8 +87,21 @@ def open_session(
         session.refresh_jti = str(uuid4())
         session.refresh_issued_at = now
     db.session.add(session)
-    db.session.commit()
-    return issue_tokens(user=user, session=session, policy=policy)
+    tokens = issue_tokens(user=user, session=session, policy=policy)
+    _commit_keeping_loaded_rows()
+    return tokens
+
+
+def _commit_keeping_loaded_rows() -> None:
+    """Commit without expiring the rows this request has loaded: a login's user, roles and
+    session were read or written in this very transaction, and reading them back after the
+    commit, only to mint tokens and answer with the user, cost three statements."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
