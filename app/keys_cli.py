@@ -18,7 +18,7 @@ from app.core.signing_keys import key_set
 from app.core.signing_keys import private_pem
 from app.core.signing_keys import public_key_entry
 from app.core.signing_keys import public_pem
-from app.core.signing_keys import write_new_file
+from app.startup import write_new_file
 
 keys_cli = AppGroup("keys", help="Signing keys: make a key pair, list the keys in use.")
 

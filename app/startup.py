@@ -180,10 +180,15 @@ def is_strong_secret(secret: str) -> bool:
 def _instance_secret(path: Path) -> str:
     """Development's secret: made once, kept in instance/ so tokens survive restarts."""
     if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(MIN_SECRET_BYTES))
+        write_new_file(path, secrets.token_hex(MIN_SECRET_BYTES).encode(), mode=0o600)
     return path.read_text().strip()
+
+
+def write_new_file(path: Path, data: bytes, *, mode: int) -> None:
+    """Write a file that must not exist yet, created with ``mode`` (never wider first)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
 
 
 def _entropy_bytes(secret: str) -> float:

@@ -11,7 +11,6 @@ how it is checked (RFC 8725 3.1: no ``none``, no HMAC signed with a public key).
 import base64
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from jwt.algorithms import get_default_algorithms
 
 from app.extensions import jwt
 from app.startup import ConfigurationError
+from app.startup import write_new_file
 
 HMAC_ALGORITHM = "HS256"
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
@@ -194,13 +194,6 @@ def public_pem(private_key: PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-
-
-def write_new_file(path: Path, data: bytes, *, mode: int) -> None:
-    """Write a file that must not exist yet, created with ``mode`` (never wider first)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
 
 
 def load_pem_key(data: bytes) -> Any:

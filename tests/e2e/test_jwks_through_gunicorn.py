@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from tests.dialects import USER_ENDPOINTS
 from tests.e2e import http
 from tests.e2e.conftest import LiveServer
 from tests.processes import ROOT
@@ -22,7 +23,6 @@ AUDIENCE = "orders-api"
 PASSWORD = "rotating Keys Passphrase 9"
 CACHE_SECONDS = 1
 WAIT_SECONDS = 15
-USER_ENDPOINTS = ["/api/v1/users/current", "/auth/me", "/api/auth/check", "/api/users/me/"]
 
 
 class Consumer:
