@@ -282,8 +282,15 @@ read against the baseline of its own measurement:
   taking the limiter and flask-jwt-extended off the refresh path, which the service is
   built on; it is left as measured.
 - Authenticated GET on PostgreSQL at 0.60: the lookup is one prepared statement on an
-  autocommit connection; what separates PostgreSQL (0.47) from SQLite (0.65) is the round
-  trip and the database server's own CPU, on the two cores that also run the baseline.
+  autocommit connection; what separates PostgreSQL (0.47 in one session, 0.39-0.41 in the
+  next, where an in-process A/B showed the older code slower still: 605 vs 561-575 us) from
+  SQLite (0.65) is the round trip and the database server's own CPU, on the two cores that
+  also run the baseline.
+- Login beyond the hash at 10 ms: in process a login with a cheap hash is 2.5 ms (four
+  statements since 2026-12-01, six before: 3.1 ms). The figure subtracts the hash timed in
+  the benchmark's own process from the served login's p50, and that hash has measured 70 to
+  83 ms from run to run while the login's p50 stayed at 89-93 ms, so the figure moves by
+  several milliseconds with it (10.0, 10.9, 14.5, 17.2 ms on SQLite in four runs).
 - Some measurements run at a third of the server's rate with p50 close to p99 (for example
   `/healthz` at 1,364/s, p50 11.7 ms, p99 15.9 ms, between rounds at 4,250/s). Uneven
   spreading of wrk's 16 keep-alive connections over the two workers does not explain it:
