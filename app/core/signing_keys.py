@@ -28,12 +28,13 @@ from jwt.algorithms import Algorithm
 from jwt.algorithms import get_default_algorithms
 
 from app.extensions import jwt
+from app.startup import ALLOWED_ALGORITHMS
 from app.startup import ConfigurationError
 from app.startup import write_new_file
 
 HMAC_ALGORITHM = "HS256"
-ASYMMETRIC_ALGORITHMS = ("RS256", "ES256", "EdDSA")
-SIGNING_ALGORITHMS = (HMAC_ALGORITHM, *ASYMMETRIC_ALGORITHMS)
+SIGNING_ALGORITHMS = ALLOWED_ALGORITHMS  # checked at startup (app/startup.py)
+ASYMMETRIC_ALGORITHMS = tuple(name for name in SIGNING_ALGORITHMS if name != HMAC_ALGORITHM)
 MIN_RSA_BITS = 2048
 GENERATED_RSA_BITS = 3072
 _EXTENSION_KEY = "authsvc.signing_keys"
@@ -47,9 +48,6 @@ _THUMBPRINT_MEMBERS = {
 _ALGORITHMS = get_default_algorithms()
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-PublicKey = (
-    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-)
 
 
 @dataclass(frozen=True)
