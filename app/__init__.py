@@ -14,6 +14,7 @@ from app.core.direct_statements import prepare_direct_statements
 from app.core.mail import install_mailer
 from app.core.services.audit_writer import install_audit_writer
 from app.core.signing_keys import install_signing_keys
+from app.core.token_minting import install_token_minter
 from app.core.token_rules import install_token_verifier
 from app.extensions import db
 from app.extensions import jwt
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     jwt.init_app(app)
     limiter.init_app(app)
     install_signing_keys(app)
+    install_token_minter(app)
     install_token_verifier(app)
     install_audit_writer(app)
     install_mailer(app)

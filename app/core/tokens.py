@@ -14,11 +14,10 @@ from typing import Any
 from typing import Protocol
 
 from flask import current_app
-from flask_jwt_extended import create_access_token
-from flask_jwt_extended import create_refresh_token
 
 from app.core.errors import TokenInvalidError
 from app.core.models import ApiClient
+from app.core.token_minting import token_minter
 from app.core.token_rules import token_verifier
 
 
@@ -97,10 +96,11 @@ CLIENT_TOKEN = "client"  # noqa: S105 (a token type, not a secret)
 
 def mint_client_token(*, client: ApiClient, ttl: timedelta) -> str:
     """A machine token: it names the client, not a user, so no user endpoint accepts it."""
-    return create_access_token(
-        identity=client.client_id,
-        expires_delta=ttl,
-        additional_claims={"type": CLIENT_TOKEN, "clientId": client.client_id},
+    return token_minter().mint(
+        kind=CLIENT_TOKEN,
+        subject=client.client_id,
+        ttl=ttl,
+        claims={"clientId": client.client_id},
     )
 
 
@@ -115,10 +115,8 @@ def decode_client_token(raw: str) -> ClientClaims:
 
 
 def mint_access_token(*, user: Holder, session_id: str, ttl: timedelta) -> str:
-    return create_access_token(
-        identity=str(user.id),
-        expires_delta=ttl,
-        additional_claims=_identity_claims(user, session_id),
+    return token_minter().mint(
+        kind="access", subject=str(user.id), ttl=ttl, claims=_identity_claims(user, session_id)
     )
 
 
@@ -137,9 +135,7 @@ def mint_refresh_token(*, user: Holder, session: SessionState) -> str:
         "nbf": issued_at,
         "exp": int(session.expires_at.timestamp()),
     }
-    return create_refresh_token(
-        identity=str(user.id), expires_delta=False, additional_claims=claims
-    )
+    return token_minter().mint(kind="refresh", subject=str(user.id), claims=claims)
 
 
 def issue_tokens(*, user: Holder, session: SessionState, policy: TokenPolicy) -> IssuedTokens:
