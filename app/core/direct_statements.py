@@ -48,8 +48,8 @@ class _Compiled:
 
 
 class DirectStatement:
-    """``statement`` with its bind parameters named: a SELECT read as plain tuples of Python
-    values, or a data change that reports the rows it matched."""
+    """``statement`` with its bind parameters named: a SELECT, or a data change RETURNING
+    rows, read as plain tuples of Python values."""
 
     def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
@@ -66,7 +66,7 @@ class DirectStatement:
             for name, bind in compiled.binds.items()
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
-        columns = self.statement.selected_columns if isinstance(self.statement, Select) else ()
+        columns = self.statement.exported_columns  # the selected, or the RETURNING, columns
         positions = compiled.positiontup
         self._compiled[dialect] = _Compiled(
             sql=compiled.string,
@@ -80,6 +80,18 @@ class DirectStatement:
 
     def rows(self, engine: Engine, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All rows, on a connection of ``engine``'s pool held for this statement only."""
+        return self._rows_alone(engine, parameters, commit=False)
+
+    def rows_committed(
+        self, engine: Engine, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """The rows a data change RETURNING them reports, the change committed: the
+        statement is its own transaction (on an autocommit engine, by itself)."""
+        return self._rows_alone(engine, parameters, commit=True)
+
+    def _rows_alone(
+        self, engine: Engine, parameters: Mapping[str, Any], *, commit: bool
+    ) -> list[tuple[Any, ...]]:
         dialect = engine.dialect
         try:
             connection = engine.raw_connection()
@@ -93,9 +105,21 @@ class DirectStatement:
                 dialect=dialect,
             ) from error
         try:
-            return self.rows_on(connection, dialect, parameters)
+            rows = self.rows_on(connection, dialect, parameters)
+            if commit:
+                self._commit(connection, dialect)
+            return rows
         finally:
             connection.close()
+
+    def _commit(self, connection: PoolProxiedConnection, dialect: Dialect) -> None:
+        try:
+            connection.commit()
+        except dialect.loaded_dbapi.Error as error:
+            dropped = dialect.is_disconnect(error, connection.dbapi_connection, None)
+            if dropped:
+                connection.invalidate(error)
+            raise _wrapped(error, "COMMIT", (), dialect, dropped=dropped) from error
 
     def rows_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All rows, inside ``session``'s transaction (pending ORM changes are not flushed)."""
@@ -104,17 +128,6 @@ class DirectStatement:
             connection.connection, connection.dialect, parameters, connection.invalidate
         )
         return self._converted(connection.dialect, fetched)
-
-    def rowcount_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> int:
-        """The rows a data change matched, inside ``session``'s transaction."""
-        connection = session.connection()
-        return self._run(
-            connection.connection,
-            connection.dialect,
-            parameters,
-            connection.invalidate,
-            fetch=False,
-        )
 
     def rows_on(
         self, connection: PoolProxiedConnection, dialect: Dialect, parameters: Mapping[str, Any]
@@ -137,8 +150,6 @@ class DirectStatement:
         dialect: Dialect,
         parameters: Mapping[str, Any],
         invalidate: Callable[[BaseException], None],
-        *,
-        fetch: bool = True,
     ) -> Any:
         compiled = self._compiled.get(dialect)
         if compiled is None:
@@ -149,7 +160,7 @@ class DirectStatement:
         try:
             cursor = connection.cursor()
             cursor.execute(compiled.sql, bound)
-            outcome = cursor.fetchall() if fetch else cursor.rowcount
+            outcome = cursor.fetchall()
             cursor.close()
         except dialect.loaded_dbapi.Error as error:
             dropped = dialect.is_disconnect(error, connection.dbapi_connection, cursor)

@@ -155,16 +155,19 @@ def test_the_one_statement_reads_roles_and_permissions_with_the_session(client, 
 
 
 @pytest.mark.parametrize("app_overrides", [{"AUTH_AUDIT_BATCHED": True}])
-def test_a_refresh_makes_two_statements_and_its_audit_row_follows(
+def test_a_refresh_is_one_statement_compiled_at_startup_and_its_audit_row_follows(
     app, app_context, client, auth, app_overrides
 ):
     admin = make_admin()
     auth.login(admin.email)
 
-    with counted_statements() as log:
+    with counted_compilations() as compiled, counted_statements() as log:
         assert auth.refresh().status_code == 200
 
-    assert len(log.statements) == 2, log.sql
+    assert len(log.statements) == 1, log.sql
+    assert log.statements[0].sql.startswith("UPDATE sessions SET")
+    assert "RETURNING" in log.statements[0].sql
+    assert compiled == []
     assert audit_writer(app).flush()
     assert db.session.scalar(select(func.count()).where(AuthEvent.event == "refresh")) == 1
 

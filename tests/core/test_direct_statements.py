@@ -96,21 +96,21 @@ def _unreachable_url(url: URL) -> URL:
     return url.set(port=1)
 
 
-def test_a_change_in_a_session_converts_its_parameters_and_counts_its_rows(caller_parameters):
+def test_a_committed_change_converts_its_parameters_and_returns_its_rows(caller_parameters):
     moment = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
     touch = DirectStatement(
         update(Session)
         .where(Session.id == bindparam("sid"))
         .values(last_used_at=bindparam("moment", type_=UTCDateTime()))
+        .returning(Session.id, Session.last_used_at)
     )
-
     session_id = caller_parameters["session_id"]
 
-    matched = touch.rowcount_in(db.session, {"sid": session_id, "moment": moment})
-    missed = touch.rowcount_in(db.session, {"sid": "no-such-session", "moment": moment})
-    db.session.commit()
+    matched = touch.rows_committed(caller_engine(), {"sid": session_id, "moment": moment})
+    missed = touch.rows_committed(caller_engine(), {"sid": "no-such-session", "moment": moment})
 
-    assert (matched, missed) == (1, 0)
+    assert (matched, missed) == ([(session_id, moment)], [])
+    db.session.rollback()  # the committed change is read from a new transaction
     stored = db.session.get(Session, session_id)
     db.session.refresh(stored)
     assert stored.last_used_at == moment

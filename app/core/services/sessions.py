@@ -4,6 +4,7 @@ State lives in the database, never in process memory, so a revocation holds on t
 request on every worker and host.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -12,6 +13,7 @@ from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import ColumnElement
+from sqlalchemy import Text
 from sqlalchemy import bindparam
 from sqlalchemy import case
 from sqlalchemy import delete
@@ -19,6 +21,8 @@ from sqlalchemy import exists
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.core import clock
 from app.core.direct_statements import DirectStatement
@@ -35,6 +39,7 @@ from app.core.models import UTCDateTime
 from app.core.models import user_roles
 from app.core.services import audit
 from app.core.services.callers import Caller
+from app.core.services.callers import caller_engine
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
@@ -110,13 +115,13 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     The swap is one conditional UPDATE on the current token id, so of two concurrent
     refreshes with one token exactly one rotates; the other sees a spent token. The new
     expiry slides forward by the refresh lifetime but never past the session's absolute one.
-    Two statements: the swap, and the read of what the new tokens carry.
+    One statement: the swap is its own transaction and returns what the new tokens carry.
     """
     assert policy.refresh_ttl is not None
     claims = decode_refresh_token(refresh_token)
     now = _whole_seconds(clock.utcnow())
-    rotated = _ROTATION.rowcount_in(
-        db.session,
+    rotated = _ROTATION.rows_committed(
+        caller_engine(),
         {
             "sid": claims.session_id,
             "uid": claims.user_id,
@@ -126,21 +131,56 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
             "sliding_expiry": now + policy.refresh_ttl,
         },
     )
-    if rotated != 1:
-        db.session.rollback()
+    if not rotated:
         return _answer_spent_token(claims, policy, now)
-    session = _load_session(claims.session_id)
-    tokens = issue_tokens(user=session.user, session=session, policy=policy)
-    db.session.commit()
+    session_id, user_id, refresh_jti, expires_at, username, role_pairs = rotated[0]
+    holder = _Holder(
+        id=user_id, username=username, is_active=True, role_names=_ordered_names(role_pairs)
+    )
+    session = _RotatedSession(session_id, refresh_jti, now, expires_at)
+    tokens = issue_tokens(user=holder, session=session, policy=policy)
     _record_refresh("success", claims)
     return tokens
+
+
+class _RolePairs(FunctionElement[str]):
+    """A user's roles as the JSON text of an array of [id, name] pairs ('[]' or NULL for none):
+    one value, so the rotation's RETURNING can carry them."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_RolePairs, "sqlite")
+def _role_pairs_sqlite(element: _RolePairs, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_RolePairs, "postgresql")
+def _role_pairs_postgresql(element: _RolePairs, compiler: Any, **kw: Any) -> str:
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+def _ordered_names(role_pairs: str | None) -> tuple[str, ...]:
+    return tuple(name for _id, name in sorted(json.loads(role_pairs or "[]")))
+
+
+@dataclass(frozen=True)
+class _RotatedSession:
+    """What a rotated session's new tokens are minted from."""
+
+    id: str
+    refresh_jti: str
+    refresh_issued_at: datetime
+    expires_at: datetime
 
 
 _SESSIONS = Session.__table__
 _NOW = bindparam("now", type_=UTCDateTime())
 _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
 # Built once; a Core statement on the table run on the driver's cursor, so neither the ORM's
-# bulk-update machinery nor SQLAlchemy's per-execution work is paid on every refresh.
+# bulk-update machinery nor SQLAlchemy's per-execution work is paid on every refresh. Its
+# own transaction (autocommit), so a write lock or row lock is held for this statement only.
 _ROTATION = DirectStatement(
     update(_SESSIONS)
     .where(
@@ -163,6 +203,19 @@ _ROTATION = DirectStatement(
             else_=_SLIDING_EXPIRY,
         ),
         last_used_at=_NOW,
+    )
+    .returning(
+        _SESSIONS.c.id,
+        _SESSIONS.c.user_id,
+        _SESSIONS.c.refresh_jti,
+        _SESSIONS.c.expires_at,
+        # By the user id given rather than correlated: SQLAlchemy writes the columns of a
+        # RETURNING clause, and of its subqueries, without their table names.
+        select(User.username).where(User.id == bindparam("uid")).scalar_subquery(),
+        select(_RolePairs(Role.id, Role.name))
+        .join(user_roles, user_roles.c.role_id == Role.id)
+        .where(user_roles.c.user_id == bindparam("uid"))
+        .scalar_subquery(),
     )
 )
 
@@ -429,13 +482,6 @@ _SESSION_READ = DirectStatement(
     .where(Session.id == bindparam("session_id"))
     .order_by(Role.id)
 )
-
-
-def _load_session(session_id: str) -> _FoundSession:
-    found = _find_session(session_id)
-    if found is None:
-        raise TokenRevokedError()
-    return found
 
 
 def _find_session(session_id: str) -> _FoundSession | None:

@@ -15,6 +15,7 @@ from app.core.services import callers
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
 from app.extensions import db
+from tests.factories import make_admin
 from tests.factories import make_user
 from tests.signing import signed_part
 
@@ -62,6 +63,22 @@ def test_rotate_spends_the_token_and_hands_out_a_working_successor(app_context):
     assert successor.session_id == tokens.session_id
     assert _caller(successor) is not None
     assert sessions.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
+
+
+@pytest.mark.parametrize("roles", [(), ("user",), ("admin", "user")])
+def test_rotated_tokens_carry_their_own_users_name_and_roles(app_context, roles):
+    make_admin()  # another user with other roles, so a read of anyone else's would show
+    user = make_user(roles=roles)
+    tokens = _login(user)
+
+    successor = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+
+    expected = {"sub": str(user.id), "username": user.username, "userId": user.id}
+    for token in (successor.access_token, successor.refresh_token):
+        claims = decode_token(token)
+        assert {name: claims[name] for name in expected} == expected
+        assert claims["roles"] == user.role_names
+        assert claims["sid"] == tokens.session_id
 
 
 def test_rotate_slides_the_session_expiry(app_context, frozen_clock):
