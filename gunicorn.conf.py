@@ -1,7 +1,8 @@
 """gunicorn settings for the auth service: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
 Environment: HOST and PORT (bind), WEB_CONCURRENCY (workers; default one per CPU, at least 2),
-GUNICORN_THREADS (threads per worker, default 4).
+GUNICORN_THREADS (threads per worker, default 4), GUNICORN_REUSE_PORT (1: a socket per
+worker, the production default; 0: one shared socket).
 """
 
 import multiprocessing
@@ -14,6 +15,17 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or max(multiprocessing.cpu_count(), 2))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections
+# evenly over the workers. On one shared socket, a burst of keep-alive connections (a proxy's
+# pool, a load test) could all be accepted by whichever worker woke first and stay there:
+# `make bench` saw all 16 of wrk's connections on one worker in a third of its runs, which then
+# served at half the server's rate with the other worker idle (docs/benchmarks.md). The cost:
+# a connection still queued at a worker that is stopping is reset rather than served by
+# another; and a second server started on the same port by the same user shares it silently
+# instead of failing, so outside production (`make run`) the one shared socket stays the
+# default. GUNICORN_REUSE_PORT=1 or 0 decides either way.
+_reuse_port_default = "1" if os.environ.get("APP_ENV", "production") == "production" else "0"
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", _reuse_port_default) == "1"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
