@@ -221,7 +221,7 @@ METHOD = """# Benchmarks
 """
 
 FINDINGS = """
-## Where the time went (profiled 2026-11-22 and 2026-12-01)
+## Where the time went (profiled 2026-11-22 and in two sessions of 2026-12-01)
 
 py-spy on one gthread worker under wrk, cProfile, and in-process timings (a loop calling the
 WSGI app, no gunicorn) of `/healthz` and `GET /auth/me`. The VM's speed moves between
@@ -260,43 +260,71 @@ read against the baseline of its own measurement:
   is paid on the same two cores as the baseline, which is why the PostgreSQL ratios trail.
 - Refresh: every statement built per call through the ORM, the rows expired by the audit
   commit and read again, two commits each with an fsync (SQLite `synchronous=FULL`: 0.53 ms a
-  commit; `NORMAL` in WAL: 0.016 ms). Now two statements (the conditional `UPDATE` and one
-  flat read of session, user and roles) on the driver's cursor, one commit, and the audit row
-  batched off the request path: in-process 1,360 -> 1,160 us on SQLite. What remains:
-  Flask-Limiter's refresh budget (a moving window in Redis, one round trip, about 340 us in
-  all), two tokens minted through flask-jwt-extended (about 150 us), the commit, the audit
-  log line.
+  commit; `NORMAL` in WAL: 0.016 ms). Then two statements on the driver's cursor, one
+  commit, the audit row batched off the request path: in-process 1,360 -> 1,160 us on SQLite.
+  Since the second session of 2026-12-01 one statement: the conditional `UPDATE` is its own
+  transaction (autocommit) and `RETURNING` carries the user's name and roles, so SQLite's
+  write lock is held for that statement only and PostgreSQL sees one round trip instead of
+  `BEGIN`, `UPDATE`, `SELECT`, `COMMIT` (in-process, same machine and hour: SQLite about
+  1,940 -> 1,120 us, PostgreSQL 3,700-4,100 -> 1,770 us). Tokens are minted by the
+  service's own writer (flask-jwt-extended's `create_access_token`: 78 us a token; the
+  writer, header and key prepared at startup: 21 us). Flask-Limiter's before-request pass,
+  which looked for limits of kinds the service has none of, is skipped: about 100 us on
+  every request (in-process `/healthz` about 195 -> 95-120 us).
+- Refresh under gunicorn (py-spy on one worker, SQLite): Flask-Limiter's check with its
+  Redis moving window 30% of the samples, the rotation statement 16%, gunicorn writing the
+  response 16% (mostly a thread waiting for the GIL among the worker's four). With the
+  limiter switched off altogether, refresh reached 1,100/s against a 4,040/s baseline
+  (0.27), with 13% of the CPU idle: SQLite's busy handler makes a writer that finds the lock
+  taken sleep 1, 2, 5, ... ms (refresh p99 100-150 ms). redis-py's hiredis parser changed
+  nothing measurable (774, 668, 864 vs 862, 762, 875 req/s), so it is not a dependency.
+- The caller statement on PostgreSQL, by the backend's and the client's CPU time over 5,000
+  runs: 130-150 us in the backend and 94-111 us in psycopg, against 42-50 and 51-70 us for a
+  prepared `SELECT 1` (psycopg2 would save about 20 us of the client's share). Without the
+  `ORDER BY`, in binary, or with roles and permissions aggregated, it costs the same. Under
+  load the PostgreSQL backends take the CPU the workers lose: with 2 x 8 threads instead of
+  2 x 4, `/auth/me` fell from 1,264-1,372 to 749-936 req/s, machine 97% busy, workers 52-60%.
 - Ratio history of `GET /auth/me` to `/healthz` (SQLite, gunicorn): 0.19 before, 0.35 after
   the caller read, 0.45-0.52 after the single decode, 0.54-0.61 with the first statement on
   an autocommit engine, 0.65 with the startup-compiled statement on the driver's cursor
-  (PostgreSQL: 0.32 -> 0.47). Refresh: 0.05 -> 0.10-0.19 -> 0.18 on both databases.
+  (PostgreSQL: 0.32 -> 0.47). Refresh: 0.05 -> 0.10-0.19 -> 0.18 on both databases, then
+  0.16 / 0.14 (SQLite / PostgreSQL) and, with the one-statement rotation, the writer and
+  a socket per worker, 0.22 / 0.15, with `/healthz` itself about 100 us cheaper.
 
 ## What the remaining targets would take
 
-- Refresh at 0.35 x `/healthz` means a refresh may cost about three baselines in all. In
-  process, with the limiter off and tokens minted by PyJWT directly, a refresh is still
-  790 us against a 66 us `/healthz` (1,190 vs 133 us as deployed). Flask-Limiter's refresh
-  budget is 355 us of it (a Redis round trip of about 140 us, and the extension's own
-  per-request work, run twice for a decorated route), flask-jwt-extended's two mints
-  about 130 us, the ORM session's begin and commit about 140 us. Meeting it would mean
-  taking the limiter and flask-jwt-extended off the refresh path, which the service is
-  built on; it is left as measured.
-- Authenticated GET on PostgreSQL at 0.60: the lookup is one prepared statement on an
-  autocommit connection; what separates PostgreSQL (0.47 in one session, 0.39-0.41 in the
-  next, where an in-process A/B showed the older code slower still: 605 vs 561-575 us) from
-  SQLite (0.65) is the round trip and the database server's own CPU, on the two cores that
-  also run the baseline.
+- Refresh at 0.35 x `/healthz` (a refresh may cost about three baselines in all). What a
+  refresh still spends in process (about 1,100-1,300 us on SQLite): Flask-Limiter's refresh
+  budget 341 us (of which the `limits` library's moving-window hit is 203 us, and in that
+  redis-py's round trip 128-141 us where a raw socket's is 70 us), the rotation statement
+  with its pool checkout about 200, the audit event (log line and queued row) about 70, the
+  token check about 60, two mints about 40, and Flask's request and response. Switching the
+  limiter off altogether gave 0.27 on SQLite, so 0.35 also needs SQLite's writers to wait
+  without the busy handler's sleeps (for example one writer lock shared by the workers) and
+  less per-request framework work. On PostgreSQL
+  (0.15) the backends were idle in `ClientRead` in 151 of 164 samples of `pg_stat_activity`
+  during the load: the workers, at 53-73% CPU each with the machine 86-95% busy, are what
+  limits it, not the database's locks or its commit.
+- Authenticated GET on PostgreSQL at 0.60: the design reads session, user, roles and
+  permissions from the database on every request, one round trip. That round trip costs
+  about 250 us of CPU (backend and psycopg, measured above) on the two cores that also run
+  the baseline, whose whole request costs about 500 us of CPU under gunicorn: with no other
+  work at all, the ratio could not pass about 0.65. Reaching 0.60 means a cheaper
+  statement in the backend (fewer joins: roles and permissions kept with the user) or a
+  database on other cores.
 - Login beyond the hash at 10 ms: in process a login with a cheap hash is 2.5 ms (four
   statements since 2026-12-01, six before: 3.1 ms). The figure subtracts the hash timed in
   the benchmark's own process from the served login's p50, and that hash has measured 70 to
-  83 ms from run to run while the login's p50 stayed at 89-93 ms, so the figure moves by
-  several milliseconds with it (10.0, 10.9, 14.5, 17.2 ms on SQLite in four runs).
-- Some measurements run at a third of the server's rate with p50 close to p99 (for example
-  `/healthz` at 1,364/s, p50 11.7 ms, p99 15.9 ms, between rounds at 4,250/s). Uneven
-  spreading of wrk's 16 keep-alive connections over the two workers does not explain it:
-  measured directly (ss, 8 runs) it ranged from 1:15 to 8:8 connections per worker with
-  /healthz between 3,760 and 4,390 req/s. The medians over 5 rounds (the default) absorb
-  such a round; the raw rounds are in `bench/results/`.
+  130 ms from run to run while the login's p50 moved with it, so the figure moves by
+  several milliseconds (10.0, 10.9, 14.5, 17.2 ms on SQLite in four runs, -2.5 and 9.2 ms in
+  the next two).
+- Slow rounds, at a third of the server's rate with p50 close to p99, were one worker
+  serving alone: per-worker CPU during the run showed 110% and 0% while the machine was 60%
+  busy, in about a third of the measurements (ss, sampled after the runs, had not caught
+  it). On one shared listening socket, the 16 connections wrk opens at once all went to
+  whichever worker woke first and stayed there. Since 2026-12-01 each worker listens on its
+  own `SO_REUSEPORT` socket in production (`gunicorn.conf.py`), and every run since was
+  balanced (87-97% CPU for each worker).
 
 ## Reading the figures
 

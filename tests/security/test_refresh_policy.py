@@ -7,6 +7,7 @@ import pytest
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.models import Session
+from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
 from app.extensions import db
@@ -25,13 +26,13 @@ def test_refresh_slides_but_never_past_the_absolute_session_age(app_context, fro
     login_time = session.created_at
     for _ in range(4):
         frozen_clock.advance(6 * DAY)
-        tokens = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+        tokens = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     db.session.refresh(session)
     assert session.expires_at == login_time + timedelta(days=30)
     frozen_clock.advance(6 * DAY + 1)
     with pytest.raises(TokenExpiredError):
-        sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
 
 def test_the_absolute_age_is_configurable(app, app_context):
@@ -47,24 +48,24 @@ def test_the_absolute_age_is_configurable(app, app_context):
 def test_only_the_immediate_parent_is_forgiven_within_the_grace_window(app_context):
     """RFC 9700 4.14.2: a grandparent presented again, even at once, is theft."""
     first = sessions.open_session(user=make_user(), dialect="token-pair", policy=POLICY)
-    second = sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
-    third = sessions.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
+    second = refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+    third = refreshes.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
 
-    assert sessions.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
+    assert refreshes.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
     with pytest.raises(TokenReusedError):
-        sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
     with pytest.raises(Exception, match="revoked"):
-        sessions.rotate_refresh(refresh_token=third.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=third.refresh_token, policy=POLICY)
 
 
 def test_a_late_reuse_of_the_parent_revokes_the_session(app_context, frozen_clock):
     """RFC 9700 4.14.2: outside the grace window the parent is a theft signal."""
     first = sessions.open_session(user=make_user(), dialect="token-pair", policy=POLICY)
-    sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+    refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
     frozen_clock.advance(11)
 
     with pytest.raises(TokenReusedError):
-        sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
     assert db.session.get(Session, first.session_id).revoked_at is not None
 
 

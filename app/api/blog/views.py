@@ -39,6 +39,7 @@ from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import authentication
 from app.core.services import mailed_tokens
+from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.services.authentication import AwaitingVerification
 from app.core.tokens import policy_for
@@ -107,7 +108,7 @@ def login() -> Response:
 @same_site_only
 def refresh_token() -> Response:
     """Spend the refresh cookie for a new access token and a rotated refresh cookie."""
-    tokens = sessions.rotate_refresh(
+    tokens = refreshes.rotate_refresh(
         refresh_token=_required_refresh_cookie(), policy=policy_for("BLOG")
     )
     return attach_refresh_cookie(jsonify(ACCESS_TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)

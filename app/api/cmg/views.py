@@ -19,6 +19,7 @@ from app.api.requests import client_info
 from app.api.requests import load_body
 from app.core.errors import RefreshTokenMissingError
 from app.core.services import authentication
+from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import policy_for
 
@@ -52,7 +53,7 @@ def refresh() -> Response:
     refresh_token = read_cookie(COOKIE["name"])
     if refresh_token is None:
         raise RefreshTokenMissingError()
-    tokens = sessions.rotate_refresh(refresh_token=refresh_token, policy=policy_for("CMG"))
+    tokens = refreshes.rotate_refresh(refresh_token=refresh_token, policy=policy_for("CMG"))
     return attach_refresh_cookie(jsonify(TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)
 
 

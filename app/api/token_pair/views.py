@@ -17,6 +17,7 @@ from app.api.token_pair.schemas import RefreshedSchema
 from app.api.token_pair.schemas import RefreshSchema
 from app.api.token_pair.schemas import VerifySchema
 from app.core.services import authentication
+from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.services import verification
 from app.core.tokens import policy_for
@@ -49,7 +50,9 @@ def obtain_pair() -> Response:
 def refresh_pair() -> Response:
     """Spend a refresh token (single use) for a new access and refresh token."""
     data = load_body(REFRESH_SCHEMA)
-    tokens = sessions.rotate_refresh(refresh_token=data["refresh"], policy=policy_for("TOKEN_PAIR"))
+    tokens = refreshes.rotate_refresh(
+        refresh_token=data["refresh"], policy=policy_for("TOKEN_PAIR")
+    )
     return jsonify(REFRESHED_SCHEMA.dump(tokens))
 
 

@@ -11,6 +11,7 @@ from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
 from app.core.errors import WrongCurrentPasswordError
 from app.core.services import accounts
+from app.core.services import refreshes
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
@@ -119,9 +120,9 @@ def test_change_password_keeps_the_calling_session_and_ends_the_others(app_conte
     assert accounts.authenticate(identifier=user.email, password="a brand new secret") == user
     with pytest.raises(InvalidCredentialsError):
         accounts.authenticate(identifier=user.email, password=PASSWORD)
-    assert sessions.rotate_refresh(refresh_token=kept.refresh_token, policy=POLICY)
+    assert refreshes.rotate_refresh(refresh_token=kept.refresh_token, policy=POLICY)
     with pytest.raises(Exception, match="revoked"):
-        sessions.rotate_refresh(refresh_token=other.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=other.refresh_token, policy=POLICY)
 
 
 def test_change_password_with_a_wrong_current_password_changes_nothing(app_context):

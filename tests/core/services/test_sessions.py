@@ -12,6 +12,7 @@ from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
 from app.core.models import Session
 from app.core.services import callers
+from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
 from app.extensions import db
@@ -57,12 +58,12 @@ def test_a_policy_without_refresh_issues_only_an_access_token(app_context):
 def test_rotate_spends_the_token_and_hands_out_a_working_successor(app_context):
     tokens = _login()
 
-    successor = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    successor = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     assert successor.refresh_token != tokens.refresh_token
     assert successor.session_id == tokens.session_id
     assert _caller(successor) is not None
-    assert sessions.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
+    assert refreshes.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
 
 
 @pytest.mark.parametrize("roles", [(), ("user",), ("admin", "user")])
@@ -71,7 +72,7 @@ def test_rotated_tokens_carry_their_own_users_name_and_roles(app_context, roles)
     user = make_user(roles=roles)
     tokens = _login(user)
 
-    successor = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    successor = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     expected = {"sub": str(user.id), "username": user.username, "userId": user.id}
     for token in (successor.access_token, successor.refresh_token):
@@ -85,7 +86,7 @@ def test_rotate_slides_the_session_expiry(app_context, frozen_clock):
     tokens = _login()
     frozen_clock.advance(3600)
 
-    sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     session = db.session.get(Session, tokens.session_id)
     assert session.expires_at == frozen_clock.now.replace(microsecond=0) + POLICY.refresh_ttl
@@ -93,10 +94,10 @@ def test_rotate_slides_the_session_expiry(app_context, frozen_clock):
 
 def test_reuse_inside_the_grace_window_yields_the_identical_successor(app_context, frozen_clock):
     tokens = _login()
-    successor = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    successor = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
     frozen_clock.advance(9)
 
-    again = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    again = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     assert signed_part(again.refresh_token) == signed_part(successor.refresh_token)
     assert db.session.get(Session, tokens.session_id).revoked_at is None
@@ -104,41 +105,41 @@ def test_reuse_inside_the_grace_window_yields_the_identical_successor(app_contex
 
 def test_reuse_after_the_grace_window_revokes_the_whole_session(app_context, frozen_clock):
     tokens = _login()
-    successor = sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    successor = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
     frozen_clock.advance(11)
 
     with pytest.raises(TokenReusedError):
-        sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     assert db.session.get(Session, tokens.session_id).revoked_at is not None
     assert _caller(successor) is None
     with pytest.raises(TokenRevokedError):
-        sessions.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
 
 
 def test_reuse_of_an_older_ancestor_revokes_even_inside_the_grace_window(app_context):
     first = _login()
-    second = sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
-    sessions.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
+    second = refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+    refreshes.rotate_refresh(refresh_token=second.refresh_token, policy=POLICY)
 
     with pytest.raises(TokenReusedError):
-        sessions.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
 
 
 def test_with_zero_grace_any_reuse_revokes_the_session(app, app_context):
     app.config["AUTH_REFRESH_REUSE_GRACE_SECONDS"] = 0
     tokens = _login()
-    sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+    refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     with pytest.raises(TokenReusedError):
-        sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
 
 def test_rotate_refuses_an_access_token(app_context):
     tokens = _login()
 
     with pytest.raises(TokenInvalidError):
-        sessions.rotate_refresh(refresh_token=tokens.access_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=tokens.access_token, policy=POLICY)
 
 
 def test_rotate_refuses_an_expired_session(app_context, frozen_clock):
@@ -147,7 +148,7 @@ def test_rotate_refuses_an_expired_session(app_context, frozen_clock):
     frozen_clock.advance(60)
 
     with pytest.raises(TokenExpiredError):
-        sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=short)
+        refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=short)
 
 
 def test_rotate_refuses_a_deactivated_user(app_context):
@@ -157,7 +158,7 @@ def test_rotate_refuses_a_deactivated_user(app_context):
     db.session.commit()
 
     with pytest.raises(TokenRevokedError):
-        sessions.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
+        refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
 
 def test_find_caller_refuses_a_token_of_a_deleted_session_even_for_a_reused_user_id(app_context):
