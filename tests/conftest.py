@@ -174,8 +174,8 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """A clock the test moves by hand: the service's clock (which checks tokens) and
-    flask-jwt-extended's (which mints them) alike."""
+    """A clock the test moves by hand: the service's clock (which mints and checks tokens)
+    and flask-jwt-extended's (the reference some tests mint with) alike."""
 
     class FrozenClock:
         now = clock.utcnow()

@@ -76,7 +76,8 @@ def install_signing_keys(app: Flask) -> None:
     app.config["JWT_ENCODE_ISSUER"] = app.config["JWT_ISSUER"]
     audiences = app.config["JWT_AUDIENCE"]
     app.config["JWT_ENCODE_AUDIENCE"] = audiences[0] if len(audiences) == 1 else audiences or None
-    # flask-jwt-extended mints every token; its decode_token agrees with the service's reader.
+    # flask-jwt-extended keeps its configuration: the reference the service's own writer is
+    # tested against (tests/core/test_token_minting.py), and a decoder that agrees with its reader.
     app.config["JWT_DECODE_ALGORITHMS"] = sorted(
         {key.algorithm for key in keys.verification.values()}
     )
