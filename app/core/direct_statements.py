@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import NoReturn
 from weakref import WeakKeyDictionary
 from weakref import WeakSet
 
@@ -116,10 +117,7 @@ class DirectStatement:
         try:
             connection.commit()
         except dialect.loaded_dbapi.Error as error:
-            dropped = dialect.is_disconnect(error, connection.dbapi_connection, None)
-            if dropped:
-                connection.invalidate(error)
-            raise _wrapped(error, "COMMIT", (), dialect, dropped=dropped) from error
+            _raise_translated(error, connection, None, connection.invalidate, "COMMIT", (), dialect)
 
     def rows_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """All rows, inside ``session``'s transaction (pending ORM changes are not flushed)."""
@@ -163,10 +161,7 @@ class DirectStatement:
             outcome = cursor.fetchall()
             cursor.close()
         except dialect.loaded_dbapi.Error as error:
-            dropped = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-            if dropped:
-                invalidate(error)
-            raise _wrapped(error, compiled.sql, bound, dialect, dropped=dropped) from error
+            _raise_translated(error, connection, cursor, invalidate, compiled.sql, bound, dialect)
         return outcome
 
 
@@ -177,14 +172,25 @@ def prepare_direct_statements(engines: Iterable[Engine]) -> None:
             statement.prepare(engine.dialect)
 
 
-def _wrapped(
-    error: Exception, sql: str, bound: Any, dialect: Dialect, *, dropped: bool
-) -> DBAPIError:
-    return DBAPIError.instance(
+def _raise_translated(
+    error: Exception,
+    connection: PoolProxiedConnection,
+    cursor: Any,
+    invalidate: Callable[[BaseException], None],
+    sql: str,
+    bound: Any,
+    dialect: Dialect,
+) -> NoReturn:
+    """Raise a driver error as SQLAlchemy's own; a dropped connection is invalidated first,
+    so the pool replaces it."""
+    dropped = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+    if dropped:
+        invalidate(error)
+    raise DBAPIError.instance(
         sql,
         bound,
         error,
         dialect.loaded_dbapi.Error,
         connection_invalidated=dropped,
         dialect=dialect,
-    )
+    ) from error
