@@ -67,19 +67,18 @@ class AuditWriter:
                     rows.task_done()
 
     def _next_batch(self, rows: "queue.Queue[dict[str, Any]]") -> list[dict[str, Any]]:
+        """The first row, and what else arrives within the flush interval. The interval is
+        slept out rather than waited for row by row: a row queued meanwhile wakes no thread,
+        where a waiting get() would hand the GIL to this thread for every row
+        (docs/benchmarks.md)."""
         batch = [rows.get()]
-        deadline = time.monotonic() + self._flush_seconds
+        if rows.qsize() < MAX_BATCH:
+            self._hurry.wait(self._flush_seconds)
         while len(batch) < MAX_BATCH:
-            remaining = deadline - time.monotonic()
             try:
-                if self._hurry.is_set() or remaining <= 0:
-                    # Take what is queued already, without waiting for more.
-                    batch.append(rows.get_nowait())
-                else:
-                    batch.append(rows.get(timeout=min(remaining, 0.05)))
+                batch.append(rows.get_nowait())
             except queue.Empty:
-                if self._hurry.is_set() or remaining <= 0:
-                    break
+                break
         return batch
 
     def _store(self, batch: list[dict[str, Any]]) -> None:
