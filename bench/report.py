@@ -69,17 +69,7 @@ def targets(result: dict[str, Any]) -> list[Target]:
         found.append(Target(f"{label} p99", "<= 3 x baseline p99", f"{p99:.2f}", p99 <= 3.0))
     refresh = table["refresh"]["ratio"]
     found.append(Target("refresh req/s", ">= 0.35 x baseline", f"{refresh:.2f}", refresh >= 0.35))
-    rounds = result["rounds"]
-    hash_ms = _median(r["hash_p50_ms"] for r in rounds)
-    beyond_hash = _median(r["login"]["p50_ms"] - r["hash_p50_ms"] for r in rounds)
-    found.append(
-        Target(
-            "login p50 beyond the password hash",
-            "<= 10 ms",
-            f"{beyond_hash:.1f} ms (login {table['login']['p50_ms']:.1f}, hash {hash_ms:.1f})",
-            beyond_hash <= 10.0,
-        )
-    )
+    found.append(_login_target(result["rounds"], table))
     big = table["me_big_tables"]["big_ratio"]
     rows = f"{result['table_rows']['big']:,}"
     found.append(
@@ -87,6 +77,22 @@ def targets(result: dict[str, Any]) -> list[Target]:
     )
     found.append(_memory_target(result["memory"]))
     return found
+
+
+def _login_target(rounds: list[dict[str, Any]], table: dict[str, dict[str, float]]) -> Target:
+    """The login's own time: the p50 of logins whose hash costs microseconds, less that hash.
+    (Results from before 2026-12-02 have only the real hash's login, less the hash timed
+    apart.)"""
+    hash_ms = _median(r["hash_p50_ms"] for r in rounds)
+    real = f"login {table['login']['p50_ms']:.1f}, its hash alone {hash_ms:.1f}"
+    if "login_light" not in table:
+        beyond_hash = _median(r["login"]["p50_ms"] - r["hash_p50_ms"] for r in rounds)
+        measured = f"{beyond_hash:.1f} ms ({real})"
+    else:
+        beyond_hash = _median(r["login_light"]["p50_ms"] - r["light_hash_p50_ms"] for r in rounds)
+        light_hash_us = _median(r["light_hash_p50_ms"] for r in rounds) * 1000
+        measured = f"{beyond_hash:.1f} ms (hash {light_hash_us:.0f} us; with the real hash: {real})"
+    return Target("login p50 beyond the password hash", "<= 10 ms", measured, beyond_hash <= 10.0)
 
 
 def _memory_target(memory: dict[str, Any]) -> Target:
@@ -189,6 +195,7 @@ LABELS = {
     "current": "GET /api/v1/users/current",
     "refresh": "POST /api/v1/auth/refresh-token",
     "login": "POST /api/v1/auth/login (1 connection)",
+    "login_light": "POST /api/v1/auth/login, users with a 1-iteration hash (1 connection)",
     "me_big_tables": "GET /auth/me, 1,000,000-row tables",
 }
 
@@ -214,8 +221,10 @@ METHOD = """# Benchmarks
   /api/v1/auth/login` (one connection, so its p50 is the request's own time and not a
   queue's), and `GET /auth/me` against the 1,000,000-row database. Each ratio is taken
   against the baseline of the same round; the tables give the median over the rounds.
-- The password hash alone (werkzeug scrypt, as configured) is timed in-process with the
-  servers idle; login's overhead is its p50 minus that.
+- Login beyond the hash: 50 more users carry a hash of one PBKDF2 iteration (microseconds)
+  and are logged in the same way, after the real-hash login; that login's p50, less its
+  hash timed in-process, is the login's own time. The real hash (werkzeug scrypt, as
+  configured) is timed in-process too with the servers idle, and shown beside it.
 - Worker memory: each worker's RSS after warm-up and again after at least 100,000 requests.
 - Machine: {cpus} CPUs, Python {python}, {platform}; wrk shares the machine with the service.
 """
