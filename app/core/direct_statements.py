@@ -25,6 +25,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import PoolProxiedConnection
 
+from app.extensions import db
+from app.startup import AUTOCOMMIT_BIND
+
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
 
@@ -163,6 +166,14 @@ class DirectStatement:
         except dialect.loaded_dbapi.Error as error:
             _raise_translated(error, connection, cursor, invalidate, compiled.sql, bound, dialect)
         return outcome
+
+
+def own_transaction_engine() -> Engine:
+    """The engine for a statement that is its own transaction (``rows``, ``rows_committed``):
+    the autocommit one where the database has one, so no BEGIN goes with it; SQLite's
+    driver opens no transaction for a SELECT, and ``rows_committed`` commits itself."""
+    engines = db.engines
+    return engines.get(AUTOCOMMIT_BIND, engines[None])
 
 
 def prepare_direct_statements(engines: Iterable[Engine]) -> None:

@@ -17,10 +17,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from app.core.direct_statements import DirectStatement
+from app.core.direct_statements import own_transaction_engine
 from app.core.models import Session
 from app.core.models import UTCDateTime
 from app.core.services.callers import CALLER_READ
-from app.core.services.callers import caller_engine
 from app.core.services.sessions import open_session
 from app.core.token_rules import token_verifier
 from app.core.tokens import policy_for
@@ -41,7 +41,7 @@ def caller_parameters(app_context):
 
 
 def test_the_caller_read_returns_the_rows_sqlalchemy_returns(caller_parameters):
-    engine = caller_engine()
+    engine = own_transaction_engine()
     with engine.connect() as connection:
         expected = [
             tuple(row) for row in connection.execute(CALLER_READ.statement, caller_parameters)
@@ -68,7 +68,7 @@ def test_a_driver_error_comes_out_as_sqlalchemys_own_and_the_pool_still_serves(a
 
 
 def test_a_dropped_connection_is_invalidated_so_the_pool_replaces_it(caller_parameters):
-    engine = caller_engine()
+    engine = own_transaction_engine()
     connection = engine.raw_connection()
     connection.dbapi_connection.close()  # as when the database goes away
     try:
@@ -106,8 +106,9 @@ def test_a_committed_change_converts_its_parameters_and_returns_its_rows(caller_
     )
     session_id = caller_parameters["session_id"]
 
-    matched = touch.rows_committed(caller_engine(), {"sid": session_id, "moment": moment})
-    missed = touch.rows_committed(caller_engine(), {"sid": "no-such-session", "moment": moment})
+    engine = own_transaction_engine()
+    matched = touch.rows_committed(engine, {"sid": session_id, "moment": moment})
+    missed = touch.rows_committed(engine, {"sid": "no-such-session", "moment": moment})
 
     assert (matched, missed) == ([(session_id, moment)], [])
     db.session.rollback()  # the committed change is read from a new transaction

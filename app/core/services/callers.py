@@ -14,12 +14,12 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 
 from app.core.direct_statements import DirectStatement
+from app.core.direct_statements import own_transaction_engine
 from app.core.models import MAX_INTEGER
 from app.core.models import Permission
 from app.core.models import RevokedToken
@@ -28,8 +28,6 @@ from app.core.models import Session
 from app.core.models import User
 from app.core.models import role_permissions
 from app.core.models import user_roles
-from app.extensions import db
-from app.startup import AUTOCOMMIT_BIND
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,9 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         return None
     if not 0 < int(sub) <= MAX_INTEGER:
         return None
-    rows = CALLER_READ.rows(caller_engine(), {"user_id": int(sub), "session_id": sid, "jti": jti})
+    rows = CALLER_READ.rows(
+        own_transaction_engine(), {"user_id": int(sub), "session_id": sid, "jti": jti}
+    )
     if not rows:
         return None
     return Caller(
@@ -115,12 +115,6 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         token_jti=jti,
         token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
     )
-
-
-def caller_engine() -> Engine:
-    """The engine the caller is read on: the autocommit one, where the database has one."""
-    engines = db.engines
-    return engines.get(AUTOCOMMIT_BIND, engines[None])
 
 
 def _calling_user(rows: Sequence[tuple[Any, ...]]) -> CallingUser:

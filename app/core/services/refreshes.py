@@ -25,6 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from app.core import clock
 from app.core.direct_statements import DirectStatement
+from app.core.direct_statements import own_transaction_engine
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
@@ -35,7 +36,6 @@ from app.core.models import UTCDateTime
 from app.core.models import user_roles
 from app.core.services import audit
 from app.core.services import sessions
-from app.core.services.callers import caller_engine
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
@@ -56,7 +56,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     claims = decode_refresh_token(refresh_token)
     now = sessions.whole_seconds(clock.utcnow())
     rotated = _ROTATION.rows_committed(
-        caller_engine(),
+        own_transaction_engine(),
         {
             "sid": claims.session_id,
             "uid": claims.user_id,
