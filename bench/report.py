@@ -103,10 +103,13 @@ def _memory_target(memory: dict[str, Any]) -> Target:
         and growth <= MEMORY_GROWTH_MB
         and not memory["restarted_workers"]
     )
+    measured = f"{max(start):.1f} -> {max(end):.1f} MB (max growth {growth:+.1f} MB)"
+    if "run_start_mb" in memory:  # results from 2026-12-02 on
+        measured += f"; {max(memory['run_start_mb']):.1f} MB after the warm-up"
     return Target(
         f"worker RSS over {memory['requests']:,} requests",
         f"< {MEMORY_LIMIT_MB:.0f} MB, growth <= {MEMORY_GROWTH_MB:.0f} MB",
-        f"{max(start):.1f} -> {max(end):.1f} MB (max growth {growth:+.1f} MB)",
+        measured,
         flat,
     )
 
@@ -225,12 +228,15 @@ METHOD = """# Benchmarks
   and are logged in the same way, after the real-hash login; that login's p50, less its
   hash timed in-process, is the login's own time. The real hash (werkzeug scrypt, as
   configured) is timed in-process too with the servers idle, and shown beside it.
-- Worker memory: each worker's RSS after warm-up and again after at least 100,000 requests.
+- Worker memory: each worker's RSS after the rounds and again after 100,000 more
+  authenticated GETs (the rounds fill its caches first: SQLite's page cache, up to 2 MB a
+  connection, grows with what the logins and refreshes wrote), and its RSS after the warm-up,
+  so the whole run's growth shows too.
 - Machine: {cpus} CPUs, Python {python}, {platform}; wrk shares the machine with the service.
 """
 
 FINDINGS = """
-## Where the time went (profiled 2026-11-22 and in two sessions of 2026-12-01)
+## Where the time went (profiled 2026-11-22, in two sessions of 2026-12-01, and 2026-12-02)
 
 py-spy on one gthread worker under wrk, cProfile, and in-process timings (a loop calling the
 WSGI app, no gunicorn) of `/healthz` and `GET /auth/me`. The VM's speed moves between
@@ -293,12 +299,29 @@ read against the baseline of its own measurement:
   `ORDER BY`, in binary, or with roles and permissions aggregated, it costs the same. Under
   load the PostgreSQL backends take the CPU the workers lose: with 2 x 8 threads instead of
   2 x 4, `/auth/me` fell from 1,264-1,372 to 749-936 req/s, machine 97% busy, workers 52-60%.
+- 2026-12-02, refresh under gunicorn (py-spy `--gil`, both workers): `Condition.notify`
+  was 6.6% of the samples on its own. The audit writer waited for rows with a blocking
+  `get()` per row, so every login and refresh woke its thread and handed it the GIL; it now
+  sleeps out its flush interval and drains the queue, one wake per batch. A/B on one stand
+  (gunicorn 2 x 4 + wrk, six 5 s rounds each, refresh / `/healthz`): SQLite 0.206 -> 0.243,
+  PostgreSQL 0.157 -> 0.175.
+- Tried the same day and not kept: an exclusive `flock` taken by every SQLite write
+  transaction before its first write, so writers queue in the kernel instead of sleeping in
+  SQLite's busy handler. Refresh p99 fell (35-48 ms against 63-128) but throughput did too
+  (0.217 -> 0.177, six rounds each): the lock passes to a thread that must first get its
+  process's GIL, and every other writer waits meanwhile. A switch interval of 0.5 ms instead
+  of 5 changed nothing; 2 x 8 and 2 x 16 threads gave no more refreshes (SQLite 0.17-0.21,
+  PostgreSQL 0.10-0.14). PostgreSQL with `synchronous_commit=off` refreshed at 0.19-0.21
+  against 0.13-0.16: the commit's WAL flush is about a fifth of a refresh there. It is not
+  taken: a crash would lose rotations whose tokens clients already hold, and their next
+  refresh would then look like token reuse and end the session.
 - Ratio history of `GET /auth/me` to `/healthz` (SQLite, gunicorn): 0.19 before, 0.35 after
   the caller read, 0.45-0.52 after the single decode, 0.54-0.61 with the first statement on
   an autocommit engine, 0.65 with the startup-compiled statement on the driver's cursor
   (PostgreSQL: 0.32 -> 0.47). Refresh: 0.05 -> 0.10-0.19 -> 0.18 on both databases, then
   0.16 / 0.14 (SQLite / PostgreSQL) and, with the one-statement rotation, the writer and
-  a socket per worker, 0.22 / 0.15, with `/healthz` itself about 100 us cheaper.
+  a socket per worker, 0.22 / 0.15, with `/healthz` itself about 100 us cheaper; the audit
+  writer's one wake per batch added 18% and 11% on one stand (above).
 
 ## What the remaining targets would take
 
@@ -321,12 +344,11 @@ read against the baseline of its own measurement:
   work at all, the ratio could not pass about 0.65. Reaching 0.60 means a cheaper
   statement in the backend (fewer joins: roles and permissions kept with the user) or a
   database on other cores.
-- Login beyond the hash at 10 ms: in process a login with a cheap hash is 2.5 ms (four
-  statements since 2026-12-01, six before: 3.1 ms). The figure subtracts the hash timed in
-  the benchmark's own process from the served login's p50, and that hash has measured 70 to
-  130 ms from run to run while the login's p50 moved with it, so the figure moves by
-  several milliseconds (10.0, 10.9, 14.5, 17.2 ms on SQLite in four runs, -2.5 and 9.2 ms in
-  the next two).
+- Login beyond the hash: until 2026-12-01 the figure was the served login's p50 less the
+  hash timed in the benchmark's own process, two figures of 70 to 130 ms whose difference
+  moved by several milliseconds from run to run (10.0, 10.9, 14.5, 17.2, -2.5 and 9.2 ms on
+  SQLite in six runs). Since 2026-12-02 it is measured directly: the login of users whose
+  hash takes microseconds (see Method). In process such a login is 2.5 ms.
 - Slow rounds, at a third of the server's rate with p50 close to p99, were one worker
   serving alone: per-worker CPU during the run showed 110% and 0% while the machine was 60%
   busy, in about a third of the measurements (ss, sampled after the runs, had not caught
