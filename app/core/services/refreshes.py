@@ -17,7 +17,6 @@ from flask import current_app
 from sqlalchemy import Text
 from sqlalchemy import bindparam
 from sqlalchemy import case
-from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.ext.compiler import compiles
@@ -118,15 +117,11 @@ _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
 # own transaction (autocommit), so a write lock or row lock is held for this statement only.
 _ROTATION = DirectStatement(
     update(_SESSIONS)
+    # Parameter names must differ from column names in an UPDATE.
     .where(
-        # Parameter names must differ from column names in an UPDATE.
-        _SESSIONS.c.id == bindparam("sid"),
-        _SESSIONS.c.user_id == bindparam("uid"),
-        # Correlated, so the user is found by its key (an IN over active users scans them all).
-        exists().where(User.id == _SESSIONS.c.user_id, User.is_active.is_(True)),
-        _SESSIONS.c.refresh_jti == bindparam("spent_jti"),
-        _SESSIONS.c.revoked_at.is_(None),
-        _SESSIONS.c.expires_at > _NOW,
+        *sessions.is_current_refresh(
+            bindparam("sid"), bindparam("uid"), bindparam("spent_jti"), _NOW
+        )
     )
     .values(
         refresh_jti=bindparam("new_jti"),

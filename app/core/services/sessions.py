@@ -29,7 +29,6 @@ from app.core.models import User
 from app.core.services import audit
 from app.core.services.callers import Caller
 from app.core.tokens import IssuedTokens
-from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
@@ -97,15 +96,18 @@ def _commit_keeping_loaded_rows() -> None:
         session.expire_on_commit = True
 
 
-def _is_current_refresh(claims: RefreshClaims, now: datetime) -> list[ColumnElement[bool]]:
-    """The refresh token is its live session's current one, and its user is active."""
+def is_current_refresh(
+    session_id: Any, user_id: Any, jti: Any, now: Any
+) -> list[ColumnElement[bool]]:
+    """The conditions under which a refresh token is its live session's current one, and its
+    user is active: each argument a value, or a bind parameter of a statement built once."""
     # Correlated, so the user is found by its key (an IN over active users scans them all).
     user_is_active = exists().where(User.id == Session.user_id, User.is_active.is_(True))
     return [
-        Session.id == claims.session_id,
-        Session.user_id == claims.user_id,
+        Session.id == session_id,
+        Session.user_id == user_id,
         user_is_active,
-        Session.refresh_jti == claims.jti,
+        Session.refresh_jti == jti,
         Session.revoked_at.is_(None),
         Session.expires_at > now,
     ]
@@ -206,7 +208,8 @@ def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
 def check_refresh_token(*, refresh_token: str) -> None:
     """Pass if the token is its session's current refresh token and the session is live."""
     claims = decode_refresh_token(refresh_token)
-    live = db.session.scalar(select(Session.id).where(*_is_current_refresh(claims, clock.utcnow())))
+    current = is_current_refresh(claims.session_id, claims.user_id, claims.jti, clock.utcnow())
+    live = db.session.scalar(select(Session.id).where(*current))
     if live is None:
         raise TokenRevokedError()
 
