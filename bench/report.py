@@ -331,9 +331,13 @@ read against the baseline of its own measurement:
   redis-py's round trip 128-141 us where a raw socket's is 70 us), the rotation statement
   with its pool checkout about 200, the audit event (log line and queued row) about 70, the
   token check about 60, two mints about 40, and Flask's request and response. Switching the
-  limiter off altogether gave 0.27 on SQLite, so 0.35 also needs SQLite's writers to wait
-  without the busy handler's sleeps (for example one writer lock shared by the workers) and
-  less per-request framework work. On PostgreSQL
+  limiter off altogether gave 0.27 on SQLite (before the audit writer's fix), and a writer
+  lock shared by the workers, the way around the busy handler's sleeps, lost throughput
+  (above). What is left is Flask-Limiter's own work around its Redis call (about 11% of a
+  worker's GIL samples during refreshes, 2026-12-02) and the framework's per-request work,
+  which `/healthz` pays too. Two `make bench` runs of 2026-12-02 a few minutes apart gave
+  0.21 and 0.16 on SQLite, 0.18 and 0.17 on PostgreSQL: the rounds' medians move by a
+  quarter between runs on this machine. On PostgreSQL
   (0.15) the backends were idle in `ClientRead` in 151 of 164 samples of `pg_stat_activity`
   during the load: the workers, at 53-73% CPU each with the machine 86-95% busy, are what
   limits it, not the database's locks or its commit.
