@@ -315,6 +315,15 @@ read against the baseline of its own measurement:
   against 0.13-0.16: the commit's WAL flush is about a fifth of a refresh there. It is not
   taken: a crash would lose rotations whose tokens clients already hold, and their next
   refresh would then look like token reuse and end the session.
+- 2026-12-02, `GET /auth/me` on PostgreSQL with the caller statement swapped, for the
+  experiment only, for a bare `SELECT 1` round trip (the user record made up in Python):
+  0.49-0.55 x `/healthz`, against 0.24-0.39 for the real statement on the same stand (two
+  runs of two rounds each). One round trip of any kind keeps the ratio under 0.60 on this
+  machine; the statement's own work is what separates 0.52 from 0.35. Run one after the
+  other on one connection: 113 us for a `SELECT 1` taking the same parameters, 124 us for
+  the user and session joined (id only), 150 us with every user column, 174 us with the
+  roles and permissions joined (the statement as it is); the `NOT EXISTS` on revoked tokens
+  and the `ORDER BY` add nothing measurable.
 - Ratio history of `GET /auth/me` to `/healthz` (SQLite, gunicorn): 0.19 before, 0.35 after
   the caller read, 0.45-0.52 after the single decode, 0.54-0.61 with the first statement on
   an autocommit engine, 0.65 with the startup-compiled statement on the driver's cursor
@@ -345,9 +354,10 @@ read against the baseline of its own measurement:
   permissions from the database on every request, one round trip. That round trip costs
   about 250 us of CPU (backend and psycopg, measured above) on the two cores that also run
   the baseline, whose whole request costs about 500 us of CPU under gunicorn: with no other
-  work at all, the ratio could not pass about 0.65. Reaching 0.60 means a cheaper
-  statement in the backend (fewer joins: roles and permissions kept with the user) or a
-  database on other cores.
+  work at all, the ratio could not pass about 0.65, and with the statement swapped for a
+  bare `SELECT 1` it measured 0.49-0.55 (above). Reaching 0.60 means no round trip on most
+  requests, which the design rules out, or a database on other cores; roles and
+  permissions kept with the user would save about a fifth of the statement's time.
 - Login beyond the hash: until 2026-12-01 the figure was the served login's p50 less the
   hash timed in the benchmark's own process, two figures of 70 to 130 ms whose difference
   moved by several milliseconds from run to run (10.0, 10.9, 14.5, 17.2, -2.5 and 9.2 ms on
