@@ -211,8 +211,8 @@ def _measure_stands(
         measured["me_big_tables"] = big.measure(wrk, "me", loads["me"])
         rounds.append({name: m.as_dict() for name, m in measured.items()})
         # The hashes alone, right after the logins' own measurements, with the servers idle.
-        rounds[-1]["hash_p50_ms"] = _hash_p50_ms(app, "bench")
-        rounds[-1]["light_hash_p50_ms"] = _hash_p50_ms(app, "light")
+        rounds[-1]["hash_p50_ms"] = _hash_p50_ms(app, seed.USER_PREFIX)
+        rounds[-1]["light_hash_p50_ms"] = _hash_p50_ms(app, seed.LIGHT_USER_PREFIX)
         print(f"round {number}: " + report.round_line(rounds[-1]), flush=True)
     return {
         "rounds": rounds,

@@ -30,6 +30,9 @@ PASSWORD = "bench horse battery staple"  # noqa: S105 (the seeded users' passwor
 # directly rather than as a difference of two figures of about 100 ms each.
 LIGHT_USERS = 50
 LIGHT_HASH_METHOD = "pbkdf2:sha256:1"
+# Usernames (and emails) start with these: bench0, light0...
+USER_PREFIX = "bench"
+LIGHT_USER_PREFIX = "light"
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,12 @@ def seed(
     batches of fresh refresh tokens, and ``filler_rows`` more rows in the sessions and the
     revoked-tokens tables."""
     with app.app_context():
-        emails = _add_users(users, "bench", hash_password(PASSWORD))
+        emails = _add_users(users, USER_PREFIX, hash_password(PASSWORD))
         user_ids = list(db.session.scalars(select(User.id).order_by(User.id)))
         light_emails = _add_users(
-            LIGHT_USERS, "light", generate_password_hash(PASSWORD, method=LIGHT_HASH_METHOD)
+            LIGHT_USERS,
+            LIGHT_USER_PREFIX,
+            generate_password_hash(PASSWORD, method=LIGHT_HASH_METHOD),
         )
         access = [_open(user_id).access_token for user_id in user_ids]
         batches = [
