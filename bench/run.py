@@ -59,6 +59,13 @@ ROUTES = {
     "login": "/api/v1/auth/login",
     "login_light": "/api/v1/auth/login",
 }
+# Served by bench/floor.py on the small database: the input and output alone of a scenario.
+FLOOR_ROUTES = {
+    "floor_read": "GET /bench/floor/read",
+    "floor_limit": "POST /bench/floor/rate-limit",
+    "floor_write": "POST /bench/floor/write",
+    "floor_refresh_io": "POST /bench/floor/refresh-io",
+}
 # Each login scenario logs in the users of one file of emails.
 LOGIN_USERS = {"login": "emails", "login_light": "light_emails"}
 # Each model overrides gunicorn.conf.py on the command line.
@@ -96,7 +103,7 @@ class Settings:
         their own and not a queue's."""
         many = Load(threads=2, connections=self.connections, seconds=seconds)
         one = Load(threads=1, connections=1, seconds=seconds)
-        return {name: many for name in ROUTES} | dict.fromkeys(LOGIN_USERS, one)
+        return dict.fromkeys([*ROUTES, *FLOOR_ROUTES], many) | dict.fromkeys(LOGIN_USERS, one)
 
 
 @dataclass
@@ -110,6 +117,9 @@ class Stand:
     next_batch: int = 0
 
     def scenario(self, name: str) -> Scenario:
+        if name in FLOOR_ROUTES:
+            route = FLOOR_ROUTES[name]
+            return Scenario(name, route, "post.lua" if route.startswith("POST") else "plain.lua")
         method = "POST" if name == "refresh" or name in LOGIN_USERS else "GET"
         route = f"{method} {ROUTES[name]}"
         if name == "baseline":
@@ -190,25 +200,42 @@ def measure_database(kind: str, settings: Settings, wrk: str, work: Path) -> dic
         with (
             servers.gunicorn(small.env, work / f"{kind}-small.log") as small_server,
             servers.gunicorn(big.env, work / f"{kind}-big.log") as big_server,
+            servers.gunicorn(
+                small.env, work / f"{kind}-floor.log", target="bench.floor:create_floor_app()"
+            ) as floor_server,
         ):
-            stand = Stand(small_server, small.files, small.refresh_files)
-            big_stand = Stand(big_server, big.files, big.refresh_files)
-            return _measure_stands(settings, wrk, stand, big_stand, small.app)
+            stands = Stands(
+                small=Stand(small_server, small.files, small.refresh_files),
+                big=Stand(big_server, big.files, big.refresh_files),
+                floor=Stand(floor_server, small.files, []),
+            )
+            return _measure_stands(settings, wrk, stands, small.app)
 
 
-def _measure_stands(
-    settings: Settings, wrk: str, stand: Stand, big: Stand, app: Flask
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Stands:
+    """The service on the small and on the big database, and the floor's routes."""
+
+    small: Stand
+    big: Stand
+    floor: Stand
+
+
+def _measure_stands(settings: Settings, wrk: str, stands: Stands, app: Flask) -> dict[str, Any]:
+    stand = stands.small
     warm = settings.loads(WARM_UP_SECONDS)
     for name in ROUTES:
         stand.measure(wrk, name, warm[name])
-    big.measure(wrk, "me", warm["me"])
+    stands.big.measure(wrk, "me", warm["me"])
+    for name in FLOOR_ROUTES:
+        stands.floor.measure(wrk, name, warm[name])
     run_start = stand.server.worker_rss_mb()
     loads = settings.loads(settings.seconds)
     rounds = []
     for number in range(1, settings.rounds + 1):
         measured = {name: stand.measure(wrk, name, loads[name]) for name in ROUTES}
-        measured["me_big_tables"] = big.measure(wrk, "me", loads["me"])
+        measured["me_big_tables"] = stands.big.measure(wrk, "me", loads["me"])
+        measured |= {name: stands.floor.measure(wrk, name, loads[name]) for name in FLOOR_ROUTES}
         rounds.append({name: m.as_dict() for name, m in measured.items()})
         # The hashes alone, right after the logins' own measurements, with the servers idle.
         rounds[-1]["hash_p50_ms"] = _hash_p50_ms(app, seed.USER_PREFIX)

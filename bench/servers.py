@@ -92,12 +92,15 @@ def migrate(env: dict[str, str]) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path, *options: str) -> Iterator[Server]:
-    """gunicorn with the project's gunicorn.conf.py; ``options`` override it."""
+def gunicorn(
+    env: dict[str, str], log: Path, *options: str, target: str = "wsgi:app"
+) -> Iterator[Server]:
+    """gunicorn serving ``target`` with the project's gunicorn.conf.py; ``options`` override
+    it."""
     port = _free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-        "--bind", f"127.0.0.1:{port}", *options, "wsgi:app",
+        "--bind", f"127.0.0.1:{port}", *options, target,
     ]  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
