@@ -37,8 +37,10 @@ def test_floor_rate_limit_counts_in_the_limiters_storage(floor: FlaskClient) -> 
 
 
 @pytest.mark.parametrize("path", ["/bench/floor/write", "/bench/floor/refresh-io"])
-def test_floor_writes_commit_one_sessions_row(app: Flask, floor: FlaskClient, path: str) -> None:
-    assert AuthActions(floor).register(unique_email()).status_code == 201
+def test_floor_writes_commit_one_sessions_row(
+    app: Flask, floor: FlaskClient, auth: AuthActions, path: str
+) -> None:
+    assert auth.register(unique_email()).status_code == 201
     long_ago = clock.utcnow() - timedelta(days=1)
     with app.app_context():
         db.session.execute(update(Session).values(last_used_at=long_ago))
