@@ -107,9 +107,11 @@ class Config:
     # The example single-page app at /examples/spa/ (development only by default).
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", False)
 
-    # Brute-force limits (Flask-Limiter); shared by every worker and host through Redis.
+    # Brute-force budgets (app/core/attempts.py), kept in the rate-limit storage: Redis, so
+    # that every worker and host draws from one budget. Production refuses to start without
+    # it; development and testing default to memory:// (app/startup.py).
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "authsvc")
     RATELIMIT_HEADERS_ENABLED = False
@@ -122,8 +124,13 @@ class Config:
     AUTH_RATELIMIT_CREDENTIALS_PER_IP = os.environ.get(
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP", "30 per minute"
     )
+    # Failed checks on one account from one client address; the owner elsewhere is unaffected.
+    AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP = os.environ.get(
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP", "10 per 15 minutes"
+    )
+    # Failed checks on one account from every address together: caps distributed guessing.
     AUTH_RATELIMIT_FAILURES_PER_ACCOUNT = os.environ.get(
-        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT", "10 per 15 minutes"
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT", "100 per hour"
     )
     AUTH_RATELIMIT_REFRESH_PER_IP = os.environ.get("AUTH_RATELIMIT_REFRESH_PER_IP", "60 per minute")
 

@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
 from app.cli import register_cli
+from app.core.attempts import install_attempt_budgets
 from app.core.direct_statements import prepare_direct_statements
 from app.core.mail import install_mailer
 from app.core.services.audit_writer import install_audit_writer
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     jwt.init_app(app)
     limiter.init_app(app)
+    install_attempt_budgets(app)
     install_signing_keys(app)
     install_token_minter(app)
     install_token_verifier(app)

@@ -22,11 +22,12 @@ class Base(DeclarativeBase):
 
 
 class DecoratorLimiter(Limiter):
-    """Flask-Limiter with every limit declared by a decorator (app/api/limits.py), which
-    checks its limits when its view is called. The extension's other pass, before every
-    request, looks for default, application and blueprint limits, of which the service
-    declares none (tests/security/test_refresh_limits.py holds that): it is skipped, for it cost
-    about 100 us on every request, /healthz included (docs/benchmarks.md)."""
+    """Flask-Limiter, which holds the rate-limit storage that the service's budgets draw
+    from (app/core/attempts.py) and checks any limit a team declares with its decorators when
+    the view is called. The extension's other pass, before every request, looks for default,
+    application and blueprint limits, of which the service declares none
+    (tests/security/test_refresh_limits.py holds that): it is skipped, for it cost about
+    100 us on every request, /healthz included (docs/benchmarks.md)."""
 
     def _check_request_limit(
         self, callable_name: str | None = None, in_middleware: bool = True

@@ -19,6 +19,7 @@ SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_BYTES = 64
 ALLOWED_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 AUTOCOMMIT_BIND = "autocommit"
+MEMORY_STORAGE = "memory://"
 # Secrets that were published as examples, and words that mark a placeholder.
 _PUBLISHED_SECRETS = {
     "93db059c6f7f88ccf831726c24c08d07f8fa51770c562cec9130fe524c49d853"
@@ -90,10 +91,12 @@ def autocommit_bind(database_uri: str) -> dict[str, Any]:
 
 
 def _check_rate_limit_storage(app: Flask) -> None:
-    """A Redis that is configured but does not answer stops startup, so limits are never
-    silently per-process on a multi-host deployment."""
+    """Budgets are never silently per process in production: there the storage must be
+    named, and a Redis that is named but does not answer stops startup."""
     uri = app.config["RATELIMIT_STORAGE_URI"]
-    if not uri.startswith(("redis://", "rediss://")):
+    if not uri and app.config["APP_ENV"] != "production":
+        app.config["RATELIMIT_STORAGE_URI"] = uri = MEMORY_STORAGE
+    if not uri or not uri.startswith(("redis://", "rediss://")):
         return
     client = redis.Redis.from_url(uri, socket_connect_timeout=3, socket_timeout=3)
     try:
@@ -130,6 +133,7 @@ def _check_production(app: Flask) -> None:
     secret_key = app.config.get("SECRET_KEY")
     if secret_key and secret_key == app.config["JWT_SECRET_KEY"]:
         raise ConfigurationError("JWT_SECRET_KEY must not be the same value as SECRET_KEY")
+    _check_production_rate_limit_storage(app)
     if not app.config["AUTH_COOKIE_SECURE"]:
         app.logger.warning(
             "WARNING: AUTH_COOKIE_SECURE is off in production: refresh cookies will also be "
@@ -139,6 +143,21 @@ def _check_production(app: Flask) -> None:
         app.logger.warning(
             "WARNING: JWT_PRIVATE_KEY_FILE can be read by other users of this host: anyone "
             "who reads it can sign tokens. Make it mode 0600, owned by the service's user."
+        )
+
+
+def _check_production_rate_limit_storage(app: Flask) -> None:
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    if not uri:
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is not set: production keeps its brute-force budgets in a "
+            "storage shared by every worker and host, e.g. redis://127.0.0.1:6379/0"
+        )
+    if uri.startswith(MEMORY_STORAGE):
+        app.logger.warning(
+            "WARNING: RATELIMIT_STORAGE_URI is memory://: each worker process keeps its own "
+            "counters, so every brute-force budget is multiplied by the number of workers and "
+            "hosts. Use redis://... unless this is a single process."
         )
 
 

@@ -68,11 +68,11 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         **signing_env(os.environ.get("BENCH_JWT_ALGORITHM", "HS256")),
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": UNREACHABLE_LIMIT,
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_REFRESH_PER_IP": UNREACHABLE_LIMIT,
         "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
     }
-    if redis_url:
-        env["RATELIMIT_STORAGE_URI"] = redis_url
+    env["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
     return env
 
 

@@ -43,7 +43,11 @@ def test_production_refuses_a_missing_or_weak_secret(secret, tmp_path):
 def test_production_accepts_64_random_bytes_as_hex(tmp_path):
     app = create_app(
         "production",
-        {"JWT_SECRET_KEY": TEST_SECRET, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"},
+        {
+            "JWT_SECRET_KEY": TEST_SECRET,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
     )
 
     assert app.config["JWT_SECRET_KEY"] == TEST_SECRET
@@ -105,6 +109,7 @@ def test_the_refresh_cookie_is_secure_outside_development(database_url, seed_row
             "JWT_SECRET_KEY": TEST_SECRET,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
+            "RATELIMIT_STORAGE_URI": "memory://",
         },
     )
 

@@ -25,10 +25,10 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
-from app.api.limits import note_failed_attempt
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidInputError
 from app.core.errors import PermissionDeniedError
+from app.core.errors import TooManyAttemptsError
 from app.extensions import db
 from app.extensions import limiter
 
@@ -69,16 +69,6 @@ class MalformedRequestError(InvalidInputError):
 class CrossSiteRequestError(PermissionDeniedError):
     code = "cross_site_request"
     message = "Cross-site request refused."
-
-
-class RateLimitedError(AuthServiceError):
-    code = "rate_limited"
-    message = "Too many attempts. Try again later."
-    status = 429
-
-    def __init__(self, *, retry_after: int) -> None:
-        super().__init__()
-        self.retry_after = retry_after
 
 
 class ServiceUnavailableError(AuthServiceError):
@@ -129,9 +119,11 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _render_service_error(error: AuthServiceError) -> Response:
-    if error.failed_attempt:
-        note_failed_attempt()
-    return render_error(error)
+    response = render_error(error)
+    if isinstance(error, TooManyAttemptsError):
+        # RFC 9110 10.2.3: the seconds until the budget lets a request in.
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _render_http_exception(exception: HTTPException) -> Response:
@@ -150,13 +142,11 @@ def _render_http_exception(exception: HTTPException) -> Response:
 
 
 def _render_rate_limited() -> Response:
-    """429 in the dialect's format, with the seconds until the window lets a request in
-    (RFC 9110 10.2.3)."""
+    """A Flask-Limiter limit that a team declared on its own view, answered like a spent
+    budget of the service's own."""
     breached = limiter.current_limit
     retry_after = max(1, math.ceil(breached.reset_at - time.time())) if breached else 60
-    response = render_error(RateLimitedError(retry_after=retry_after))
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    return _render_service_error(TooManyAttemptsError(retry_after=retry_after))
 
 
 def _render_unexpected(exception: Exception) -> Response:

@@ -11,8 +11,6 @@ class AuthServiceError(Exception):
     code = "error"
     message = "The request could not be completed."
     status = 400
-    # A wrong secret for a known or guessed identity: counted against the account's budget.
-    failed_attempt = False
 
     def __init__(
         self, message: str | None = None, *, details: dict[str, Any] | None = None
@@ -31,7 +29,6 @@ class InvalidCredentialsError(AuthServiceError):
     code = "invalid_credentials"
     message = "Invalid credentials."
     status = 401
-    failed_attempt = True
 
     def __init__(self, message: str | None = None, *, user_id: int | None = None) -> None:
         super().__init__(message)
@@ -41,14 +38,12 @@ class InvalidCredentialsError(AuthServiceError):
 class WrongCurrentPasswordError(InvalidInputError):
     code = "wrong_current_password"
     message = "Current password is incorrect."
-    failed_attempt = True
 
 
 class InvalidClientCredentialsError(AuthServiceError):
     code = "invalid_client_credentials"
     message = "Invalid client credentials."
     status = 401
-    failed_attempt = True
 
 
 class TokenMissingError(AuthServiceError):
@@ -115,3 +110,15 @@ class ConflictError(AuthServiceError):
     code = "conflict"
     message = "The resource already exists."
     status = 409
+
+
+class TooManyAttemptsError(AuthServiceError):
+    """A brute-force budget is spent (app/core/attempts.py)."""
+
+    code = "rate_limited"
+    message = "Too many attempts. Try again later."
+    status = 429
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after

@@ -49,6 +49,7 @@ def test_production_refuses_the_console_backend(tmp_path):
         "JWT_SECRET_KEY": TEST_SECRET,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
         "MAIL_URL": "console://",
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
     with pytest.raises(MailConfigurationError, match="production log"):

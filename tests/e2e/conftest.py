@@ -54,6 +54,7 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
                 **signing_settings(),
                 "DATABASE_URL": database_url,
                 "AUTH_COOKIE_SECURE": "false",
+                "RATELIMIT_STORAGE_URI": "memory://",
                 **settings,
             }
             port = _free_port()

@@ -109,14 +109,61 @@ def test_successful_logins_do_not_spend_the_account_budget(client, user):
 
 def test_the_lock_lifts_by_itself_after_the_window(client, user, limiter_clock):
     """ASVS 5 V6.3.1: the lock is temporary, so an attacker cannot keep the owner out for
-    longer than one window."""
+    longer than two windows without failing again."""
     for _ in range(3):
         blog(client, user, WRONG)
     assert blog(client, user, PASSWORD).status_code == 429
 
-    limiter_clock.offset = 15 * 60 + 1
+    # A sliding window: the count of the last window fades out over the next one.
+    limiter_clock.offset = 2 * 15 * 60 + 1
 
     assert blog(client, user, PASSWORD).status_code == 200
+
+
+ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
+OWNER = {"REMOTE_ADDR": "198.51.100.7"}
+
+
+def login_from(client, user, password, address):
+    return client.post(
+        "/api/v1/auth/login",
+        json={"email": user.email, "password": password},
+        environ_base=address,
+    )
+
+
+def test_failures_from_one_address_leave_the_owner_elsewhere_logging_in(app, client, user):
+    """OWASP Authentication Cheat Sheet: a stranger's failures lock out only the stranger's
+    address for that account, not its owner."""
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP"] = "3 per 15 minutes"
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT"] = "100 per hour"
+    for _ in range(3):
+        assert login_from(client, user, WRONG, ATTACKER).status_code == 400
+
+    assert login_from(client, user, PASSWORD, ATTACKER).status_code == 429
+    assert login_from(client, user, PASSWORD, OWNER).status_code == 200
+
+
+def test_failures_from_many_addresses_meet_the_all_address_budget(app, client, user):
+    """Distributed guessing is capped: once the all-address budget is spent, every address
+    gets 429 for that account, the owner's included."""
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP"] = "2 per 15 minutes"
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT"] = "4 per hour"
+    for n in range(4):
+        assert login_from(client, user, WRONG, {"REMOTE_ADDR": f"203.0.113.{n}"}).status_code == 400
+
+    assert login_from(client, user, PASSWORD, OWNER).status_code == 429
+
+
+def test_a_spent_address_budget_does_not_charge_the_all_address_budget(app, client, user):
+    """Attempts refused with 429 reach no password check and count nowhere else."""
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP"] = "2 per 15 minutes"
+    app.config["AUTH_RATELIMIT_FAILURES_PER_ACCOUNT"] = "5 per hour"
+    statuses = [login_from(client, user, WRONG, ATTACKER).status_code for _ in range(20)]
+
+    assert statuses == [400, 400] + [429] * 18
+    assert login_from(client, user, WRONG, OWNER).status_code == 400
+    assert login_from(client, user, PASSWORD, OWNER).status_code == 200
 
 
 def test_one_accounts_lock_leaves_other_accounts_alone(app_context, client, user):

@@ -9,6 +9,8 @@ import pytest
 
 from app.core.signing_keys import generate_private_key
 from app.core.signing_keys import private_pem
+from tests.conftest import REDIS_DEFAULT
+from tests.conftest import REDIS_ENV
 from tests.processes import ROOT
 from tests.signing import TEST_SECRET
 
@@ -29,6 +31,7 @@ def _start(tmp_path, **settings: str) -> subprocess.CompletedProcess[str]:
         "APP_ENV": "production",
         "DATABASE_URL": f"sqlite:///{tmp_path}/gate.db",
         "JWT_SECRET_KEY": TEST_SECRET,
+        "RATELIMIT_STORAGE_URI": os.environ.get(REDIS_ENV, REDIS_DEFAULT),
         **settings,
     }
     return subprocess.run(
@@ -119,6 +122,29 @@ def test_an_unreachable_redis_for_rate_limits_is_refused(tmp_path):
         "authsvc: refusing to start: RATELIMIT_STORAGE_URI points at a Redis that does not "
         "answer; start it or fix the address"
     )
+
+
+def test_production_without_a_shared_rate_limit_storage_is_refused(tmp_path):
+    """Unset, each worker would keep its own counters and the budgets would grow with the
+    workers and hosts."""
+    result = _start(tmp_path, RATELIMIT_STORAGE_URI="")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "authsvc: refusing to start: RATELIMIT_STORAGE_URI is not set: production keeps its "
+        "brute-force budgets in a storage shared by every worker and host, e.g. "
+        "redis://127.0.0.1:6379/0"
+    )
+
+
+def test_an_explicit_memory_storage_starts_with_a_warning_that_names_the_multiplication(
+    tmp_path,
+):
+    result = _start(tmp_path, RATELIMIT_STORAGE_URI="memory://")
+
+    assert result.returncode == 0
+    assert result.stderr.count("WARNING: RATELIMIT_STORAGE_URI is memory://") == 1
+    assert "multiplied by the number of workers and hosts" in result.stderr
 
 
 def _key_file(tmp_path, mode: int) -> str:

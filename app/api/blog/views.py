@@ -26,8 +26,6 @@ from app.api.blog.schemas import UserUpdateSchema
 from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
-from app.api.limits import credential_endpoint
-from app.api.limits import refresh_endpoint
 from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -76,7 +74,6 @@ USER_UPDATE_SCHEMA = UserUpdateSchema()
 
 
 @bp.post("/auth/register")
-@credential_endpoint
 def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(REGISTER_SCHEMA)
@@ -91,7 +88,6 @@ def register() -> tuple[Response, int]:
 
 
 @bp.post("/auth/login")
-@credential_endpoint
 def login() -> Response:
     """Exchange email and password for an access token, the user and the refresh cookie."""
     data = load_body(LOGIN_SCHEMA)
@@ -104,7 +100,6 @@ def login() -> Response:
 
 
 @bp.post("/auth/refresh-token")
-@refresh_endpoint
 @same_site_only
 def refresh_token() -> Response:
     """Spend the refresh cookie for a new access token and a rotated refresh cookie."""
@@ -126,7 +121,6 @@ def logout() -> Response:
 
 
 @bp.post("/auth/forgot-password")
-@credential_endpoint
 def forgot_password() -> tuple[Response, int]:
     """Mail a reset link if the account exists; the same answer either way."""
     mailed_tokens.request_password_reset(**load_body(EMAIL_SCHEMA))
@@ -134,7 +128,6 @@ def forgot_password() -> tuple[Response, int]:
 
 
 @bp.post("/auth/reset-password")
-@credential_endpoint
 def reset_password() -> Response:
     """Set a new password with a mailed token; every session of the account ends."""
     mailed_tokens.reset_password(**load_body(RESET_PASSWORD_SCHEMA))
@@ -142,7 +135,6 @@ def reset_password() -> Response:
 
 
 @bp.post("/auth/verify-email")
-@credential_endpoint
 def verify_email() -> Response:
     """Mark the address verified with the mailed token."""
     user = mailed_tokens.verify_email(**load_body(MAILED_TOKEN_SCHEMA))
@@ -150,7 +142,6 @@ def verify_email() -> Response:
 
 
 @bp.post("/auth/resend-verification")
-@credential_endpoint
 def resend_verification() -> tuple[Response, int]:
     """Mail a new verification link to an unverified account; the same answer for any email."""
     mailed_tokens.resend_verification(**load_body(EMAIL_SCHEMA))
@@ -189,7 +180,6 @@ def logout_all() -> Response:
 
 
 @bp.post("/auth/change-password")
-@credential_endpoint
 @access_token_required
 def change_password() -> Response:
     """Change the password; this session stays, every other session of the user ends."""

@@ -7,7 +7,6 @@ from app.api.client_credentials import bp
 from app.api.client_credentials.schemas import AuthenticatedSchema
 from app.api.client_credentials.schemas import CredentialsSchema
 from app.api.client_credentials.schemas import VerifiedSchema
-from app.api.limits import credential_endpoint
 from app.api.requests import bearer_token
 from app.api.requests import load_body
 from app.core.errors import TokenMissingError
@@ -20,7 +19,6 @@ VERIFIED_SCHEMA = VerifiedSchema()
 
 
 @bp.post("/auth")
-@credential_endpoint
 def authenticate() -> Response:
     """Exchange a client id and key for a client access token."""
     credentials = load_body(CREDENTIALS_SCHEMA, message="clientId and clientKey are required.")

@@ -12,8 +12,6 @@ from app.api.cmg.schemas import TokenSchema
 from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
-from app.api.limits import credential_endpoint
-from app.api.limits import refresh_endpoint
 from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -34,7 +32,6 @@ TOKEN_SCHEMA = TokenSchema()
 
 
 @bp.post("/login")
-@credential_endpoint
 def login() -> Response:
     """Exchange username (or email) and password for an access token and a refresh cookie."""
     data = load_body(LOGIN_SCHEMA)
@@ -46,7 +43,6 @@ def login() -> Response:
 
 
 @bp.post("/refresh")
-@refresh_endpoint
 @same_site_only
 def refresh() -> Response:
     """Spend the refresh cookie for a new access token and a rotated cookie."""

@@ -5,8 +5,6 @@ from flask import jsonify
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
-from app.api.limits import credential_endpoint
-from app.api.limits import refresh_endpoint
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.token_pair import bp
@@ -35,7 +33,6 @@ VERIFY_SCHEMA = VerifySchema()
 
 
 @bp.post("/token/", strict_slashes=False)
-@credential_endpoint
 def obtain_pair() -> Response:
     """Exchange username and password for a refresh and an access token."""
     data = load_body(OBTAIN_SCHEMA)
@@ -46,7 +43,6 @@ def obtain_pair() -> Response:
 
 
 @bp.post("/token/refresh/", strict_slashes=False)
-@refresh_endpoint
 def refresh_pair() -> Response:
     """Spend a refresh token (single use) for a new access and refresh token."""
     data = load_body(REFRESH_SCHEMA)
@@ -57,7 +53,6 @@ def refresh_pair() -> Response:
 
 
 @bp.post("/token/verify/", strict_slashes=False)
-@refresh_endpoint
 def verify() -> Response:
     """200 ``{}`` when the token is valid and not revoked."""
     verification.verify_token(**load_body(VERIFY_SCHEMA))
@@ -65,7 +60,6 @@ def verify() -> Response:
 
 
 @bp.post("/token/blacklist/", strict_slashes=False)
-@refresh_endpoint
 def blacklist() -> Response:
     """Revoke a refresh token and the session it belongs to."""
     sessions.revoke_refresh_family(refresh_token=load_body(REFRESH_SCHEMA)["refresh"])

@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.core import attempts
 from app.core import clock
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
@@ -81,6 +82,7 @@ def create_user(
 
 def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
     """Self-service sign-up; ``admin`` only for an email on the admin whitelist."""
+    attempts.reserve_credential_check(account=None)
     if role == roles.ADMIN and not whitelist.is_whitelisted(email):
         raise AdminRegistrationDeniedError()
     # Whoever registers a whitelisted address first would be admin: with the gate on, the
@@ -107,11 +109,15 @@ def authenticate(*, identifier: str, password: str) -> User:
     so neither the answer nor its time tells which accounts exist.
     """
     user = _find_by_login(identifier)
+    attempt = attempts.reserve_credential_check(
+        account=f"user:{user.id}" if user else f"name:{normalize_username(identifier)}"
+    )
     if user is None:
         burn_password_check(password)
         raise InvalidCredentialsError()
     if not verify_password(user.password_hash, password) or not user.is_active:
         raise InvalidCredentialsError(user_id=user.id)
+    attempt.succeeded()
     return user
 
 
@@ -122,9 +128,11 @@ def change_password(
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFoundError("User not found.")
+    attempt = attempts.reserve_credential_check(account=f"user:{user.id}")
     if not verify_password(user.password_hash, current_password):
         audit.record(event="password_change", outcome="failure", user_id=user.id)
         raise WrongCurrentPasswordError()
+    attempt.succeeded()
     check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     db.session.commit()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.core import attempts
 from app.core.errors import InvalidClientCredentialsError
 from app.core.errors import InvalidInputError
 from app.core.errors import TokenRevokedError
@@ -53,6 +54,7 @@ def create_client(*, name: str) -> NewClient:
 
 def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
     """A client token for valid credentials; an unknown id and a wrong key fail alike."""
+    attempt = attempts.reserve_credential_check(account=f"client:{client_id[:64]}")
     client = db.session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     key_matches = client_key_matches(
         client_key, client.key_hash if client else _UNKNOWN_CLIENT_HASH
@@ -62,6 +64,7 @@ def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
             event="client_auth", outcome="failure", client_id=client.client_id if client else None
         )
         raise InvalidClientCredentialsError()
+    attempt.succeeded()
     audit.record(event="client_auth", outcome="success", client_id=client.client_id)
     ttl = policy_for("CLIENT").access_ttl
     return ClientToken(

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import current_app
 
+from app.core import attempts
 from app.core import clock
 from app.core.errors import InvalidInputError
 from app.core.identities import normalize_email
@@ -58,6 +59,7 @@ class InvalidMailedTokenError(InvalidInputError):
 
 def request_password_reset(*, email: str) -> None:
     """Mail a reset token if an active account has this email; answer the same either way."""
+    attempts.reserve_credential_check(account=None)
     user = _active_user_with_email(email)
     if user is None or _mailed_recently(user, account_tokens.PASSWORD_RESET):
         return
@@ -79,6 +81,7 @@ def request_password_reset(*, email: str) -> None:
 def reset_password(*, token: str, password: str) -> None:
     """Set a new password with a mailed token; the token is spent and every session of the
     user ends. Receiving the mail proves the address, so it also counts as verified."""
+    attempts.reserve_credential_check(account=None)
     user_id = account_tokens.spend(raw=token, purpose=account_tokens.PASSWORD_RESET)
     user = None if user_id is None else db.session.get(User, user_id)
     if user is None or not user.is_active:
@@ -114,6 +117,7 @@ def send_verification(*, user: User) -> None:
 def resend_verification(*, email: str) -> None:
     """Mail a new verification token to an unverified active account; the same answer for
     any other address."""
+    attempts.reserve_credential_check(account=None)
     user = _active_user_with_email(email)
     if user is None or user.email_verified_at is not None:
         return
@@ -124,6 +128,7 @@ def resend_verification(*, email: str) -> None:
 
 def verify_email(*, token: str) -> User:
     """Mark the address of the token's user verified (and make a pending admin an admin)."""
+    attempts.reserve_credential_check(account=None)
     user_id = account_tokens.spend(raw=token, purpose=account_tokens.EMAIL_VERIFICATION)
     user = None if user_id is None else db.session.get(User, user_id)
     if user is None:

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.core import attempts
 from app.core import clock
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
@@ -52,6 +53,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     One statement: the swap is its own transaction and returns what the new tokens carry.
     """
     assert policy.refresh_ttl is not None
+    attempts.reserve_token_check()
     claims = decode_refresh_token(refresh_token)
     now = sessions.whole_seconds(clock.utcnow())
     rotated = _ROTATION.rows_committed(

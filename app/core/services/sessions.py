@@ -19,6 +19,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from app.core import attempts
 from app.core import clock
 from app.core.errors import AuthServiceError
 from app.core.errors import NotFoundError
@@ -216,6 +217,7 @@ def check_refresh_token(*, refresh_token: str) -> None:
 
 def revoke_refresh_family(*, refresh_token: str) -> None:
     """End the session a refresh token belongs to (token-pair's blacklist)."""
+    attempts.reserve_token_check()
     claims = decode_refresh_token(refresh_token)
     ended = db.session.execute(
         update(Session)

@@ -1,5 +1,6 @@
 """Checking any token this service issued: access, refresh or client."""
 
+from app.core import attempts
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenRevokedError
 from app.core.services import callers
@@ -11,6 +12,7 @@ from app.core.tokens import decode_any_token
 
 def verify_token(*, token: str) -> None:
     """Pass if the token is signed, unexpired, and still honoured by the database."""
+    attempts.reserve_token_check()
     claims = decode_any_token(token)
     kind = claims.get("type")
     if kind == "access":

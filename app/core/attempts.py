@@ -1,0 +1,179 @@
+"""Brute-force budgets, charged where a credential or token is checked (OWASP ASVS 5 V6.3.1).
+
+- Per client address, every check of a password, client key or mailed token, and every
+  sign-up or mail request, draws from one budget shared by all dialects
+  (``AUTH_RATELIMIT_CREDENTIALS_PER_IP``); every check of a refresh or access token sent to a
+  token endpoint draws from another (``AUTH_RATELIMIT_REFRESH_PER_IP``).
+- Per account, failed checks draw from two budgets (OWASP Authentication Cheat Sheet, "Account
+  lockout"): failures from one address (``AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP``), so a
+  stranger spends only their own address's share and the owner elsewhere keeps logging in;
+  and failures from every address together (``AUTH_RATELIMIT_FAILURES_PER_ACCOUNT``), which
+  caps guessing spread over many addresses.
+
+A budget is charged before the check, by one atomic increment in the limiter's storage (the
+``limits`` sliding-window counter; Redis in production), and a failure budget is given back
+when the check succeeds. So parallel guesses cannot outrun it: of 30 at once against a budget
+of 10, 10 are checked and 20 refused, on any number of workers and hosts. A request refused
+earlier (cross-site, not JSON, a malformed body) reaches no check and is never charged.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from functools import cache
+
+from flask import Flask
+from flask import current_app
+from flask import has_request_context
+from flask import request
+from limits import RateLimitItem
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.storage import Storage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from app.core.errors import TooManyAttemptsError
+from app.extensions import limiter
+
+STORAGE_RETRY_SECONDS = 30
+_EXTENSION = "attempt_budgets"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    scope: str
+    setting: str
+
+
+CREDENTIALS_PER_IP = Budget("credentials", "AUTH_RATELIMIT_CREDENTIALS_PER_IP")
+TOKENS_PER_IP = Budget("refresh", "AUTH_RATELIMIT_REFRESH_PER_IP")
+FAILURES_PER_ACCOUNT_AND_IP = Budget(
+    "account-ip-failures", "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP"
+)
+FAILURES_PER_ACCOUNT = Budget("account-failures", "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT")
+
+
+@dataclass
+class Attempt:
+    """A credential check under way; its failure budgets are spent unless it succeeds."""
+
+    _refunds: list[Callable[[], None]] = field(default_factory=list)
+
+    def hold(self, refund: Callable[[], None]) -> None:
+        self._refunds.append(refund)
+
+    def succeeded(self) -> None:
+        while self._refunds:
+            self._refunds.pop()()
+
+
+def reserve_credential_check(*, account: str | None) -> Attempt:
+    """Charge the budgets of one credential check on ``account`` (a stable key such as
+    ``user:42``, or None when no account is named), or raise TooManyAttemptsError."""
+    attempt = Attempt()
+    budgets = _budgets()
+    if budgets is None:
+        return attempt
+    address = _client_address()
+    budgets.charge(CREDENTIALS_PER_IP, address)
+    if account is not None:
+        attempt.hold(budgets.charge(FAILURES_PER_ACCOUNT_AND_IP, account, address))
+        try:
+            attempt.hold(budgets.charge(FAILURES_PER_ACCOUNT, account))
+        except TooManyAttemptsError:
+            attempt.succeeded()
+            raise
+    return attempt
+
+
+def reserve_token_check() -> None:
+    """Charge the per-address budget of one refresh (or verify, or blacklist) check."""
+    budgets = _budgets()
+    if budgets is not None:
+        budgets.charge(TOKENS_PER_IP, _client_address())
+
+
+def install_attempt_budgets(app: Flask) -> None:
+    """Bind the budgets to the limiter's storage (call after ``limiter.init_app``)."""
+    app.extensions[_EXTENSION] = Budgets(app, limiter.storage)
+
+
+@dataclass
+class Budgets:
+    """The budgets in the limiter's storage, with a per-process fallback while it is down."""
+
+    app: Flask
+    storage: Storage
+    _fallback: SlidingWindowCounterRateLimiter = field(
+        default_factory=lambda: SlidingWindowCounterRateLimiter(MemoryStorage())
+    )
+    _storage_down_until: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._primary = SlidingWindowCounterRateLimiter(self.storage)
+        self._prefix = self.app.config["RATELIMIT_KEY_PREFIX"]
+
+    def charge(self, budget: Budget, *identifiers: str) -> Callable[[], None]:
+        """Take one from ``budget``, or raise TooManyAttemptsError; returns the refund."""
+        item = _parsed(self.app.config[budget.setting])
+        key = (self._prefix, budget.scope, *identifiers)
+        strategy = self._strategy()
+        try:
+            taken = strategy.hit(item, *key)
+        except Exception:
+            strategy = self._storage_failed()
+            taken = strategy.hit(item, *key)
+        if not taken:
+            raise TooManyAttemptsError(retry_after=_seconds_until_free(strategy, item, key))
+        return lambda: _give_back(strategy, item, key)
+
+    def _strategy(self) -> SlidingWindowCounterRateLimiter:
+        return self._fallback if time.monotonic() < self._storage_down_until else self._primary
+
+    def _storage_failed(self) -> SlidingWindowCounterRateLimiter:
+        # Limits held per process rather than none (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED);
+        # the shared storage is tried again after a while.
+        logger.warning("Rate-limit storage unreachable: budgets are per process for now")
+        self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+        return self._fallback
+
+
+def _give_back(strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple) -> None:
+    """Undo one hit: a negative acquisition in the same counter (atomic in Redis's script)."""
+    try:
+        strategy.storage.acquire_sliding_window_entry(
+            item.key_for(*key), item.amount, item.get_expiry(), amount=-1
+        )
+    except Exception:
+        logger.warning("Rate-limit storage unreachable: a successful attempt stays counted")
+
+
+def _seconds_until_free(
+    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple
+) -> int:
+    try:
+        reset_at = strategy.get_window_stats(item, *key).reset_time
+    except Exception:
+        return item.get_expiry()
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+@cache
+def _parsed(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
+def _budgets() -> Budgets | None:
+    """The app's budgets; none outside a request (the CLI) or with limits switched off."""
+    if not has_request_context() or not current_app.config["RATELIMIT_ENABLED"]:
+        return None
+    return current_app.extensions.get(_EXTENSION)
+
+
+def _client_address() -> str:
+    """The socket peer, or the hop that TRUSTED_PROXIES allows ProxyFix to read."""
+    return request.remote_addr or "unknown"

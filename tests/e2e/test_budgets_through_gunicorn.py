@@ -1,0 +1,125 @@
+"""Brute-force budgets as an attacker meets them: parallel guesses on two hosts of two workers
+each, a stranger trying to lock the owner out, and a hostile page spending an address's
+budget with requests that are refused anyway (OWASP ASVS 5 V6.3.1)."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.e2e import http
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "budget Passphrase 31"
+WRONG = "not the passphrase"
+ATTACKER = {"X-Forwarded-For": "203.0.113.66"}
+OWNER = {"X-Forwarded-For": "198.51.100.7"}
+
+
+@pytest.fixture
+def shared_settings(redis_url):
+    """One Redis, one key prefix, client addresses from one trusted proxy hop."""
+    return {
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "TRUSTED_PROXIES": "1",
+        "AUTH_RATELIMIT_CREDENTIALS_PER_IP": "1000 per minute",
+    }
+
+
+def _create_user(server, name: str, *extra: str) -> None:
+    created = server.flask(
+        "users", "create", "--username", name, "--email", f"{name}@example.com",
+        "--password", PASSWORD, *extra,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+
+def test_thirty_parallel_guesses_on_two_hosts_get_ten_password_checks(
+    start_server, shared_settings
+):
+    """The attacker fires 30 wrong passwords at once, spread over two hosts of two workers:
+    the budget of 10 is reserved before each check, so only 10 passwords are ever checked."""
+    hosts = [start_server(**shared_settings) for _ in range(2)]
+    _create_user(hosts[0], "target")
+    guess = {"username": "target", "password": WRONG}
+
+    def attempt(n: int) -> int:
+        url = f"{hosts[n % 2].url}/api/token/"
+        return http.post(url, json=guess, headers=ATTACKER).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(attempt, range(30)))
+
+    assert sorted(statuses) == [401] * 10 + [429] * 20
+    owner = http.post(f"{hosts[1].url}/api/token/",
+                      json={"username": "target", "password": PASSWORD}, headers=OWNER)  # fmt: skip
+    assert owner.status_code == 200
+
+
+def test_a_stranger_cannot_lock_the_admin_out_from_the_admins_own_address(
+    start_server, shared_settings
+):
+    """The attacker spends the account's budget for the attacker's address; the admin,
+    elsewhere, logs in as usual, in every dialect."""
+    server = start_server(
+        **shared_settings, AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP="5 per hour"
+    )
+    _create_user(server, "chief", "--role", "admin")
+    blog_login = f"{server.url}/api/v1/auth/login"
+    wrong = {"email": "chief@example.com", "password": WRONG}
+    right = {"email": "chief@example.com", "password": PASSWORD}
+
+    failures = [http.post(blog_login, json=wrong, headers=ATTACKER).status_code for _ in range(8)]
+    attacker_with_the_password = http.post(blog_login, json=right, headers=ATTACKER)
+    admin = http.post(blog_login, json=right, headers=OWNER)
+    admin_cmg = http.post(
+        f"{server.url}/auth/login", json={"username": "chief", "password": PASSWORD}, headers=OWNER
+    )
+
+    assert failures == [400] * 5 + [429] * 3
+    assert attacker_with_the_password.status_code == 429
+    assert admin.status_code == 200
+    assert admin_cmg.status_code == 200
+
+
+def test_requests_refused_before_any_check_leave_the_address_budgets_whole(
+    start_server, shared_settings
+):
+    """A hostile page drives the victim's browser to send cross-site refreshes, text/plain
+    logins and malformed bodies; none reaches a credential or token check, so the victim
+    (same address) still logs in and refreshes."""
+    server = start_server(
+        **shared_settings | {"AUTH_RATELIMIT_CREDENTIALS_PER_IP": "5 per minute"},
+        AUTH_RATELIMIT_REFRESH_PER_IP="5 per minute",
+    )
+    _create_user(server, "victim")
+    login = http.post(f"{server.url}/api/v1/auth/login",
+                      json={"email": "victim@example.com", "password": PASSWORD},
+                      headers=OWNER)  # fmt: skip
+    cookie = {"refreshToken": login.cookies["refreshToken"]}
+    refresh_url = f"{server.url}/api/v1/auth/refresh-token"
+
+    refused = [
+        http.post(refresh_url, cookies=cookie,
+                  headers={**OWNER, "Sec-Fetch-Site": "cross-site",
+                           "Origin": "https://evil.example"}).status_code
+        for _ in range(12)
+    ] + [
+        http.post(f"{server.url}/api/v1/auth/login", data='{"email": "victim@example.com"}',
+                  headers={**OWNER, "Content-Type": "text/plain"}).status_code
+        for _ in range(12)
+    ] + [
+        http.post(f"{server.url}/api/v1/auth/login", json={"email": "victim@example.com"},
+                  headers=OWNER).status_code
+        for _ in range(12)
+    ]  # fmt: skip
+    refreshed = http.post(refresh_url, cookies=cookie, headers=OWNER)
+    logged_in = http.post(f"{server.url}/api/v1/auth/login",
+                          json={"email": "victim@example.com", "password": PASSWORD},
+                          headers=OWNER)  # fmt: skip
+
+    assert refused == [403] * 12 + [415] * 12 + [400] * 12
+    assert refreshed.status_code == 200
+    assert logged_in.status_code == 200
