@@ -15,9 +15,11 @@ from flask import g
 from werkzeug.local import LocalProxy
 
 from app.api.requests import bearer_token
+from app.core.errors import AuthServiceError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenMissingError
 from app.core.errors import TokenRevokedError
+from app.core.services import sessions
 from app.core.services.callers import Caller
 from app.core.services.callers import find_caller
 from app.core.token_rules import token_verifier
@@ -35,6 +37,19 @@ def access_token_required(view: Callable[P, R]) -> Callable[P, R]:
         return view(*args, **kwargs)
 
     return guarded
+
+
+def logout_caller(refresh_token: str | None) -> Caller | None:
+    """The caller of the access token; or None when that token fails but ``refresh_token``
+    (the HttpOnly cookie) ended its own session. A user who clicks "log out" after the access
+    token expired must not keep a cookie that signs them back in on the next reload. A cookie
+    that ends nothing leaves the access token's error standing."""
+    try:
+        return authenticated_caller()
+    except AuthServiceError:
+        if refresh_token and sessions.log_out_by_refresh_token(refresh_token=refresh_token):
+            return None
+        raise
 
 
 def authenticated_caller() -> Caller:

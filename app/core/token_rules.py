@@ -36,6 +36,7 @@ from app.core.signing_keys import key_set_of
 TOKEN_TYPES = ("access", "refresh", "client")
 SESSION_TOKEN_TYPES = ("access", "refresh")
 MAX_TOKEN_CHARS = 8192
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
 _NUMERIC_DATES = ("exp", "iat")
 _EXTENSION_KEY = "authsvc.token_verifier"
 _COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
@@ -182,4 +183,6 @@ def _is_text(value: Any, max_length: int) -> bool:
 
 
 def _is_seconds(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """RFC 7519 2 NumericDate, bounded to the instants a datetime holds, so a validly
+    signed 10**20 is refused here rather than overflowing wherever it is used."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_NUMERIC_DATE

@@ -83,6 +83,9 @@ class RefreshClaims:
     user_id: int
     session_id: str
     jti: str
+    # exp - iat: the refresh lifetime of the face that opened the session, which every
+    # successor inherits wherever it is refreshed.
+    lifetime: timedelta
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def decode_refresh_token(raw: str) -> RefreshClaims:
         raise TokenInvalidError()
     if not isinstance(sub, str) or not sub.isdigit():
         raise TokenInvalidError()
-    return RefreshClaims(user_id=int(sub), session_id=sid, jti=jti)
+    lifetime = timedelta(seconds=claims["exp"] - claims["iat"])
+    return RefreshClaims(user_id=int(sub), session_id=sid, jti=jti, lifetime=lifetime)
 
 
 def decode_any_token(raw: str) -> dict[str, Any]:

@@ -92,7 +92,7 @@ now = int(time.time())
 EXPIRED_CLAIMS = {"type": "client", "sub": "7", "jti": "j", "iat": now - 200, "exp": now - 100}
 # Far from now, so the two readers, a few microseconds apart, see the same side of it.
 seconds = st.sampled_from([now - 10_000, now - 600, now + 600, now + 10_000]) | st.sampled_from(
-    [None, "1700000000", 1.5, True, -1, 2**70]
+    [None, "1700000000", 1.5, True, -1, 2**70, 10**20, 2**63, 10**400, 253_402_300_800]
 )
 texts = st.sampled_from(["7", "abc", "", "x" * 65, "é"]) | st.none() | st.integers(0, 9)
 claims = st.fixed_dictionaries(

@@ -5,6 +5,7 @@ from flask import jsonify
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
+from app.api.auth import logout_caller
 from app.api.blog import bp
 from app.api.blog.schemas import AccessTokenSchema
 from app.api.blog.schemas import AdminUserSchema
@@ -111,10 +112,12 @@ def refresh_token() -> Response:
 
 @bp.post("/auth/logout")
 @same_site_only
-@access_token_required
 def logout() -> Response:
-    """End the session of the access token and of the refresh cookie, and clear the cookie."""
-    sessions.log_out(caller=current_caller, refresh_token=_required_refresh_cookie())
+    """End the session of the access token and of the refresh cookie, and clear the cookie;
+    once the access token has expired, a valid refresh cookie alone ends its session."""
+    caller = logout_caller(read_cookie(REFRESH_COOKIE))
+    if caller is not None:
+        sessions.log_out(caller=caller, refresh_token=_required_refresh_cookie())
     response = jsonify({"message": "Logged out successfully"})
     clear_refresh_cookie(response, **COOKIE)
     return response

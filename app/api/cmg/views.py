@@ -5,6 +5,7 @@ from flask import jsonify
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
+from app.api.auth import logout_caller
 from app.api.cmg import bp
 from app.api.cmg.schemas import LoginSchema
 from app.api.cmg.schemas import MeSchema
@@ -61,10 +62,14 @@ def me() -> Response:
 
 
 @bp.post("/logout")
-@access_token_required
+@same_site_only
 def logout() -> Response:
-    """Revoke the session and the access token, and clear the refresh cookie."""
-    sessions.log_out(caller=current_caller, refresh_token=read_cookie(COOKIE["name"]))
+    """Revoke the session and the access token, and clear the refresh cookie; once the access
+    token has expired, a valid refresh cookie alone ends its session."""
+    refresh_token = read_cookie(COOKIE["name"])
+    caller = logout_caller(refresh_token)
+    if caller is not None:
+        sessions.log_out(caller=caller, refresh_token=refresh_token)
     response = jsonify({"message": "Logged out successfully"})
     clear_refresh_cookie(response, **COOKIE)
     return response

@@ -49,7 +49,9 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
 
     The swap is one conditional UPDATE on the current token id, so of two concurrent
     refreshes with one token exactly one rotates; the other sees a spent token. The new
-    expiry slides forward by the refresh lifetime but never past the session's absolute one.
+    expiry slides forward by the refresh lifetime of the face that opened the session (a
+    24-hour token-pair session stays one when a blog client refreshes it), and never past
+    the absolute expiry fixed at login.
     One statement: the swap is its own transaction and returns what the new tokens carry.
     """
     assert policy.refresh_ttl is not None
@@ -64,7 +66,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
             "spent_jti": claims.jti,
             "now": now,
             "new_jti": str(uuid4()),
-            "sliding_expiry": now + policy.refresh_ttl,
+            "sliding_expiry": now + claims.lifetime,
         },
     )
     if not rotated:

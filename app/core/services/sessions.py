@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from flask import current_app
 from sqlalchemy import ColumnElement
+from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import exists
 from sqlalchemy import or_
@@ -131,6 +132,27 @@ def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
     audit.record(
         event="logout", outcome="success", user_id=caller.user.id, session_id=caller.session_id
     )
+
+
+def log_out_by_refresh_token(*, refresh_token: str) -> bool:
+    """End the session of a valid refresh token, whatever became of its access token;
+    False when the token does not decode or its session had already ended."""
+    try:
+        claims = decode_refresh_token(refresh_token)
+    except AuthServiceError:
+        return False
+    mine = and_(Session.id == claims.session_id, Session.user_id == claims.user_id)
+    ended = revoke_sessions(mine, now=clock.utcnow())
+    db.session.commit()
+    if ended:
+        audit.record(
+            event="logout",
+            outcome="success",
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            details={"via": "refresh_cookie"},
+        )
+    return bool(ended)
 
 
 def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
