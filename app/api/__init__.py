@@ -67,10 +67,12 @@ def _remember_client() -> None:
 
 
 def _protective_headers(response: Response) -> Response:
-    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1), and
-    no response may be sniffed into another content type (OWASP ASVS 5 V3.4.4)."""
+    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1), no
+    response may be sniffed into another content type (OWASP ASVS 5 V3.4.4), and none may be
+    framed by another page (V3.4.6; CSP frame-ancestors on the pages, this for old browsers)."""
     if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
     return response

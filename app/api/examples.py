@@ -24,5 +24,5 @@ def spa_file(filename: str) -> Response:
 def _static(filename: str) -> Response:
     response = send_from_directory(SPA_DIR, filename, max_age=0)
     # The page talks only to this service and runs only its own script.
-    response.headers["Content-Security-Policy"] = "default-src 'self'"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
     return response

@@ -72,8 +72,10 @@ def docs_asset(filename: str) -> Response:
 
 def _asset_response(body: str, mimetype: str) -> Response:
     response = Response(body, mimetype=mimetype)
-    # Swagger UI's own script only; nothing from elsewhere (no CDN, no inline script).
+    # Swagger UI's own script only; nothing from elsewhere (no CDN, no inline script); and
+    # no other site may frame the page to trick clicks on its "Try it out" (clickjacking).
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "frame-ancestors 'none'"
     )
     return response

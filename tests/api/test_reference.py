@@ -94,6 +94,7 @@ def test_the_docs_page_loads_only_local_assets(client):
     assert page.mimetype == "text/html"
     assert scripts and all(url.startswith("/docs/") for url in scripts)
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     for url in scripts:
         asset = client.get(url)
         body = asset.get_data()

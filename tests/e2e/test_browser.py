@@ -5,6 +5,7 @@ so in CI a missing browser fails the run instead of skipping. Screenshots of eac
 kept under build/browser/.
 """
 
+import http.client
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -122,6 +124,81 @@ def test_the_cookie_flow_in_a_real_browser(start_server, browser, attacker_origi
     status.filter(has_text="Logged out").wait_for()
     page.screenshot(path=SHOTS / "5-logged-out-after-reload.png")
     context.close()
+
+
+@pytest.fixture
+def host_rewriting_proxy():
+    """A reverse proxy as nginx's default ``proxy_set_header Host $proxy_host`` (or a dev
+    server's ``changeOrigin``) makes one: the browser sees the proxy's origin, the service
+    sees the upstream's Host."""
+    holder: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            upstream = urlsplit(holder["upstream"])
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            headers["Host"] = upstream.netloc
+            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+            connection.request(self.command, self.path, body=body or None, headers=headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            connection.close()
+
+        do_GET = do_POST = do_DELETE = do_PATCH = _forward
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield holder, f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_spa_behind_a_host_rewriting_proxy_logs_in_refreshes_and_logs_out(
+    start_server, browser, host_rewriting_proxy
+):
+    """Page and API share one origin through the proxy, so Origin is not the Host the
+    service sees; the browser's Sec-Fetch-Site: same-origin decides."""
+    server = start_server(AUTH_SERVE_EXAMPLES="true")
+    holder, proxy_url = host_rewriting_proxy
+    holder["upstream"] = server.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context().new_page()
+    status = page.locator("#status")
+    refreshes: list[int] = []
+    page.on("response", lambda r: refreshes.append(r.status) if "refresh-token" in r.url
+            else None)  # fmt: skip
+
+    page.goto(f"{proxy_url}/examples/spa/")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    page.click("#register")
+    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    page.reload()
+    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    page.screenshot(path=SHOTS / "7-behind-proxy-refreshed.png")
+    with page.expect_response("**/api/v1/auth/logout") as logout:
+        page.click("#logout")
+    status.filter(has_text="Logged out").wait_for()
+    page.reload()
+    status.filter(has_text="Logged out").wait_for()
+
+    assert logout.value.status == 200
+    assert refreshes[:2] == [400, 200]  # the first visit has no cookie; the reload refreshes
+    assert refreshes[-1] == 400  # after logout, the reload finds no cookie
 
 
 def test_the_docs_page_renders_every_operation_offline(start_server, browser):

@@ -33,8 +33,12 @@ def _cmg_login(client, user):
 @pytest.mark.parametrize(
     "headers",
     [{"Origin": EVIL}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
-     {"Origin": EVIL, "Sec-Fetch-Site": "same-origin"}],
-    ids=["foreign-origin", "null-origin", "sec-fetch-cross-site", "origin-wins"],
+     {"Origin": EVIL, "Sec-Fetch-Site": "cross-site"},
+     {"Origin": EVIL, "Sec-Fetch-Site": "same-site"},
+     {"Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"},
+     {"Origin": EVIL, "Sec-Fetch-Site": "something-new"}],
+    ids=["foreign-origin", "null-origin", "sec-fetch-cross-site", "cross-site-with-origin",
+         "same-site-not-listed", "fetch-metadata-decides", "unknown-fetch-metadata"],
 )  # fmt: skip
 def test_a_cross_site_refresh_is_403_and_rotates_nothing(
     client, user, login, path, cookie, cookie_path, headers
@@ -77,6 +81,62 @@ def test_the_same_origin_passes(client, user):
     response = client.post("/api/v1/auth/refresh-token", headers={"Origin": "http://localhost"})
 
     assert response.status_code == 200
+
+
+def test_a_same_origin_page_behind_a_host_rewriting_proxy_passes(client, user):
+    """nginx's default proxy_set_header Host $proxy_host: the page's Origin is the proxy's,
+    the Host the service sees is the upstream's. The browser's Fetch Metadata says
+    same-origin, which no page can forge."""
+    _blog_login(client, user)
+
+    response = client.post(
+        "/api/v1/auth/refresh-token",
+        headers={"Origin": "https://app.example.org", "Sec-Fetch-Site": "same-origin"},
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_same_site_page_listed_in_cors_origins_passes(app, client, user):
+    app.config["CORS_ORIGINS"] = ["https://spa.example.com"]
+    _blog_login(client, user)
+
+    response = client.post(
+        "/api/v1/auth/refresh-token",
+        headers={"Origin": "https://spa.example.com", "Sec-Fetch-Site": "same-site"},
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("trusted_proxies", "expected"), [(1, 200), (0, 403)])
+def test_without_fetch_metadata_x_forwarded_host_counts_only_from_a_trusted_proxy(
+    database_url, seed_rows, trusted_proxies, expected
+):
+    """An older browser behind a proxy that passes the public host on: its Origin is the
+    public host, which the service knows only from a hop it trusts."""
+    from app.extensions import db
+    from tests.conftest import make_app
+    from tests.conftest import reset_tables
+
+    app = make_app(database_url, TRUSTED_PROXIES=trusted_proxies)
+    with app.app_context():
+        reset_tables(seed_rows)
+        email = make_user().email
+    client = app.test_client()
+    try:
+        client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        response = client.post(
+            "/api/v1/auth/refresh-token",
+            headers={"Origin": "https://auth.example.org", "X-Forwarded-Host": "auth.example.org",
+                     "X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.9"},
+        )  # fmt: skip
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+    assert response.status_code == expected
 
 
 STATE_CHANGING = [
@@ -131,12 +191,14 @@ def test_cors_never_answers_another_origin_nor_a_wildcard(client, origin):
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/api/v1/users/current"), ("GET", "/nowhere"), ("POST", "/api/token/"),
-     ("GET", "/auth")],
+     ("GET", "/auth"), ("GET", "/docs"), ("GET", "/healthz")],
 )  # fmt: skip
-def test_every_response_says_nosniff_and_no_store(client, method, path):
-    """ASVS 5 V3.4.4 and RFC 6749 5.1: no content sniffing, no caching of auth answers."""
+def test_every_response_says_nosniff_no_store_and_no_framing(client, method, path):
+    """ASVS 5 V3.4.4, V3.4.6 and RFC 6749 5.1: no content sniffing, no caching of auth
+    answers, no framing by another page."""
     response = client.open(path, method=method)
 
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Pragma"] == "no-cache"
