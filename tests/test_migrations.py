@@ -2,10 +2,19 @@
 
 import os
 import subprocess
+from datetime import UTC
+from datetime import datetime
 
 import pytest
+from sqlalchemy import JSON
+from sqlalchemy import DateTime
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import column
 from sqlalchemy import create_engine
+from sqlalchemy import insert
 from sqlalchemy import inspect
+from sqlalchemy import table
 
 from tests.databases import new_database
 from tests.processes import run_flask
@@ -44,3 +53,28 @@ def test_downgrade_to_base_removes_every_table(empty_database):
     engine = create_engine(empty_database)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
+
+
+def test_upgrade_to_0005_finds_the_target_of_earlier_admin_events(empty_database):
+    _flask(empty_database, "db", "upgrade", "0004")
+    events = table("auth_events", column("id", Integer), column("occurred_at", DateTime),
+                   column("event", String), column("outcome", String),
+                   column("user_id", Integer), column("details", JSON))  # fmt: skip
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(insert(events), [
+            {"occurred_at": datetime.now(UTC), "event": "user_updated", "outcome": "success",
+             "user_id": 1, "details": {"target_user_id": 7, "is_active": False}},
+            {"occurred_at": datetime.now(UTC), "event": "login", "outcome": "success",
+             "user_id": 7, "details": None},
+        ])  # fmt: skip
+
+    upgraded = _flask(empty_database, "db", "upgrade")
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    with engine.connect() as connection:
+        targets = connection.exec_driver_sql(
+            "SELECT event, target_user_id FROM auth_events ORDER BY id"
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in targets] == [("user_updated", 7), ("login", None)]

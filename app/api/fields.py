@@ -20,6 +20,16 @@ class Timestamp(fields.Field):
         return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+class JsonBoolean(fields.Boolean):
+    """JSON's true or false only: ``0``, ``1`` and ``"false"`` are refused, not guessed at
+    (``"false"`` read as true would activate an account)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Password(fields.String):
     """A password as sent. One longer than AUTH_PASSWORD_MAX_LENGTH is refused here, before
     any hashing work is spent on it; the rest of the policy is the core's."""

@@ -185,6 +185,8 @@ class AuthEvent(db.Model):
     event: Mapped[str] = mapped_column(String(40), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The user an admin's action changed (user_updated, user_deleted); user_id is the admin.
+    target_user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     client_id: Mapped[str | None] = mapped_column(String(64))
     session_id: Mapped[str | None] = mapped_column(String(36))
     dialect: Mapped[str | None] = mapped_column(String(32))

@@ -8,6 +8,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
 from app.core.models import MAX_INTEGER
@@ -44,7 +45,7 @@ class UserSchema(Schema):
 
 
 class AdminUserSchema(UserSchema):
-    is_active = fields.Boolean(data_key="isActive")
+    is_active = JsonBoolean(data_key="isActive")
 
 
 class SignedInSchema(Schema):
@@ -99,7 +100,7 @@ class SessionSchema(Schema):
     expires_at = Timestamp(data_key="expiresAt")
     user_agent = fields.String(data_key="userAgent", allow_none=True)
     ip = fields.String(allow_none=True)
-    current = fields.Boolean()
+    current = JsonBoolean()
 
 
 class SessionListSchema(Schema):
@@ -121,7 +122,7 @@ class UserPageSchema(Schema):
 
 class UserUpdateSchema(Schema):
     role = fields.String(validate=_ROLES)
-    is_active = fields.Boolean(data_key="isActive", truthy={True}, falsy={False})
+    is_active = JsonBoolean(data_key="isActive")
 
     @validates_schema
     def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -142,6 +143,7 @@ class AuditEventSchema(Schema):
     event = fields.String()
     outcome = fields.String()
     user_id = fields.Integer(data_key="userId", allow_none=True)
+    target_user_id = fields.Integer(data_key="targetUserId", allow_none=True)
     client_id = fields.String(data_key="clientId", allow_none=True)
     session_id = fields.String(data_key="sessionId", allow_none=True)
     dialect = fields.String(allow_none=True)

@@ -4,6 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.core.services import roles
 
@@ -66,8 +67,8 @@ class ErrorSchema(Schema):
 
 
 class SuccessSchema(Schema):
-    success = fields.Boolean(required=True)
+    success = JsonBoolean(required=True)
 
 
 class NotAuthenticatedSchema(Schema):
-    authenticated = fields.Boolean(required=True)
+    authenticated = JsonBoolean(required=True)

@@ -171,6 +171,7 @@ def update_user(
         event="user_updated",
         outcome="success",
         user_id=actor.id,
+        target_user_id=user.id,
         details={"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
     )
     return user
@@ -184,6 +185,7 @@ def delete_user(*, actor: roles.Actor, user_id: int) -> None:
         event="user_deleted",
         outcome="success",
         user_id=actor.id,
+        target_user_id=user_id,
         details={"target_user_id": user_id},
     )
 

@@ -16,6 +16,7 @@ from flask import request
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from app.core import clock
@@ -52,6 +53,7 @@ def record(
     event: str,
     outcome: str,
     user_id: int | None = None,
+    target_user_id: int | None = None,
     client_id: str | None = None,
     session_id: str | None = None,
     details: dict[str, Any] | None = None,
@@ -64,6 +66,7 @@ def record(
         "event": event,
         "outcome": outcome,
         "user_id": user_id,
+        "target_user_id": target_user_id,
         "client_id": client_id,
         "session_id": session_id,
         "details": details or None,
@@ -92,7 +95,8 @@ def list_events(
     roles.require_role(actor, roles.ADMIN)
     conditions = []
     if user_id is not None:
-        conditions.append(AuthEvent.user_id == user_id)
+        # Whoever acted or was acted on: an admin's change shows in the changed user's trail.
+        conditions.append(or_(AuthEvent.user_id == user_id, AuthEvent.target_user_id == user_id))
     if event is not None:
         conditions.append(AuthEvent.event == event)
     if since is not None:

@@ -105,7 +105,7 @@ def test_admins_list_events_newest_first_with_pagination(admin_bearer, client):
     assert body["pagination"] == {"page": 1, "limit": 2, "total": 4, "totalPages": 2}
     assert [e["event"] for e in body["events"]] == ["login", "login"]
     assert set(body["events"][0]) == {
-        "id", "time", "event", "outcome", "userId", "clientId",
+        "id", "time", "event", "outcome", "userId", "targetUserId", "clientId",
         "sessionId", "dialect", "ip", "userAgent", "details",
     }  # fmt: skip
     assert body["events"][0]["outcome"] == "failure"
@@ -126,6 +126,23 @@ def test_events_filter_by_user_event_and_time_range(admin_bearer, client):
     assert by_event.get_json()["events"] == []
     assert future.get_json()["pagination"]["total"] == 0
     assert past.get_json()["pagination"]["total"] == 0
+
+
+def test_an_admins_change_is_found_by_the_user_it_changed(admin_bearer, client):
+    """Both are recorded: the admin who acted (userId) and the user changed (targetUserId),
+    and ?user= matches either."""
+    user, bystander = make_user(), make_user()
+    client.patch(f"/api/v1/users/{user.id}", json={"isActive": False}, headers=admin_bearer)
+    client.patch(f"/api/v1/users/{bystander.id}", json={"role": "user"}, headers=admin_bearer)
+    client.delete(f"/api/v1/users/{user.id}", headers=admin_bearer)
+
+    found = client.get(f"/api/v1/audit-events?user={user.id}", headers=admin_bearer).get_json()
+
+    assert [(e["event"], e["targetUserId"]) for e in found["events"]] == [
+        ("user_deleted", user.id),
+        ("user_updated", user.id),
+    ]
+    assert {e["userId"] for e in found["events"]} != {user.id}
 
 
 @pytest.mark.parametrize(

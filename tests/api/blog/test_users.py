@@ -8,6 +8,7 @@ from flask_jwt_extended import decode_token
 from app.core.models import User
 from app.core.tokens import mint_access_token
 from app.extensions import db
+from tests.factories import PASSWORD
 from tests.factories import make_admin
 from tests.factories import make_user
 from tests.matchers import DIGITS
@@ -184,6 +185,12 @@ def test_deactivation_stops_the_users_tokens_on_the_next_request(admin_token, au
         ({}, {"_schema": ["Provide at least one of: role, isActive."]}),
         ({"role": "owner"}, {"role": ["Must be one of: user, admin."]}),
         ({"isActive": "yes"}, {"isActive": ["Not a valid boolean."]}),
+        # JSON booleans only: 0, 1 and "false" are not guessed at ("false" is truthy).
+        ({"isActive": 0}, {"isActive": ["Not a valid boolean."]}),
+        ({"isActive": 1}, {"isActive": ["Not a valid boolean."]}),
+        ({"isActive": "false"}, {"isActive": ["Not a valid boolean."]}),
+        ({"isActive": "true"}, {"isActive": ["Not a valid boolean."]}),
+        ({"isActive": None}, {"isActive": ["Field may not be null."]}),
         ({"email": "x@example.com"}, {"email": ["Unknown field."]}),
     ],
 )
@@ -196,6 +203,48 @@ def test_update_user_with_invalid_input_is_400(admin_token, auth, client, body, 
 
     assert response.status_code == 400
     assert response.get_json() == blog_error("ValidationError", "Validation failed.", details)
+
+
+def test_a_refused_boolean_changes_nothing(admin_token, auth, client):
+    user = make_user()
+
+    client.patch(
+        f"/api/v1/users/{user.id}", json={"isActive": 0}, headers=auth.headers(admin_token)
+    )
+
+    assert client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD}
+                       ).status_code == 200  # fmt: skip
+
+
+def test_every_boolean_field_of_every_schema_takes_json_booleans_only():
+    import importlib
+    import pkgutil
+
+    from marshmallow import Schema
+    from marshmallow import fields
+
+    import app.api
+    from app.api.fields import JsonBoolean
+
+    for module in pkgutil.walk_packages(app.api.__path__, "app.api."):
+        if module.name.endswith(".schemas"):
+            importlib.import_module(module.name)
+    schemas = [cls for cls in _subclasses(Schema) if cls.__module__.startswith("app.api.")]
+    booleans = [(cls.__name__, name) for cls in schemas
+                for name, field in cls._declared_fields.items()
+                if isinstance(field, fields.Boolean)]  # fmt: skip
+
+    assert booleans, "the schemas have boolean fields"
+    for cls in schemas:
+        for name, field in cls._declared_fields.items():
+            if isinstance(field, fields.Boolean):
+                assert isinstance(field, JsonBoolean), f"{cls.__name__}.{name}"
+
+
+def _subclasses(cls):
+    for subclass in cls.__subclasses__():
+        yield subclass
+        yield from _subclasses(subclass)
 
 
 def test_update_of_an_unknown_user_is_404(admin_token, auth, client):
