@@ -100,8 +100,9 @@ class Config:
     AUTH_MAIL_INTERVAL_SECONDS = _env_int("AUTH_MAIL_INTERVAL_SECONDS", MINUTE)
     # Login (every dialect) refuses an account whose email is not verified yet.
     AUTH_REQUIRE_VERIFIED_EMAIL = _env_bool("AUTH_REQUIRE_VERIFIED_EMAIL", False)
-    # A whitelisted admin registration stays a user until its email is verified.
-    AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL = _env_bool("AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL", False)
+    # A whitelisted admin registration stays a user until its email is verified: whoever
+    # registers the address first has not proved they own the mailbox.
+    AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL = _env_bool("AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL", True)
     # GET /openapi.json and the Swagger UI page at /docs.
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
     # The example single-page app at /examples/spa/ (development only by default).

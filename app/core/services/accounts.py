@@ -25,6 +25,7 @@ from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
 from app.core.identities import normalize_username
 from app.core.models import MAX_INTEGER
+from app.core.models import Role
 from app.core.models import User
 from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
@@ -158,11 +159,16 @@ def update_user(
 
     A demotion needs no revocation: roles are read from the database on every request.
     """
+    removes_power = role == roles.USER or is_active is False
+    if removes_power:
+        _lock_admins()
     user = _administered_user(actor, user_id)
     if role is not None:
         roles.set_primary_role(user, role)
     if is_active is not None:
         user.is_active = is_active
+    if removes_power:
+        _require_an_active_admin()
     db.session.commit()
     if is_active is False:
         sessions.end_user_sessions(user_id=user.id)
@@ -178,8 +184,10 @@ def update_user(
 
 
 def delete_user(*, actor: roles.Actor, user_id: int) -> None:
+    _lock_admins()
     user = _administered_user(actor, user_id)
     db.session.delete(user)
+    _require_an_active_admin()
     db.session.commit()
     audit.record(
         event="user_deleted",
@@ -190,9 +198,38 @@ def delete_user(*, actor: roles.Actor, user_id: int) -> None:
     )
 
 
+def _lock_admins() -> None:
+    """Caller commits. Lock the rows of every admin (PostgreSQL; SQLite's writer lock
+    serializes by itself), in id order so two admins acting at once never deadlock: whoever
+    comes second waits, then counts what the first committed. A check read earlier in the
+    request would let two admins demote each other in the same instant."""
+    db.session.execute(
+        select(User.id)
+        .join(User.roles)
+        .where(Role.name == roles.ADMIN)
+        .order_by(User.id)
+        .with_for_update(of=User)
+    ).all()
+
+
+def _require_an_active_admin() -> None:
+    """Caller commits. Refuse (and undo) a change that leaves no active admin."""
+    db.session.flush()
+    remaining = db.session.scalar(
+        select(func.count(User.id))
+        .join(User.roles)
+        .where(Role.name == roles.ADMIN, User.is_active.is_(True))
+    )
+    if not remaining:
+        db.session.rollback()
+        raise PermissionDeniedError("The service must keep at least one active admin.")
+
+
 def _administered_user(actor: roles.Actor, user_id: int) -> User:
     roles.require_role(actor, roles.ADMIN)
-    user = db.session.get(User, user_id) if 0 < user_id <= MAX_INTEGER else None
+    found = 0 < user_id <= MAX_INTEGER
+    # Read again even if this request loaded it: the admins' lock may have waited on a change.
+    user = db.session.get(User, user_id, populate_existing=True) if found else None
     if user is None:
         raise NotFoundError("User not found.")
     if user.id == actor.id:

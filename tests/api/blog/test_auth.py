@@ -42,8 +42,21 @@ def test_register_derives_a_unique_username_when_the_local_part_is_taken(auth):
     assert response.get_json()["user"]["username"] == Matches(r"same\d+")
 
 
-def test_register_as_admin_with_a_whitelisted_email_makes_an_admin(app, auth):
+def test_register_as_admin_with_a_whitelisted_email_stays_a_user_until_verified(app, auth):
+    """Registering an address does not prove the mailbox (the default)."""
     app.config["ADMIN_EMAIL_WHITELIST"] = ["boss@example.com"]
+
+    response = auth.register("Boss@Example.com", role="admin")
+
+    assert response.status_code == 201
+    assert response.get_json()["user"]["role"] == "user"
+
+
+def test_register_as_admin_with_a_whitelisted_email_makes_an_admin_when_mail_is_not_required(
+    app, auth
+):
+    app.config["ADMIN_EMAIL_WHITELIST"] = ["boss@example.com"]
+    app.config["AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL"] = False
 
     response = auth.register("Boss@Example.com", role="admin")
 
@@ -51,7 +64,8 @@ def test_register_as_admin_with_a_whitelisted_email_makes_an_admin(app, auth):
     assert response.get_json()["user"]["role"] == "admin"
 
 
-def test_register_as_admin_with_a_whitelist_table_entry_makes_an_admin(runner, auth):
+def test_register_as_admin_with_a_whitelist_table_entry_makes_an_admin(app, runner, auth):
+    app.config["AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL"] = False
     runner.invoke(args=["whitelist", "add", "chief@example.com"])
 
     response = auth.register("chief@example.com", role="admin")

@@ -63,7 +63,8 @@ def test_create_user_with_an_unknown_role_is_not_found(app_context):
         make_user(roles=("user", "wizard"))
 
 
-def test_register_user_as_admin_needs_the_whitelist(app_context):
+def test_register_user_as_admin_needs_the_whitelist(app, app_context):
+    app.config["AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL"] = False
     with pytest.raises(AdminRegistrationDeniedError):
         accounts.register_user(email=unique_email(), password=PASSWORD, role="admin")
 
