@@ -17,6 +17,7 @@ import queue
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
@@ -25,7 +26,10 @@ from urllib.parse import unquote
 from urllib.parse import urlparse
 
 from flask import Flask
+from flask import Response
+from flask import after_this_request
 from flask import current_app
+from flask import has_request_context
 
 from app.core.process_queue import ProcessQueue
 from app.startup import ConfigurationError
@@ -128,15 +132,22 @@ def backend_from_url(url: str, *, timeout: float, logger: logging.Logger) -> Bac
     )
 
 
+Job = Callable[[], "Message | None"]
+
+
 class Mailer:
-    """Sends each message through the backend, from a background thread unless told not to."""
+    """Sends each message through the backend, from a background thread unless told not to.
+
+    A job (``send_later``) is work that decides whether there is a message at all, run on the
+    same thread in an app context, off the request path: a request that queues one does the
+    same work whichever way the job turns out."""
 
     def __init__(self, app: Flask, backend: Backend) -> None:
         self._app = app
         self._backend = backend
         self._sender = app.config["MAIL_FROM"]
         self._in_background = app.config["MAIL_SEND_IN_BACKGROUND"]
-        self._outbox: ProcessQueue[Message] = ProcessQueue("mail-sender", self._run)
+        self._outbox: ProcessQueue[Message | Job] = ProcessQueue("mail-sender", self._run)
 
     def send(self, message: Message) -> None:
         if not self._in_background:
@@ -144,17 +155,46 @@ class Mailer:
             return
         self._outbox.put(message)
 
+    def send_later(self, job: Job) -> None:
+        """Run ``job`` and send the message it returns, if any, off the request path."""
+        if not self._in_background:
+            message = job()
+            if message is not None:
+                self._deliver(message)
+            return
+        if not has_request_context():
+            self._outbox.put(job)
+            return
+
+        # Queued once the answer has been sent, so the job's work never delays it.
+        @after_this_request
+        def queue_after_the_answer(response: Response) -> Response:
+            response.call_on_close(lambda: self._outbox.put(job))
+            return response
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued message is sent or given up on; False on timeout."""
         return self._outbox.wait_until_done(timeout)
 
-    def _run(self, outbox: "queue.Queue[Message]") -> None:
+    def _run(self, outbox: "queue.Queue[Message | Job]") -> None:
         while True:
-            message = outbox.get()
+            item = outbox.get()
             try:
-                self._deliver(message)
+                message = self._run_job(item) if callable(item) else item
+                if message is not None:
+                    self._deliver(message)
             finally:
                 outbox.task_done()
+
+    def _run_job(self, job: Job) -> "Message | None":
+        try:
+            with self._app.app_context():
+                return job()
+        except Exception as error:  # the thread must outlive a failed job (a database outage)
+            self._app.logger.error(
+                "Mail job failed", extra={"fields": {"error": type(error).__name__}}
+            )
+            return None
 
     def _deliver(self, message: Message) -> None:
         for attempt in range(SEND_ATTEMPTS):

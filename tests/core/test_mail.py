@@ -3,11 +3,14 @@
 import logging
 
 import pytest
+from flask import has_request_context
 
 from app import create_app
 from app.core.mail import ConsoleBackend
 from app.core.mail import DisabledBackend
 from app.core.mail import MailConfigurationError
+from app.core.mail import Mailer
+from app.core.mail import Message
 from app.core.mail import SmtpBackend
 from app.core.mail import backend_from_url
 from tests.signing import TEST_SECRET
@@ -54,3 +57,54 @@ def test_production_refuses_the_console_backend(tmp_path):
 
     with pytest.raises(MailConfigurationError, match="production log"):
         create_app("production", overrides)
+
+
+class RecordingBackend:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def deliver(self, message, sender) -> None:
+        self.sent.append(message.subject)
+
+
+def _background_mailer(tmp_path):
+    app = create_app(
+        "testing",
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
+         "MAIL_SEND_IN_BACKGROUND": True},
+    )  # fmt: skip
+    backend = RecordingBackend()
+    return app, Mailer(app, backend), backend
+
+
+def test_a_job_queued_by_a_request_runs_after_the_answer_was_sent(tmp_path):
+    app, mailer, backend = _background_mailer(tmp_path)
+    ran_in_request: list[bool] = []
+
+    def job():
+        ran_in_request.append(has_request_context())
+        return Message(to="a@example.com", subject="after", body="")
+
+    with app.test_request_context():
+        mailer.send_later(job)
+        response = app.process_response(app.make_response("answer"))
+        assert mailer.flush(timeout=1) and backend.sent == []  # not queued before the close
+        response.close()
+
+    assert mailer.flush(timeout=5)
+    assert backend.sent == ["after"]
+    assert ran_in_request == [False]
+
+
+def test_a_failing_job_is_logged_and_the_sender_thread_lives_on(tmp_path, capsys):
+    _app, mailer, backend = _background_mailer(tmp_path)
+
+    def broken():
+        raise RuntimeError("database down")
+
+    mailer.send_later(broken)
+    mailer.send_later(lambda: Message(to="b@example.com", subject="next", body=""))
+
+    assert mailer.flush(timeout=5)
+    assert backend.sent == ["next"]
+    assert '"message": "Mail job failed", "error": "RuntimeError"' in capsys.readouterr().err

@@ -57,6 +57,7 @@ def record(
     client_id: str | None = None,
     session_id: str | None = None,
     details: dict[str, Any] | None = None,
+    origin: dict[str, str | None] | None = None,
 ) -> None:
     """Log one event at once and store its row: batched off the request path
     (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
@@ -70,7 +71,7 @@ def record(
         "client_id": client_id,
         "session_id": session_id,
         "details": details or None,
-        **_request_origin(),
+        **(origin or request_origin()),
     }
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     app.logger.info("auth event", extra={"fields": _log_fields(row)})
@@ -123,7 +124,8 @@ def purge_events() -> int:
     return deleted.rowcount
 
 
-def _request_origin() -> dict[str, str | None]:
+def request_origin() -> dict[str, str | None]:
+    """Where the request comes from, kept for work done after it answered."""
     if not has_request_context():
         return {"dialect": "cli", "ip": None, "user_agent": None}
     client = g.get("client_info")

@@ -1,12 +1,14 @@
 """The flows that go through the user's mailbox: password reset and email verification.
 
 Asking for a reset (or for the verification mail again) answers the same whether or not the
-account exists, and the mail leaves from a background thread, so neither the answer nor its
-time tells who has an account. An account gets at most one mail of a kind per
+account exists, in the same time: the request queues a job, and the lookup, the token row and
+the mail happen on the mail thread after the answer (app/core/mail.py), so neither the answer
+nor its time tells who has an account. An account gets at most one mail of a kind per
 ``AUTH_MAIL_INTERVAL_SECONDS``, so the endpoints cannot be used to flood a mailbox.
 """
 
 from datetime import timedelta
+from functools import partial
 from urllib.parse import quote
 
 from flask import current_app
@@ -58,11 +60,18 @@ class InvalidMailedTokenError(InvalidInputError):
 
 
 def request_password_reset(*, email: str) -> None:
-    """Mail a reset token if an active account has this email; answer the same either way."""
+    """Mail a reset token if an active account has this email; answer the same either way.
+
+    Whether the account exists is looked up off the request path, with the token row and the
+    mail, so a known address answers in the time of an unknown one."""
     attempts.reserve_credential_check(account=None)
+    mailer().send_later(partial(_password_reset_mail, email=email, origin=audit.request_origin()))
+
+
+def _password_reset_mail(*, email: str, origin: dict[str, str | None]) -> Message | None:
     user = _active_user_with_email(email)
     if user is None or _mailed_recently(user, account_tokens.PASSWORD_RESET):
-        return
+        return None
     lifetime = timedelta(seconds=current_app.config["AUTH_PASSWORD_RESET_SECONDS"])
     token = account_tokens.issue(
         user_id=user.id, purpose=account_tokens.PASSWORD_RESET, lifetime=lifetime
@@ -74,8 +83,8 @@ def request_password_reset(*, email: str) -> None:
         link=_link("reset-password", token),
         token=token,
     )
-    mailer().send(Message(to=user.email, subject=RESET_SUBJECT, body=body))
-    audit.record(event="password_reset", outcome="requested", user_id=user.id)
+    audit.record(event="password_reset", outcome="requested", user_id=user.id, origin=origin)
+    return Message(to=user.email, subject=RESET_SUBJECT, body=body)
 
 
 def reset_password(*, token: str, password: str) -> None:
@@ -104,26 +113,35 @@ def reset_password(*, token: str, password: str) -> None:
 
 
 def send_verification(*, user: User) -> None:
-    """Mail the user a token that proves their address (a new account, or asked again)."""
+    """Mail a new account a token that proves its address."""
+    mailer().send(_verification_mail(user))
+
+
+def resend_verification(*, email: str) -> None:
+    """Mail a new verification token to an unverified active account; the same answer, in
+    the same time, for any other address (the lookup is off the request path)."""
+    attempts.reserve_credential_check(account=None)
+    mailer().send_later(partial(_verification_mail_again, email=email))
+
+
+def _verification_mail_again(*, email: str) -> Message | None:
+    user = _active_user_with_email(email)
+    if user is None or user.email_verified_at is not None:
+        return None
+    if _mailed_recently(user, account_tokens.EMAIL_VERIFICATION):
+        return None
+    return _verification_mail(user)
+
+
+def _verification_mail(user: User) -> Message:
+    """Caller sends. Issues (and commits) a verification token for ``user``."""
     lifetime = timedelta(seconds=current_app.config["AUTH_EMAIL_VERIFICATION_SECONDS"])
     token = account_tokens.issue(
         user_id=user.id, purpose=account_tokens.EMAIL_VERIFICATION, lifetime=lifetime
     )
     db.session.commit()
     body = VERIFY_BODY.format(email=user.email, link=_link("verify-email", token), token=token)
-    mailer().send(Message(to=user.email, subject=VERIFY_SUBJECT, body=body))
-
-
-def resend_verification(*, email: str) -> None:
-    """Mail a new verification token to an unverified active account; the same answer for
-    any other address."""
-    attempts.reserve_credential_check(account=None)
-    user = _active_user_with_email(email)
-    if user is None or user.email_verified_at is not None:
-        return
-    if _mailed_recently(user, account_tokens.EMAIL_VERIFICATION):
-        return
-    send_verification(user=user)
+    return Message(to=user.email, subject=VERIFY_SUBJECT, body=body)
 
 
 def verify_email(*, token: str) -> User:
