@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import JSON
+from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -78,3 +79,58 @@ def test_upgrade_to_0005_finds_the_target_of_earlier_admin_events(empty_database
         ).all()
     engine.dispose()
     assert [tuple(row) for row in targets] == [("user_updated", 7), ("login", None)]
+
+
+USERS = table("users", column("id", Integer), column("username", String),
+              column("email", String), column("password_hash", String),
+              column("social_links", JSON), column("is_active", Boolean),
+              column("created_at", DateTime), column("updated_at", DateTime))  # fmt: skip
+
+
+def _add_users(url: str, *emails: str) -> None:
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(insert(USERS), [
+            {"id": n, "username": f"user{n}", "email": email, "password_hash": "x",
+             "social_links": {}, "is_active": True, "created_at": now, "updated_at": now}
+            for n, email in enumerate(emails, start=1)
+        ])  # fmt: skip
+    engine.dispose()
+
+
+def _emails(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        emails = [
+            row[0] for row in connection.exec_driver_sql("SELECT email FROM users ORDER BY id")
+        ]
+    engine.dispose()
+    return emails
+
+
+def test_upgrade_to_0006_refuses_accounts_that_would_share_a_mailbox(empty_database):
+    """A Unicode domain and its punycode twin were two accounts; under the new rule they are
+    one mailbox. The upgrade names them and changes nothing until an operator resolves it."""
+    _flask(empty_database, "db", "upgrade", "0005")
+    _add_users(empty_database, "müller@bücher.example", "müller@xn--bcher-kva.example",
+               "other@example.com")  # fmt: skip
+
+    refused = _flask(empty_database, "db", "upgrade")
+
+    assert refused.returncode != 0
+    assert "0006 refused: 1 group(s) of accounts would share one mailbox" in refused.stderr
+    assert "müller@xn--bcher-kva.example: user ids 1" in refused.stderr
+    assert _emails(empty_database) == ["müller@bücher.example", "müller@xn--bcher-kva.example",
+                                       "other@example.com"]  # fmt: skip
+
+
+def test_upgrade_to_0006_stores_every_address_in_its_canonical_form(empty_database):
+    _flask(empty_database, "db", "upgrade", "0005")
+    _add_users(empty_database, "müller@bücher.example", '"quoted"@example.com')
+
+    upgraded = _flask(empty_database, "db", "upgrade")
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "1 account(s) keep an address email-validator refuses (user ids 2)" in upgraded.stderr
+    assert _emails(empty_database) == ["müller@xn--bcher-kva.example", '"quoted"@example.com']

@@ -2,20 +2,29 @@
 
 Both are normalised once, before any uniqueness check, lookup or whitelist match: Unicode
 NFKC (so full-width and other compatibility look-alikes fold to one form), surrounding space
-removed, lower-cased. Case and look-alike variants therefore never make a second account.
+removed, lower-cased. An email is then checked by email-validator (no quoted local part, no
+invisible or control characters) and its domain kept in its IDNA (ASCII) form, so one
+mailbox is one account: ``"victim"@example.com``, ``victim@example.com`` plus a zero-width
+space, and a Unicode domain beside its punycode twin are refused or folded into one.
 """
 
 import re
 import unicodedata
 
-# Deliberately loose: the mailbox is proven by delivery, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+from email_validator import EmailNotValidError
+from email_validator import validate_email
+
+MAX_EMAIL_LENGTH = 254
 # No '@', so a login name is never mistaken for an email address.
 _USERNAME = re.compile(r"^[a-z0-9_.-]{3,150}$")
 
 
 def normalize_email(email: str) -> str:
-    return unicodedata.normalize("NFKC", email).strip().lower()
+    """The one form an address is stored and compared in. One that email-validator refuses
+    stays only folded, so a lookup never fails on it (and finds a row stored before)."""
+    folded = unicodedata.normalize("NFKC", email).strip().lower()
+    checked = _checked(folded)
+    return folded if checked is None else checked
 
 
 def normalize_username(username: str) -> str:
@@ -23,11 +32,21 @@ def normalize_username(username: str) -> str:
 
 
 def is_valid_email(email: str) -> bool:
-    return len(email) <= 254 and _EMAIL.match(email) is not None
+    return len(email) <= MAX_EMAIL_LENGTH and _checked(email) is not None
 
 
 def is_valid_username(username: str) -> bool:
     return _USERNAME.match(username) is not None
+
+
+def _checked(email: str) -> str | None:
+    """The address with its domain in IDNA form, or None when email-validator refuses it
+    (no deliverability check: that would ask DNS on every registration)."""
+    try:
+        valid = validate_email(email, check_deliverability=False, allow_quoted_local=False)
+    except EmailNotValidError:
+        return None
+    return f"{valid.local_part}@{valid.ascii_domain}"
 
 
 def is_storable(text: str) -> bool:

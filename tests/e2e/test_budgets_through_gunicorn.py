@@ -2,12 +2,15 @@
 each, a stranger trying to lock the owner out, and a hostile page spending an address's
 budget with requests that are refused anyway (OWASP ASVS 5 V6.3.1)."""
 
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.e2e import http
+from tests.processes import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -123,3 +126,31 @@ def test_requests_refused_before_any_check_leave_the_address_budgets_whole(
     assert refused == [403] * 12 + [415] * 12 + [400] * 12
     assert refreshed.status_code == 200
     assert logged_in.status_code == 200
+
+
+def test_gunicorn_in_production_refuses_to_start_without_a_shared_budget_storage(
+    start_server, tmp_path
+):
+    """Left unset, each worker would keep its own counters: every budget would be
+    multiplied by the workers and hosts. gunicorn exits with the one-line reason."""
+    server = start_server()  # migrates a database this refusal can point at
+    env = {k: v for k, v in server.env.items() if k != "RATELIMIT_STORAGE_URI"}
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
+         "wsgi:app"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert refused.returncode != 0
+    assert "refusing to start: RATELIMIT_STORAGE_URI is not set" in refused.stderr
+
+
+def test_an_explicit_memory_storage_starts_with_a_warning_naming_the_multiplication(
+    start_server,
+):
+    server = start_server(RATELIMIT_STORAGE_URI="memory://")
+
+    assert http.get(f"{server.url}/healthz").status_code == 200
+    assert "WARNING: RATELIMIT_STORAGE_URI is memory://" in server.logs()
+    assert "multiplied by the number of workers and hosts" in server.logs()
