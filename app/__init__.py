@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
+from app.api.jwt_callbacks import install_jwt_callbacks
 from app.cli import register_cli
 from app.core.attempts import install_attempt_budgets
 from app.core.direct_statements import prepare_direct_statements
@@ -62,6 +63,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_audit_writer(app)
     install_mailer(app)
     register_error_handlers(app)
+    install_jwt_callbacks()
     register_dialects(app)
     register_cli(app)
     return app

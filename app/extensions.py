@@ -36,9 +36,23 @@ class DecoratorLimiter(Limiter):
             super()._check_request_limit(callable_name=callable_name, in_middleware=False)
 
 
+class ServiceJWTManager(JWTManager):
+    """flask-jwt-extended reading tokens with the service's own verifier, so that
+    ``@jwt_required()`` accepts exactly the tokens the service's views accept
+    (app/api/jwt_callbacks.py; tests/api/test_one_boundary.py holds the private method's
+    shape). Its failures are the service's domain errors, rendered per dialect."""
+
+    def _decode_jwt_from_config(
+        self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
+    ) -> dict[str, Any]:
+        from app.core.token_rules import token_verifier  # imports this module
+
+        return token_verifier().decode(encoded_token, allow_expired=allow_expired)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-jwt = JWTManager()
+jwt = ServiceJWTManager()
 # Client IPs are the socket peer, or the hop that TRUSTED_PROXIES allows ProxyFix to read.
 limiter = DecoratorLimiter(key_func=get_remote_address)
 

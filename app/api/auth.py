@@ -7,6 +7,7 @@ the dialect serving the request.
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from typing import ParamSpec
 from typing import TypeVar
 from typing import cast
@@ -57,7 +58,12 @@ def authenticated_caller() -> Caller:
     token = bearer_token()
     if token is None:
         raise TokenMissingError()
-    claims = token_verifier().decode(token)
+    return caller_for(token_verifier().decode(token))
+
+
+def caller_for(claims: dict[str, Any]) -> Caller:
+    """The caller behind a verified token's claims: a user access token still honoured by the
+    database, else TokenInvalidError (another kind) or TokenRevokedError."""
     if claims["type"] != "access":
         raise TokenInvalidError()
     caller = find_caller(claims)

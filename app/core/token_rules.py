@@ -73,15 +73,16 @@ class TokenVerifier:
             cache_size=int(config.get("AUTH_VERIFIED_TOKEN_CACHE_SIZE", 0)),
         )
 
-    def decode(self, raw: str) -> dict[str, Any]:
-        """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise."""
+    def decode(self, raw: str, *, allow_expired: bool = False) -> dict[str, Any]:
+        """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise.
+        ``allow_expired`` reads an expired token's claims (never to authenticate with)."""
         claims = _json_object(self._remembered_payload(raw))  # type: ignore[attr-defined]
         if _claims_problem(claims):
             raise TokenInvalidError()
         now = clock.utcnow().timestamp()
         if claims["iat"] > now + self.leeway or claims.get("nbf", 0) > now + self.leeway:
             raise TokenInvalidError()
-        if claims["exp"] <= now - self.leeway:
+        if claims["exp"] <= now - self.leeway and not allow_expired:
             raise TokenExpiredError()
         if claims.get("iss") != self.issuer or not self._is_for_us(claims):
             raise TokenInvalidError()

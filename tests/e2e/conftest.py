@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.databases import new_database
+from tests.mailbox import Mailbox
 from tests.processes import ROOT
 from tests.processes import run_flask
 from tests.signing import signing_settings
@@ -41,6 +42,14 @@ class LiveServer:
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` against the server's database."""
         return run_flask(self.env, *args)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback; give a server MAIL_URL=mailbox.url."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
 
 
 @pytest.fixture
@@ -92,7 +101,7 @@ def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
     bind = server.url.removeprefix("http://")
     command = [
         sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", bind,
-        "--workers", "2", "--threads", "4", "wsgi:app",
+        "--workers", "2", "--threads", "4", server.env.get("TEST_GUNICORN_APP", "wsgi:app"),
     ]  # fmt: skip
     with (
         (server.log_dir / "stdout.log").open("w") as out,

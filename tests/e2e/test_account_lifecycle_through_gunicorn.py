@@ -2,25 +2,15 @@
 threads to a real SMTP server: register -> mail -> verify; forgot -> mail -> reset -> every
 old session dead; sessions listed and ended."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.e2e import http
-from tests.mailbox import Mailbox
 from tests.mailbox import token_in
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "lifecycle Passphrase 31"
 NEW_PASSWORD = "renewed Passphrase 62"
 EMAIL = "reader@example.com"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -4,25 +4,16 @@ service is never left without an active admin."""
 
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from tests.e2e import http
-from tests.mailbox import Mailbox
 from tests.mailbox import token_in
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "admin Passphrase 77"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def _bearer(token: str) -> dict[str, str]:

@@ -5,11 +5,13 @@ so in CI a missing browser fails the run instead of skipping. Screenshots of eac
 kept under build/browser/.
 """
 
+import contextlib
 import http.client
 import json
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -46,6 +48,18 @@ def browser():
         chromium.close()
 
 
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A small HTTP server of the test's own on loopback; its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def attacker_origin(start_server):
     """A page on another origin that tries to refresh with the victim's cookie."""
@@ -66,11 +80,8 @@ def attacker_origin(start_server):
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield holder, f"http://localhost:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with _serving(Handler) as port:
+        yield holder, f"http://localhost:{port}/"
 
 
 def test_the_cookie_flow_in_a_real_browser(start_server, browser, attacker_origin):
@@ -159,11 +170,8 @@ def host_rewriting_proxy():
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield holder, f"http://localhost:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with _serving(Handler) as port:
+        yield holder, f"http://localhost:{port}"
 
 
 def test_the_spa_behind_a_host_rewriting_proxy_logs_in_refreshes_and_logs_out(

@@ -3,12 +3,10 @@ answered in the same time, through gunicorn with the real database and mail serv
 
 import statistics
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e import http
-from tests.mailbox import Mailbox
 
 pytestmark = pytest.mark.e2e
 
@@ -16,13 +14,6 @@ PAIRS = 40
 PAUSE_SECONDS = 0.03
 WARM_UP = 5
 KNOWN, UNKNOWN = "known@example.com", "nobody@example.com"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox().start()
-    yield box
-    box.stop()
 
 
 def _seconds(url: str, email: str) -> float:

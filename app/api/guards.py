@@ -1,0 +1,70 @@
+"""Decorators for a team's own views, beside flask-jwt-extended's ``@jwt_required()``.
+
+``roles_required`` and ``permission_required`` authenticate the request exactly as
+``@jwt_required()`` does (the one boundary, app/api/jwt_callbacks.py) and then check the
+caller's roles or permissions as read from the database on this request, like the admin
+endpoints do; a token's ``roles`` claim grants nothing. ``client_token_required`` is for
+machine-to-machine views: it accepts only a client-credentials token of an active client,
+available as ``current_client``. Refusals are 401 or 403 in the format of the request's
+dialect prefix, or the neutral ``{"error", "message"}`` body elsewhere (README, "Adding your
+own endpoints").
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec
+from typing import TypeVar
+from typing import cast
+
+from flask import g
+from flask_jwt_extended import verify_jwt_in_request
+from werkzeug.local import LocalProxy
+
+from app.api.requests import bearer_token
+from app.core.errors import PermissionDeniedError
+from app.core.errors import TokenMissingError
+from app.core.models import ApiClient
+from app.core.services import clients
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+current_client = cast(ApiClient, LocalProxy(lambda: g.client))
+
+
+def roles_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Only a user holding every one of ``names`` (403 otherwise)."""
+    return _caller_must(lambda user: set(names) <= set(user.role_names))
+
+
+def permission_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Only a user whose roles grant every one of ``names`` (403 otherwise)."""
+    return _caller_must(lambda user: set(names) <= set(user.permission_names))
+
+
+def client_token_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Only a client-credentials token of an active client; user tokens are refused."""
+
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = bearer_token()
+        if token is None:
+            raise TokenMissingError()
+        g.client = clients.verify_client_token(token=token)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _caller_must(allowed: Callable) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            verify_jwt_in_request()
+            if not allowed(g.caller.user):
+                raise PermissionDeniedError()
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate

@@ -1,0 +1,65 @@
+"""flask-jwt-extended wired to the core: one authentication boundary.
+
+A team's own view decorated with ``@jwt_required()`` accepts and refuses exactly the tokens
+the service's own views do (app/api/auth.py), for the same reasons and with the same single
+database read: the token is read by the service's verifier (app/core/token_rules.py, through
+``ServiceJWTManager``), only a user access token passes, its session must be live, its user
+active and the token not revoked (``find_caller``), and ``current_user`` is the caller read on
+that request. Every refusal is a domain error, answered in the format of the dialect whose
+prefix the request is under, or in the neutral ``{"error", "message"}`` body elsewhere.
+"""
+
+from typing import Any
+
+from flask import Response
+from flask import g
+
+from app.api.auth import caller_for
+from app.api.errors import render_error
+from app.api.requests import bearer_token
+from app.core.errors import AuthServiceError
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
+from app.core.errors import TokenMissingError
+from app.core.errors import TokenRevokedError
+from app.core.services.callers import CallingUser
+from app.extensions import jwt
+
+
+def install_jwt_callbacks() -> None:
+    """Register every loader on the extension object (the same for every app)."""
+    jwt.token_in_blocklist_loader(_not_honoured)
+    jwt.token_verification_loader(_is_user_access_token)
+    jwt.user_lookup_loader(_calling_user)
+    jwt.unauthorized_loader(_no_usable_header)
+    jwt.invalid_token_loader(lambda _reason: render_error(TokenInvalidError()))
+    jwt.expired_token_loader(lambda _header, _data: render_error(TokenExpiredError()))
+    jwt.revoked_token_loader(lambda _header, _data: render_error(TokenRevokedError()))
+    jwt.user_lookup_error_loader(lambda _header, _data: render_error(TokenRevokedError()))
+    jwt.token_verification_failed_loader(lambda _header, _data: render_error(TokenInvalidError()))
+    jwt.needs_fresh_token_loader(lambda _header, _data: render_error(TokenInvalidError()))
+
+
+def _not_honoured(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    """The service's own check, run once: a refresh or client token is invalid here, an ended
+    session, inactive or deleted user or revoked token is revoked. Raises the domain error
+    itself, so the answer is word for word the service's own."""
+    g.caller = caller_for(claims)
+    return False
+
+
+def _is_user_access_token(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
+    return claims.get("type") == "access"
+
+
+def _calling_user(_header: dict[str, Any], _claims: dict[str, Any]) -> CallingUser:
+    return g.caller.user
+
+
+def _no_usable_header(_reason: str) -> Response:
+    """No bearer token flask-jwt-extended can read: missing, or a header of another shape."""
+    try:
+        token = bearer_token()
+    except AuthServiceError as error:
+        return render_error(error)
+    return render_error(TokenMissingError() if token is None else TokenInvalidError())
