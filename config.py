@@ -25,8 +25,24 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _env_int(name: str, default: int) -> int:
+    return int(_env_number(name, default, int))
+
+
+def _env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float)
+
+
+def _env_number(name: str, default: float, kind: type[int] | type[float]) -> float:
+    """The variable as a number; a value that is not one stops the process with one line
+    that names the variable (this runs at import, before the app's own startup checks)."""
     raw = os.environ.get(name)
-    return default if raw is None or raw.strip() == "" else int(raw)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        noun = "a whole number" if kind is int else "a number"
+        raise SystemExit(f"authsvc: refusing to start: {name} must be {noun}") from None
 
 
 class Config:
@@ -83,7 +99,7 @@ class Config:
     AUTH_AUDIT_RETENTION_DAYS = _env_int("AUTH_AUDIT_RETENTION_DAYS", 90)
     # Audit rows are stored in batches off the request path (their log lines at once).
     AUTH_AUDIT_BATCHED = _env_bool("AUTH_AUDIT_BATCHED", True)
-    AUTH_AUDIT_FLUSH_SECONDS = float(os.environ.get("AUTH_AUDIT_FLUSH_SECONDS") or 0.1)
+    AUTH_AUDIT_FLUSH_SECONDS = _env_float("AUTH_AUDIT_FLUSH_SECONDS", 0.1)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
     # Mail (app/core/mail.py): smtp://user:password@host:port[?starttls=true], smtps://...,

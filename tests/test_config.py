@@ -123,3 +123,20 @@ def test_the_refresh_cookie_is_secure_outside_development(database_url, seed_row
 
     assert response.status_code == 201
     assert "; Secure" in response.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "noun"),
+    [("DATABASE_POOL_SIZE", "five", "a whole number"),
+     ("AUTH_AUDIT_FLUSH_SECONDS", "soon", "a number")],
+)  # fmt: skip
+def test_a_malformed_number_stops_startup_with_one_line_naming_the_variable(name, value, noun):
+    env = os.environ | {"APP_ENV": "production", name: value}
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"authsvc: refusing to start: {name} must be {noun}"

@@ -1,9 +1,12 @@
-"""Minting and decoding of the service's JWTs.
+"""The service's tokens: what each kind carries, each face's lifetimes, and reading them back.
 
-Every token carries ``sub`` (the user id as a string), ``type``, ``jti``, ``iat``, ``nbf``,
-``exp``, ``sid`` (the session), and the identity claims that the documents show: ``roles``,
-``username`` and ``userId``. The claims inform; the database decides (see
-``callers.find_caller``).
+A user token carries ``sub`` (the user id as a string), ``type`` (``access`` or
+``refresh``), ``jti``, ``iat``, ``nbf``, ``exp``, ``sid`` (the session), and the identity claims
+the documents show: ``roles``, ``username`` and ``userId``. A client token carries the client
+instead of a user and session. The claims inform; the database decides
+(``callers.find_caller``). Signing is ``token_minting.py``'s (one writer for every kind);
+checking is ``token_rules.py``'s (one verifier for every path in, flask-jwt-extended's
+included); this module puts the claims together and takes them apart.
 """
 
 from collections.abc import Sequence

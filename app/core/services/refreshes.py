@@ -170,8 +170,7 @@ def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetim
         _record_refresh("success", claims, reason="grace")
         return issue_tokens(user=session.user, session=session, policy=policy)
     # RFC 9700 section 4.14.2: a spent refresh token presented again revokes the family.
-    sessions.revoke_sessions(Session.id == session.id, now=now)
-    db.session.commit()
+    sessions.revoke_session(session_id=session.id, now=now)
     audit.record(
         event="refresh_reuse",
         outcome="session_revoked",

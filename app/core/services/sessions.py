@@ -126,7 +126,7 @@ def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
     other = _refresh_session_of(caller.user.id, refresh_token)
     if other is not None:
         ended = or_(ended, Session.id == other)
-    revoke_sessions(ended, now=now)
+    _revoke_sessions(ended, now=now)
     _revoke_token(jti=caller.token_jti, expires_at=caller.token_expires_at)
     db.session.commit()
     audit.record(
@@ -142,7 +142,7 @@ def log_out_by_refresh_token(*, refresh_token: str) -> bool:
     except AuthServiceError:
         return False
     mine = and_(Session.id == claims.session_id, Session.user_id == claims.user_id)
-    ended = revoke_sessions(mine, now=clock.utcnow())
+    ended = _revoke_sessions(mine, now=clock.utcnow())
     db.session.commit()
     if ended:
         audit.record(
@@ -202,7 +202,7 @@ def end_session(*, caller: Caller, session_id: str) -> None:
 def log_out_everywhere(*, caller: Caller) -> int:
     """End every session of the caller, the calling one included; how many ended."""
     now = clock.utcnow()
-    ended = revoke_sessions(Session.user_id == caller.user.id, now=now)
+    ended = _revoke_sessions(Session.user_id == caller.user.id, now=now)
     db.session.commit()
     audit.record(
         event="logout",
@@ -267,7 +267,7 @@ def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> No
     condition = Session.user_id == user_id
     if keep_session_id is not None:
         condition = condition & (Session.id != keep_session_id)
-    revoke_sessions(condition, now=clock.utcnow())
+    _revoke_sessions(condition, now=clock.utcnow())
     db.session.commit()
 
 
@@ -282,7 +282,13 @@ def purge_expired() -> PurgeCounts:
     return PurgeCounts(sessions=sessions.rowcount, revoked_tokens=tokens.rowcount)
 
 
-def revoke_sessions(condition: Any, *, now: datetime) -> int:
+def revoke_session(*, session_id: str, now: datetime) -> None:
+    """End one session at once (its tokens fail on their next use)."""
+    _revoke_sessions(Session.id == session_id, now=now)
+    db.session.commit()
+
+
+def _revoke_sessions(condition: Any, *, now: datetime) -> int:
     """Caller commits. How many sessions this ended."""
     ended = db.session.execute(
         update(Session)
