@@ -26,6 +26,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # Throughput and latency under gunicorn + wrk; writes bench/results/*.json and docs/benchmarks.md.
 bench: install

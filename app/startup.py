@@ -15,10 +15,15 @@ import redis
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from app.core.configuration import ALLOWED_ALGORITHMS
+from app.core.configuration import AUTOCOMMIT_BIND
+from app.core.configuration import ConfigurationError
+from app.core.configuration import write_new_file
+
+__all__ = ["ConfigurationError", "settle_config"]
+
 SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_BYTES = 64
-ALLOWED_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
-AUTOCOMMIT_BIND = "autocommit"
 MEMORY_STORAGE = "memory://"
 # Secrets that were published as examples, and words that mark a placeholder.
 _PUBLISHED_SECRETS = {
@@ -27,10 +32,6 @@ _PUBLISHED_SECRETS = {
 }
 _PLACEHOLDER_WORDS = re.compile(r"change.?me|secret|example|placeholder|default", re.IGNORECASE)
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
-
-
-class ConfigurationError(RuntimeError):
-    """The service must not start with this configuration."""
 
 
 def settle_config(app: Flask) -> None:
@@ -201,13 +202,6 @@ def _instance_secret(path: Path) -> str:
     if not path.exists():
         write_new_file(path, secrets.token_hex(MIN_SECRET_BYTES).encode(), mode=0o600)
     return path.read_text().strip()
-
-
-def write_new_file(path: Path, data: bytes, *, mode: int) -> None:
-    """Write a file that must not exist yet, created with ``mode`` (never wider first)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
 
 
 def _entropy_bytes(secret: str) -> float:

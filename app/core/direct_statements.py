@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import PoolProxiedConnection
 
+from app.core.configuration import AUTOCOMMIT_BIND
 from app.extensions import db
-from app.startup import AUTOCOMMIT_BIND
 
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()

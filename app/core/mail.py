@@ -31,8 +31,8 @@ from flask import after_this_request
 from flask import current_app
 from flask import has_request_context
 
+from app.core.configuration import ConfigurationError
 from app.core.process_queue import ProcessQueue
-from app.startup import ConfigurationError
 
 _EXTENSION_KEY = "authsvc.mail"
 SEND_ATTEMPTS = 3

@@ -27,10 +27,10 @@ from flask import current_app
 from jwt.algorithms import Algorithm
 from jwt.algorithms import get_default_algorithms
 
+from app.core.configuration import ALLOWED_ALGORITHMS
+from app.core.configuration import ConfigurationError
+from app.core.configuration import write_new_file
 from app.extensions import jwt
-from app.startup import ALLOWED_ALGORITHMS
-from app.startup import ConfigurationError
-from app.startup import write_new_file
 
 HMAC_ALGORITHM = "HS256"
 SIGNING_ALGORITHMS = ALLOWED_ALGORITHMS  # checked at startup (app/startup.py)
