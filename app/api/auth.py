@@ -15,10 +15,9 @@ from typing import cast
 from flask import g
 from werkzeug.local import LocalProxy
 
-from app.api.requests import bearer_token
+from app.api.requests import required_bearer_token
 from app.core.errors import AuthServiceError
 from app.core.errors import TokenInvalidError
-from app.core.errors import TokenMissingError
 from app.core.errors import TokenRevokedError
 from app.core.services import sessions
 from app.core.services.callers import Caller
@@ -55,10 +54,7 @@ def logout_caller(refresh_token: str | None) -> Caller | None:
 
 def authenticated_caller() -> Caller:
     """The caller behind the request's bearer access token, still honoured by the database."""
-    token = bearer_token()
-    if token is None:
-        raise TokenMissingError()
-    return caller_for(token_verifier().decode(token))
+    return caller_for(token_verifier().decode(required_bearer_token()))
 
 
 def caller_for(claims: dict[str, Any]) -> Caller:

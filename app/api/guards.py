@@ -20,9 +20,8 @@ from flask import g
 from flask_jwt_extended import verify_jwt_in_request
 from werkzeug.local import LocalProxy
 
-from app.api.requests import bearer_token
+from app.api.requests import required_bearer_token
 from app.core.errors import PermissionDeniedError
-from app.core.errors import TokenMissingError
 from app.core.models import ApiClient
 from app.core.services import clients
 
@@ -47,10 +46,7 @@ def client_token_required(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = bearer_token()
-        if token is None:
-            raise TokenMissingError()
-        g.client = clients.verify_client_token(token=token)
+        g.client = clients.verify_client_token(token=required_bearer_token())
         return view(*args, **kwargs)
 
     return guarded

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from app.api.errors import MalformedRequestError
 from app.core.errors import InvalidInputError
 from app.core.errors import TokenInvalidError
+from app.core.errors import TokenMissingError
 from app.core.identities import is_storable
 from app.core.services.authentication import ClientInfo
 
@@ -46,6 +47,14 @@ def bearer_token() -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise TokenInvalidError()
     return token.strip()
+
+
+def required_bearer_token() -> str:
+    """The bearer token of the request; TokenMissingError without an Authorization header."""
+    token = bearer_token()
+    if token is None:
+        raise TokenMissingError()
+    return token
 
 
 def client_info() -> ClientInfo:

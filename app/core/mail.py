@@ -160,7 +160,7 @@ class Mailer:
         if not self._in_background:
             message = job()
             if message is not None:
-                self._deliver(message)
+                self.send(message)
             return
         if not has_request_context():
             self._outbox.put(job)

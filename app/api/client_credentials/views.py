@@ -7,9 +7,8 @@ from app.api.client_credentials import bp
 from app.api.client_credentials.schemas import AuthenticatedSchema
 from app.api.client_credentials.schemas import CredentialsSchema
 from app.api.client_credentials.schemas import VerifiedSchema
-from app.api.requests import bearer_token
 from app.api.requests import load_body
-from app.core.errors import TokenMissingError
+from app.api.requests import required_bearer_token
 from app.core.services import clients
 
 # Built once: a schema holds no per-request state, and building one is not free.
@@ -29,7 +28,5 @@ def authenticate() -> Response:
 @bp.get("/auth")
 def verify() -> Response:
     """Verify the client token of the Authorization header and name its client."""
-    token = bearer_token()
-    if token is None:
-        raise TokenMissingError()
-    return jsonify(VERIFIED_SCHEMA.dump(clients.verify_client_token(token=token)))
+    client = clients.verify_client_token(token=required_bearer_token())
+    return jsonify(VERIFIED_SCHEMA.dump(client))

@@ -31,6 +31,7 @@ from app.core.models import User
 from app.core.services import audit
 from app.core.services.callers import Caller
 from app.core.tokens import IssuedTokens
+from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
@@ -141,18 +142,7 @@ def log_out_by_refresh_token(*, refresh_token: str) -> bool:
         claims = decode_refresh_token(refresh_token)
     except AuthServiceError:
         return False
-    mine = and_(Session.id == claims.session_id, Session.user_id == claims.user_id)
-    ended = _revoke_sessions(mine, now=clock.utcnow())
-    db.session.commit()
-    if ended:
-        audit.record(
-            event="logout",
-            outcome="success",
-            user_id=claims.user_id,
-            session_id=claims.session_id,
-            details={"via": "refresh_cookie"},
-        )
-    return bool(ended)
+    return _end_session_of(claims, via="refresh_cookie")
 
 
 def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
@@ -240,27 +230,25 @@ def check_refresh_token(*, refresh_token: str) -> None:
 def revoke_refresh_family(*, refresh_token: str) -> None:
     """End the session a refresh token belongs to (token-pair's blacklist)."""
     attempts.reserve_token_check()
-    claims = decode_refresh_token(refresh_token)
-    ended = db.session.execute(
-        update(Session)
-        .where(
-            Session.id == claims.session_id,
-            Session.user_id == claims.user_id,
-            Session.revoked_at.is_(None),
-        )
-        .values(revoked_at=clock.utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if ended.rowcount != 1:
+    if not _end_session_of(decode_refresh_token(refresh_token), via="blacklist"):
         raise TokenRevokedError()
-    audit.record(
-        event="logout",
-        outcome="success",
-        user_id=claims.user_id,
-        session_id=claims.session_id,
-        details={"via": "blacklist"},
-    )
+
+
+def _end_session_of(claims: RefreshClaims, *, via: str) -> bool:
+    """End the live session a refresh token's claims name, and record it; False when it had
+    already ended (or is someone else's)."""
+    mine = and_(Session.id == claims.session_id, Session.user_id == claims.user_id)
+    ended = _revoke_sessions(mine, now=clock.utcnow())
+    db.session.commit()
+    if ended:
+        audit.record(
+            event="logout",
+            outcome="success",
+            user_id=claims.user_id,
+            session_id=claims.session_id,
+            details={"via": via},
+        )
+    return bool(ended)
 
 
 def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:
