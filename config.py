@@ -77,7 +77,7 @@ class Config:
     JWT_AUDIENCE = _env_list("JWT_AUDIENCE")
     # How long clients may cache GET /.well-known/jwks.json.
     JWKS_MAX_AGE_SECONDS = _env_int("JWKS_MAX_AGE_SECONDS", 5 * MINUTE)
-    # Tokens whose signature each worker remembers as checked (app/core/token_rules.py).
+    # Tokens whose signature each worker remembers as checked (app/core/token_verifier.py).
     AUTH_VERIFIED_TOKEN_CACHE_SIZE = _env_int("AUTH_VERIFIED_TOKEN_CACHE_SIZE", 2048)
     JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
     JWT_ENCODE_NBF = True

@@ -13,8 +13,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.api.reference import openapi_document
+from app.core.bounds import MAX_INTEGER
 from app.core.errors import AuthServiceError
-from app.core.models import MAX_INTEGER
 from app.core.services import account_tokens
 from app.core.services import accounts
 from app.core.services import audit

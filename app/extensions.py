@@ -1,24 +1,11 @@
 """Unbound extensions, bound to an app in create_app with init_app."""
 
-import sqlite3
-import time
 from typing import Any
 
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine
-from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.pool import PoolProxiedConnection
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class DecoratorLimiter(Limiter):
@@ -45,56 +32,12 @@ class ServiceJWTManager(JWTManager):
     def _decode_jwt_from_config(
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict[str, Any]:
-        from app.core.token_rules import token_verifier  # imports this module
+        from app.core.token_verifier import token_verifier  # imports this module
 
         return token_verifier().decode(encoded_token, allow_expired=allow_expired)
 
 
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = ServiceJWTManager()
 # Client IPs are the socket peer, or the hop that TRUSTED_PROXIES allows ProxyFix to read.
 limiter = DecoratorLimiter(key_func=get_remote_address)
-
-
-@event.listens_for(Engine, "connect")
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite: enforce foreign keys, let readers run beside a writer (WAL), make a writer
-    wait for the lock instead of failing at once under concurrent workers, and sync the WAL
-    at checkpoints rather than at every commit (the WAL default: a power cut may lose the
-    last commits but never corrupts the file; PostgreSQL is the production database)."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def ping_idle_connections(engine: Engine, *, after_seconds: float) -> None:
-    """Pessimistic disconnect handling without a round trip per request: a pooled connection
-    that sat idle for ``after_seconds`` (a database restart may have dropped it) is pinged
-    before use; a busy one is not (0 pings every checkout, like ``pool_pre_ping``). A failed
-    ping makes the pool replace the connection (SQLAlchemy retries a checkout that raises
-    DisconnectionError); a connection that dies while busy fails its request with a 503, and
-    SQLAlchemy renews the pool."""
-
-    @event.listens_for(engine.pool, "checkin")
-    def note_idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine.pool, "checkout")
-    def ping_if_idle(
-        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
-    ) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < after_seconds:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-        except Exception as error:
-            raise DisconnectionError("an idle pooled connection no longer answers") from error

@@ -60,7 +60,7 @@ def engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
             filter(
                 None,
                 [
-                    url.query.get("options"),
+                    _one_query_value(url.query.get("options")),
                     f"-c statement_timeout={config['DATABASE_STATEMENT_TIMEOUT_MS']}",
                 ],
             )
@@ -164,10 +164,17 @@ def _check_production_rate_limit_storage(app: Flask) -> None:
 
 def _readable_by_others(path: str | None) -> bool:
     """Group or world access to the private key (a missing file is reported when loaded)."""
+    if not path:
+        return False
     try:
-        return bool(path) and bool(os.stat(path).st_mode & 0o077)
+        return bool(os.stat(path).st_mode & 0o077)
     except OSError:
         return False
+
+
+def _one_query_value(value: str | tuple[str, ...] | None) -> str | None:
+    """A URL query parameter given once, or the last of several."""
+    return value[-1] if isinstance(value, tuple) else value
 
 
 def _signing_secret(app: Flask) -> str:

@@ -23,7 +23,7 @@ from app.core.models import user_roles
 from app.core.security import hash_password
 from app.core.services import sessions
 from app.core.tokens import policy_for
-from app.extensions import db
+from app.database import db
 
 PASSWORD = "bench horse battery staple"  # noqa: S105 (the seeded users' password)
 # Users whose hash costs microseconds: a login of theirs is the login's own work, measured

@@ -6,11 +6,9 @@ per run, and before each test every table is reset to the rows that migration se
 
 import os
 from collections.abc import Iterator
-from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-import flask_jwt_extended.tokens
 import pytest
 import redis
 from flask import Flask
@@ -25,7 +23,7 @@ from werkzeug.test import TestResponse
 from app import create_app
 from app.core import clock
 from app.core.mail import install_mailer
-from app.extensions import db
+from app.database import db
 from tests.databases import POSTGRES_SKIP_REASON
 from tests.databases import new_database
 from tests.databases import postgres_base_url
@@ -174,8 +172,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    """A clock the test moves by hand: the service's clock (which mints and checks tokens)
-    and flask-jwt-extended's (the reference some tests mint with) alike."""
+    """The service's clock (which mints and checks tokens), moved by the test by hand."""
 
     class FrozenClock:
         now = clock.utcnow()
@@ -184,18 +181,7 @@ def frozen_clock(monkeypatch):
             self.now += timedelta(seconds=seconds)
 
     frozen = FrozenClock()
-
-    class AnyDatetime(type):
-        def __instancecheck__(cls, instance: object) -> bool:
-            return isinstance(instance, datetime)
-
-    class FrozenDatetime(datetime, metaclass=AnyDatetime):
-        @classmethod
-        def now(cls, tz=None):
-            return frozen.now if tz else frozen.now.replace(tzinfo=None)
-
     monkeypatch.setattr(clock, "utcnow", lambda: frozen.now)
-    monkeypatch.setattr(flask_jwt_extended.tokens, "datetime", FrozenDatetime)
     return frozen
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from app.core import clock
 from app.core.models import Session
-from app.extensions import db
+from app.database import db
 from bench.floor import install_floor
 from tests.conftest import AuthActions
 from tests.factories import unique_email

@@ -8,7 +8,7 @@ from app.core.models import ApiClient
 from app.core.models import User
 from app.core.security import client_key_matches
 from app.core.services import roles
-from app.extensions import db
+from app.database import db
 from tests.factories import make_user
 
 

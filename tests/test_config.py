@@ -11,7 +11,7 @@ from flask import Flask
 
 from app import create_app
 from app.api import UnknownDialectError
-from app.extensions import db
+from app.database import db
 from app.startup import ConfigurationError
 from app.startup import settle_config
 from config import DevelopmentConfig

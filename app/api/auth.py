@@ -1,6 +1,6 @@
 """The access-token guard of every user endpoint, and the caller it finds.
 
-One decode of the bearer token (app/core/token_rules.py) and one database read
+One decode of the bearer token (app/core/token_verifier.py) and one database read
 (app/core/services/callers.py); every failure is a domain error, answered in the format of
 the dialect serving the request.
 """
@@ -22,7 +22,7 @@ from app.core.errors import TokenRevokedError
 from app.core.services import sessions
 from app.core.services.callers import Caller
 from app.core.services.callers import find_caller
-from app.core.token_rules import token_verifier
+from app.core.token_verifier import token_verifier
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -9,7 +9,6 @@ import math
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
-from contextlib import suppress
 
 from flask import Flask
 from flask import Response
@@ -17,19 +16,14 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 from flask_limiter import RateLimitExceeded
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import InterfaceError
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
+from app.core import outages
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidInputError
 from app.core.errors import PermissionDeniedError
 from app.core.errors import TooManyAttemptsError
-from app.extensions import db
 from app.extensions import limiter
 
 Renderer = Callable[[AuthServiceError], Response]
@@ -150,10 +144,9 @@ def _render_rate_limited() -> Response:
 
 
 def _render_unexpected(exception: Exception) -> Response:
-    with suppress(SQLAlchemyError):
-        db.session.rollback()
+    outages.discard_failed_transaction()
     fields = {"method": request.method, "path": request.path}
-    if _is_database_outage(exception):
+    if outages.is_database_outage(exception):
         current_app.logger.warning(
             "Database unavailable", exc_info=exception, extra={"fields": fields}
         )
@@ -162,13 +155,6 @@ def _render_unexpected(exception: Exception) -> Response:
         return response
     current_app.logger.error("Unhandled error", exc_info=exception, extra={"fields": fields})
     return render_error(InternalError())
-
-
-def _is_database_outage(exception: Exception) -> bool:
-    """The database cannot be reached or stopped answering (not a bug in a query)."""
-    if isinstance(exception, OperationalError | InterfaceError | SQLAlchemyTimeoutError):
-        return True
-    return isinstance(exception, DBAPIError) and exception.connection_invalidated
 
 
 def _render_plain(error: AuthServiceError) -> Response:

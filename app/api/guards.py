@@ -22,13 +22,12 @@ from werkzeug.local import LocalProxy
 
 from app.api.requests import required_bearer_token
 from app.core.errors import PermissionDeniedError
-from app.core.models import ApiClient
 from app.core.services import clients
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-current_client = cast(ApiClient, LocalProxy(lambda: g.client))
+current_client = cast(clients.CallingClient, LocalProxy(lambda: g.client))
 
 
 def roles_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -46,4 +46,5 @@ def jwks() -> Response:
     response.cache_control.max_age = current_app.config["JWKS_MAX_AGE_SECONDS"]
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response

@@ -11,7 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from marshmallow import Schema
 
-from app.core.models import MAX_INTEGER
+from app.core.bounds import MAX_INTEGER
 
 OPENAPI_VERSION = "3.0.3"
 SECURITY_SCHEMES = {

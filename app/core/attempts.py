@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import cache
+from typing import cast
 
 from flask import Flask
 from flask import current_app
@@ -32,6 +33,7 @@ from flask import request
 from limits import RateLimitItem
 from limits import parse
 from limits.storage import MemoryStorage
+from limits.storage import SlidingWindowCounterSupport
 from limits.storage import Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
@@ -142,10 +144,13 @@ class Budgets:
         return self._fallback
 
 
-def _give_back(strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple) -> None:
+def _give_back(
+    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple[str, ...]
+) -> None:
     """Undo one hit: a negative acquisition in the same counter (atomic in Redis's script)."""
     try:
-        strategy.storage.acquire_sliding_window_entry(
+        storage = cast(SlidingWindowCounterSupport, strategy.storage)
+        storage.acquire_sliding_window_entry(
             item.key_for(*key), item.amount, item.get_expiry(), amount=-1
         )
     except Exception:
@@ -153,7 +158,7 @@ def _give_back(strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, k
 
 
 def _seconds_until_free(
-    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple
+    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple[str, ...]
 ) -> int:
     try:
         reset_at = strategy.get_window_stats(item, *key).reset_time

@@ -21,15 +21,24 @@ from sqlalchemy import Engine
 from sqlalchemy import Select
 from sqlalchemy import UpdateBase
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import scoped_session
 from sqlalchemy.pool import PoolProxiedConnection
 
 from app.core.configuration import AUTOCOMMIT_BIND
-from app.extensions import db
+from app.database import db
 
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
+
+
+# Called with (sql, parameters) as each direct statement is sent, and with the statement's
+# class name as one is compiled: what SQLAlchemy's execution events report of the statements
+# it runs itself (tests count statements and compilations with both; a tracer could too).
+STATEMENT_OBSERVERS: list[Callable[[str, Any], None]] = []
+COMPILATION_OBSERVERS: list[Callable[[str], None]] = []
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class _Compiled:
     sql: str
     # Parameter names in placeholder order for positional drivers (SQLite); None for named.
     positions: tuple[str, ...] | None
-    bind_processors: dict[str, Callable[[Any], Any]]
+    bind_processors: Mapping[str, Callable[[Any], Any]]
     result_processors: tuple[Processor, ...]
 
     def bound(self, parameters: Mapping[str, Any]) -> Any:
@@ -65,6 +74,8 @@ class DirectStatement:
         if dialect in self._compiled:
             return
         compiled = self.statement.compile(dialect=dialect)
+        for observe in COMPILATION_OBSERVERS:
+            observe(type(self.statement).__name__)
         bind_processors = {
             name: process
             for name, bind in compiled.binds.items()
@@ -122,7 +133,9 @@ class DirectStatement:
         except dialect.loaded_dbapi.Error as error:
             _raise_translated(error, connection, None, connection.invalidate, "COMMIT", (), dialect)
 
-    def rows_in(self, session: OrmSession, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def rows_in(
+        self, session: OrmSession | scoped_session[Any], parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """All rows, inside ``session``'s transaction (pending ORM changes are not flushed)."""
         connection = session.connection()
         fetched = self._run(
@@ -157,6 +170,8 @@ class DirectStatement:
             self.prepare(dialect)
             compiled = self._compiled[dialect]
         bound = compiled.bound(parameters)
+        for observe in STATEMENT_OBSERVERS:
+            observe(compiled.sql, bound)
         cursor = None
         try:
             cursor = connection.cursor()
@@ -184,7 +199,7 @@ def prepare_direct_statements(engines: Iterable[Engine]) -> None:
 
 
 def _raise_translated(
-    error: Exception,
+    error: DBAPIModule.Error,
     connection: PoolProxiedConnection,
     cursor: Any,
     invalidate: Callable[[BaseException], None],

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
+from typing import cast
 from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlparse
@@ -226,4 +227,4 @@ def install_mailer(app: Flask) -> None:
 
 
 def mailer() -> Mailer:
-    return current_app.extensions[_EXTENSION_KEY]
+    return cast(Mailer, current_app.extensions[_EXTENSION_KEY])

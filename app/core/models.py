@@ -20,10 +20,8 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from app.core.clock import utcnow
-from app.extensions import db
-
-# The largest value an Integer column holds on every backend; ids beyond it cannot exist.
-MAX_INTEGER = 2_147_483_647
+from app.database import Model
+from app.database import db
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -59,14 +57,14 @@ role_permissions = Table(
 )
 
 
-class Permission(db.Model):
+class Permission(Model):
     __tablename__ = "permissions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -76,7 +74,7 @@ class Role(db.Model):
     )
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -109,7 +107,7 @@ class User(db.Model):
         return sorted({perm.name for role in self.roles for perm in role.permissions})
 
 
-class ApiClient(db.Model):
+class ApiClient(Model):
     __tablename__ = "api_clients"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -120,7 +118,7 @@ class ApiClient(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AdminWhitelistEntry(db.Model):
+class AdminWhitelistEntry(Model):
     __tablename__ = "admin_whitelist"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,7 +126,7 @@ class AdminWhitelistEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Session(db.Model):
+class Session(Model):
     """One login: the family of refresh tokens that descend from it."""
 
     __tablename__ = "sessions"
@@ -150,7 +148,7 @@ class Session(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """A single token revoked before its expiry (the rest of its session may live on)."""
 
     __tablename__ = "revoked_tokens"
@@ -160,7 +158,7 @@ class RevokedToken(db.Model):
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AccountToken(db.Model):
+class AccountToken(Model):
     """A single-use token mailed to a user (password reset, email verification); only its
     SHA-256 is stored."""
 
@@ -175,7 +173,7 @@ class AccountToken(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuthEvent(db.Model):
+class AuthEvent(Model):
     """One auth event, kept for audit. No foreign keys: events outlive deleted users."""
 
     __tablename__ = "auth_events"

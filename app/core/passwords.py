@@ -21,7 +21,7 @@ def normalize_password(password: str) -> str:
 
 
 def max_length() -> int:
-    return current_app.config["AUTH_PASSWORD_MAX_LENGTH"]
+    return int(current_app.config["AUTH_PASSWORD_MAX_LENGTH"])
 
 
 def check_new_password(password: str, *, username: str, email: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -93,7 +94,7 @@ def key_set() -> KeySet:
 
 
 def key_set_of(app: Flask) -> KeySet:
-    return app.extensions[_EXTENSION_KEY]
+    return cast(KeySet, app.extensions[_EXTENSION_KEY])
 
 
 def load_key_set(config: Mapping[str, Any], *, instance_path: Path) -> KeySet:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from typing import cast
 from uuid import uuid4
 
 from flask import Flask
@@ -29,7 +30,7 @@ from app.core.signing_keys import KeySet
 from app.core.signing_keys import key_set_of
 
 _EXTENSION_KEY = "authsvc.token_minter"
-_COMPACT_JSON = {"separators": (",", ":")}
+_COMPACT_SEPARATORS = (",", ":")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class TokenMinter:
         return cls(
             algorithm=signing.verifier,
             key=signing.verifier.prepare_key(keys.encode_key),
-            header_segment=_segment(json.dumps(header, **_COMPACT_JSON).encode()),
+            header_segment=_segment(json.dumps(header, separators=_COMPACT_SEPARATORS).encode()),
             issuer=config.get("JWT_ISSUER"),
             audience=audiences[0] if len(audiences) == 1 else audiences or None,
         )
@@ -81,7 +82,7 @@ class TokenMinter:
         if ttl:
             payload["exp"] = int((now + ttl).timestamp())
         payload.update(claims)
-        claims_segment = _segment(json.dumps(payload, **_COMPACT_JSON).encode())
+        claims_segment = _segment(json.dumps(payload, separators=_COMPACT_SEPARATORS).encode())
         signing_input = f"{self.header_segment}.{claims_segment}"
         signature = self.algorithm.sign(signing_input.encode("ascii"), self.key)
         return f"{signing_input}.{_segment(signature)}"
@@ -92,7 +93,7 @@ def install_token_minter(app: Flask) -> None:
 
 
 def token_minter() -> TokenMinter:
-    return current_app.extensions[_EXTENSION_KEY]
+    return cast(TokenMinter, current_app.extensions[_EXTENSION_KEY])
 
 
 def _segment(data: bytes) -> str:

@@ -5,7 +5,7 @@ A user token carries ``sub`` (the user id as a string), ``type`` (``access`` or
 the documents show: ``roles``, ``username`` and ``userId``. A client token carries the client
 instead of a user and session. The claims inform; the database decides
 (``callers.find_caller``). Signing is ``token_minting.py``'s (one writer for every kind);
-checking is ``token_rules.py``'s (one verifier for every path in, flask-jwt-extended's
+checking is ``token_verifier.py``'s (one verifier for every path in, flask-jwt-extended's
 included); this module puts the claims together and takes them apart.
 """
 
@@ -21,7 +21,7 @@ from flask import current_app
 from app.core.errors import TokenInvalidError
 from app.core.models import ApiClient
 from app.core.token_minting import token_minter
-from app.core.token_rules import token_verifier
+from app.core.token_verifier import token_verifier
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def policy_for(name: str) -> TokenPolicy:
 
 
 class Holder(Protocol):
-    """Whom a token names: an ORM ``User``, or any record with these fields."""
+    """Whom a token names: an ORM ``User``, a ``CallingUser``, or a ``TokenSubject``."""
 
     @property
     def id(self) -> int: ...
@@ -54,6 +54,15 @@ class Holder(Protocol):
 
     @property
     def role_names(self) -> Sequence[str]: ...
+
+
+@dataclass(frozen=True)
+class TokenSubject:
+    """Just what a token says of its user, when that is all a statement returned."""
+
+    id: int
+    username: str
+    role_names: tuple[str, ...]
 
 
 class SessionState(Protocol):

@@ -41,7 +41,7 @@ def test_auth_dialects_mounts_only_the_named_subset(database_url, seed_rows):
         staff = client.post("/api/auth/login", json={})
     finally:
         with app.app_context():
-            from app.extensions import db
+            from app.database import db
 
             db.engine.dispose()
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.extensions import db
+from app.database import db
 from tests.matchers import blog_error
 
 

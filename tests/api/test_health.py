@@ -1,6 +1,6 @@
 """/healthz and /readyz for load balancers and orchestrators."""
 
-from app.extensions import db
+from app.database import db
 
 
 def test_healthz_answers_while_the_process_runs(client):

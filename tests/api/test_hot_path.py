@@ -5,11 +5,15 @@ database statement (session, user, roles and permissions together), read no conf
 of the service, compile no query and build no schema; and every statement that login,
 refresh and the check make must be planned with an index, on SQLite and PostgreSQL.
 
-Statements are counted where every path meets the driver: the cursor a pooled connection
-hands out. The caller read runs on that cursor directly (app/core/direct_statements.py), so
-SQLAlchemy's own execution events would not see it.
+Statements are counted through public hooks only: SQLAlchemy's ``before_cursor_execute``
+event for the statements it runs, and the service's own observers for those it runs
+straight on the driver's cursor (app/core/direct_statements.py), which that event never
+sees. Compilations are counted by SQLAlchemy's documented engine log ("[generated in ...]"
+for a statement compiled now, "[cached since ...]" for one found compiled) and by the
+service's observer of its own compilations.
 """
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,15 +25,16 @@ import marshmallow
 import pytest
 from flask import Config
 from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
-from sqlalchemy.pool.base import _ConnectionFairy
-from sqlalchemy.sql.compiler import SQLCompiler
 
 import config
+from app.core import direct_statements
 from app.core.models import AuthEvent
 from app.core.services.audit_writer import audit_writer
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
 
@@ -58,68 +63,72 @@ class StatementLog:
         return [statement.sql for statement in self.statements]
 
 
-class RecordingCursor:
-    """A driver cursor that notes each statement it is given."""
-
-    def __init__(self, cursor: Any, log: StatementLog) -> None:
-        self._cursor = cursor
-        self._log = log
-
-    def execute(self, sql: str, parameters: Any = None, *args: Any, **kwargs: Any) -> Any:
-        self._log.statements.append(Statement(sql, parameters))
-        if parameters is None:
-            return self._cursor.execute(sql, *args, **kwargs)
-        return self._cursor.execute(sql, parameters, *args, **kwargs)
-
-    def executemany(self, sql: str, parameters: Any, *args: Any, **kwargs: Any) -> Any:
-        self._log.statements.append(Statement(sql, parameters))
-        return self._cursor.executemany(sql, parameters, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._cursor)
-
-
 @contextmanager
 def counted_statements() -> Iterator[StatementLog]:
-    """Every statement this thread sends to the database through a pooled connection, by
-    SQLAlchemy or straight on the driver's cursor (the audit writer's batches, on a thread
-    of their own, are not part of a request)."""
+    """Every statement this thread sends to the database, through SQLAlchemy or straight on
+    the driver's cursor (the audit writer's batches, on a thread of their own, are not part
+    of a request)."""
     log = StatementLog()
     this_thread = threading.get_ident()
-    original = _ConnectionFairy.cursor
 
-    def cursor(self: _ConnectionFairy, *args: Any, **kwargs: Any) -> Any:
-        made = original(self, *args, **kwargs)
-        return RecordingCursor(made, log) if threading.get_ident() == this_thread else made
+    def note(sql: str, parameters: Any) -> None:
+        if threading.get_ident() == this_thread:
+            log.statements.append(Statement(sql, parameters))
 
-    _ConnectionFairy.cursor = cursor  # type: ignore[method-assign]
+    def note_sqlalchemy(_conn, _cursor, sql, parameters, _context, _executemany) -> None:
+        note(sql, parameters)
+
+    event.listen(Engine, "before_cursor_execute", note_sqlalchemy)
+    direct_statements.STATEMENT_OBSERVERS.append(note)
     try:
         yield log
     finally:
-        _ConnectionFairy.cursor = original  # type: ignore[method-assign]
+        direct_statements.STATEMENT_OBSERVERS.remove(note)
+        event.remove(Engine, "before_cursor_execute", note_sqlalchemy)
+
+
+class _CompilationsLogged(logging.Handler):
+    """SQLAlchemy's engine log of each execution: "[generated in 0.00012s]" when the statement
+    was compiled for it, "[cached since ...]" when it was found compiled."""
+
+    def __init__(self, thread: int, compiled: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.thread, self.compiled = thread, compiled
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.thread != self.thread or not message.startswith("["):
+            return  # the SQL itself, BEGIN, COMMIT: logged apart from the cache's verdict
+        verdict = message[1:].split("]")[0]
+        if not verdict.startswith(("cached since", "raw sql")):
+            self.compiled.append(verdict)
 
 
 @contextmanager
 def counted_compilations() -> Iterator[list[str]]:
-    """Every SQL compilation on this thread (a statement found in a compiled cache, or
-    compiled at startup, makes none)."""
+    """Every SQL compilation on this thread: SQLAlchemy's, and the direct statements' (a
+    statement found in a compiled cache, or compiled at startup, makes none)."""
     compiled: list[str] = []
     this_thread = threading.get_ident()
-    original = SQLCompiler.__init__
 
-    def init(self: SQLCompiler, dialect: Any, statement: Any, *args: Any, **kwargs: Any) -> None:
+    def note(name: str) -> None:
         if threading.get_ident() == this_thread:
-            compiled.append(type(statement).__name__)
-        original(self, dialect, statement, *args, **kwargs)
+            compiled.append(name)
 
-    SQLCompiler.__init__ = init  # type: ignore[method-assign]
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    level, propagate = engine_log.level, engine_log.propagate
+    handler = _CompilationsLogged(this_thread, compiled)
+    engine_log.addHandler(handler)
+    engine_log.setLevel(logging.INFO)
+    engine_log.propagate = False
+    direct_statements.COMPILATION_OBSERVERS.append(note)
     try:
         yield compiled
     finally:
-        SQLCompiler.__init__ = original  # type: ignore[method-assign]
+        direct_statements.COMPILATION_OBSERVERS.remove(note)
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(level)
+        engine_log.propagate = propagate
 
 
 @pytest.fixture
@@ -184,22 +193,32 @@ def test_an_authenticated_request_compiles_no_query(client, admin_token, path):
 def test_the_compilation_counter_sees_a_statement_compiled(app_context):
     with counted_compilations() as compiled, db.engine.connect() as connection:
         connection.execute(select(func.count()).where(AuthEvent.event == "never-cached-"))
+        connection.execute(select(func.count()).where(AuthEvent.event == "never-cached-"))
+
+    assert len(compiled) == 1
+    assert compiled[0].startswith("generated in")
+
+
+def test_the_compilation_counter_sees_a_direct_statement_compiled(app_context):
+    statement = direct_statements.DirectStatement(select(func.count(AuthEvent.id)))
+
+    with counted_compilations() as compiled:
+        statement.prepare(db.engine.dialect)
+        statement.prepare(db.engine.dialect)
 
     assert compiled == ["Select"]
 
 
-def test_the_statement_counter_sees_a_read_on_the_drivers_cursor(app_context):
-    engine = db.engine
-    with counted_statements() as log:
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
-        finally:
-            connection.close()
+def test_the_statement_counter_sees_a_direct_statement_and_a_sqlalchemy_one(app_context):
+    statement = direct_statements.DirectStatement(select(func.count(AuthEvent.id)))
+    statement.prepare(db.engine.dialect)
 
-    assert log.sql == ["SELECT 1"]
+    with counted_statements() as log:
+        statement.rows(db.engine, {})
+        db.session.scalar(select(func.count(AuthEvent.id)))
+
+    assert len(log.sql) == 2
+    assert all(sql.startswith("SELECT count(auth_events.id)") for sql in log.sql)
 
 
 @pytest.mark.parametrize("path", CALLER_ENDPOINTS)

@@ -19,7 +19,7 @@ from flask_jwt_extended import jwt_required
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
 from tests.factories import make_client

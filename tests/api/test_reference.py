@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from app.api.reference import openapi_document
-from app.extensions import db
+from app.database import db
 from tests.conftest import make_app
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from app.core.models import User
 from app.core.services import sessions
 from app.core.tokens import policy_for
-from app.extensions import db
+from app.database import db
 from tests.factories import make_admin
 
 SPEC = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())

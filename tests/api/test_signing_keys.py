@@ -22,7 +22,7 @@ from app.core.signing_keys import generate_private_key
 from app.core.signing_keys import private_pem
 from app.core.signing_keys import public_key_entry
 from app.core.signing_keys import public_pem
-from app.extensions import db
+from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
 from tests.dialects import LOGINS

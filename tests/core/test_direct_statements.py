@@ -22,9 +22,9 @@ from app.core.models import Session
 from app.core.models import UTCDateTime
 from app.core.services.callers import CALLER_READ
 from app.core.services.sessions import open_session
-from app.core.token_rules import token_verifier
+from app.core.token_verifier import token_verifier
 from app.core.tokens import policy_for
-from app.extensions import db
+from app.database import db
 from tests.factories import make_admin
 
 MISSING = Table("no_such_table", MetaData(), Column("id", Integer))

@@ -1,13 +1,15 @@
 """The service mints its tokens itself (app/core/token_minting.py); flask-jwt-extended, which
 minted them before, is the reference: the same header and claims, byte for byte, and a
 signature that PyJWT and flask-jwt-extended's decoder accept, under every signing algorithm,
-with and without an issuer and audience."""
+with and without an issuer and audience. The reference mints first, at its own time and with
+its own jti; the service's clock is then set to that second and the jti passed as a claim,
+so that nothing of flask-jwt-extended is patched."""
 
-import uuid
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-import flask_jwt_extended.tokens
 import jwt
 import pytest
 from flask import Flask
@@ -22,7 +24,6 @@ from app.core.token_minting import token_minter
 from tests.conftest import make_app
 from tests.signing import TEST_SECRET
 
-FIXED_JTI = uuid.UUID("6f1c1c3e-3d5b-4c1e-9a57-2b8f0d0f5a11")
 IDENTITY = {"sid": "session-1", "roles": ["user", "admin"], "username": "zoë", "userId": 7}
 
 
@@ -49,12 +50,6 @@ def addressed(request: pytest.FixtureRequest) -> bool:
     return request.param
 
 
-@pytest.fixture
-def same_jti(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.core.token_minting.uuid4", lambda: FIXED_JTI)
-    monkeypatch.setattr(flask_jwt_extended.tokens.uuid, "uuid4", lambda: FIXED_JTI)
-
-
 @pytest.mark.parametrize(
     ("token_type", "ttl", "claims"),
     [
@@ -64,16 +59,19 @@ def same_jti(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_minted_token_has_flask_jwt_extended_header_and_claims(
-    database_url, frozen_clock, same_jti, algorithm, addressed, token_type, ttl, claims
+    database_url, frozen_clock, algorithm, addressed, token_type, ttl, claims
 ):
     app = signing_app(database_url, algorithm, addressed=addressed)
     with app.test_request_context():
-        ours = token_minter().mint(kind=token_type, subject="7", ttl=ttl, claims=claims)
         reference = create_access_token(
             identity="7",
             expires_delta=ttl or False,
             additional_claims={"type": token_type} | dict(claims),
         )
+        issued = jwt.decode(reference, options={"verify_signature": False})
+        frozen_clock.now = datetime.fromtimestamp(issued["iat"], UTC)
+        same_jti = {"jti": issued["jti"]} | dict(claims)
+        ours = token_minter().mint(kind=token_type, subject="7", ttl=ttl, claims=same_jti)
         assert ours.rsplit(".", 1)[0] == reference.rsplit(".", 1)[0]
         if algorithm == "HS256":
             assert ours == reference

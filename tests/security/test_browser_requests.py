@@ -115,7 +115,7 @@ def test_without_fetch_metadata_x_forwarded_host_counts_only_from_a_trusted_prox
 ):
     """An older browser behind a proxy that passes the public host on: its Origin is the
     public host, which the service knows only from a hop it trusts."""
-    from app.extensions import db
+    from app.database import db
     from tests.conftest import dispose_engines
     from tests.conftest import make_app
     from tests.conftest import reset_tables

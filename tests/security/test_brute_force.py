@@ -266,7 +266,7 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(app, app_context, cl
 def test_a_trusted_proxy_hop_gives_the_real_client_ip(database_url, seed_rows):
     """With TRUSTED_PROXIES=1, the address the proxy appended is the client's; what the
     client itself put earlier in the header is ignored."""
-    from app.extensions import db
+    from app.database import db
     from tests.conftest import make_app
 
     app = make_app(
@@ -298,7 +298,7 @@ def test_a_trusted_proxy_hop_gives_the_real_ip_to_sessions_and_the_audit_log(
     """Sessions and audit events show the client, not the proxy in front of the service."""
     from app.core.models import AuthEvent
     from app.core.models import Session
-    from app.extensions import db
+    from app.database import db
     from tests.conftest import make_app
     from tests.conftest import reset_tables
 

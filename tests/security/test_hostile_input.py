@@ -4,7 +4,7 @@
 import pytest
 
 from app.core.models import User
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_user
 

@@ -10,7 +10,7 @@ from app.core.models import Session
 from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_user
 

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from flask_jwt_extended import decode_token
 
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_user
 from tests.signing import TEST_SECRET

@@ -11,7 +11,7 @@ from marshmallow import validates_schema
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
-from app.core.models import MAX_INTEGER
+from app.core.bounds import MAX_INTEGER
 from app.core.services import audit
 from app.core.services import roles
 

@@ -8,11 +8,14 @@ from app.api.fields import Password
 from app.core.services import roles
 
 
-def _required_string(max_length: int, **kwargs: object) -> fields.String:
+def _required_string(
+    max_length: int, *, data_key: str | None = None, load_only: bool = False
+) -> fields.String:
     return fields.String(
         required=True,
         validate=validate.Length(min=1, max=max_length, error="This field may not be blank."),
-        **kwargs,  # type: ignore[arg-type]
+        data_key=data_key,
+        load_only=load_only,
     )
 
 

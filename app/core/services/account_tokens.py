@@ -17,7 +17,8 @@ from sqlalchemy import update
 
 from app.core import clock
 from app.core.models import AccountToken
-from app.extensions import db
+from app.database import db
+from app.database import rows_changed
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
 EMAIL_VERIFICATION = "email_verification"
@@ -58,7 +59,7 @@ def spend(*, raw: str, purpose: str) -> int | None:
         return None
     digest = _digest(raw)
     now = clock.utcnow()
-    spent = db.session.execute(
+    spent = rows_changed(
         update(AccountToken)
         .where(
             AccountToken.token_hash == digest,
@@ -69,7 +70,7 @@ def spend(*, raw: str, purpose: str) -> int | None:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if spent.rowcount != 1:
+    if spent != 1:
         return None
     return db.session.scalar(select(AccountToken.user_id).where(AccountToken.token_hash == digest))
 
@@ -93,13 +94,13 @@ def issued_since(*, user_id: int, purpose: str, seconds: int) -> bool:
 def purge() -> int:
     """Delete spent and expired tokens; how many."""
     now = clock.utcnow()
-    deleted = db.session.execute(
+    deleted = rows_changed(
         delete(AccountToken).where(
             or_(AccountToken.expires_at <= now, AccountToken.used_at.is_not(None))
         )
     )
     db.session.commit()
-    return deleted.rowcount
+    return deleted
 
 
 def _digest(raw: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import attempts
 from app.core import clock
+from app.core.bounds import MAX_INTEGER
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
 from app.core.errors import InvalidCredentialsError
@@ -24,7 +25,6 @@ from app.core.identities import is_valid_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
 from app.core.identities import normalize_username
-from app.core.models import MAX_INTEGER
 from app.core.models import Role
 from app.core.models import User
 from app.core.passwords import check_new_password
@@ -35,7 +35,7 @@ from app.core.services import audit
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
-from app.extensions import db
+from app.database import db
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from app.core import clock
 from app.core.models import AuthEvent
 from app.core.services import roles
 from app.core.services.audit_writer import audit_writer
-from app.extensions import db
+from app.database import db
+from app.database import rows_changed
 
 EVENTS = (
     "register",
@@ -73,9 +74,8 @@ def record(
         "details": details or None,
         **(origin or request_origin()),
     }
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    app.logger.info("auth event", extra={"fields": _log_fields(row)})
-    writer = audit_writer(app)
+    current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
+    writer = audit_writer(current_app)
     if writer is not None:
         writer.submit(row)
         return
@@ -119,9 +119,9 @@ def purge_events() -> int:
     """Delete events older than AUTH_AUDIT_RETENTION_DAYS; return how many."""
     days = current_app.config["AUTH_AUDIT_RETENTION_DAYS"]
     cutoff = clock.utcnow() - timedelta(days=days)
-    deleted = db.session.execute(delete(AuthEvent).where(AuthEvent.occurred_at < cutoff))
+    deleted = rows_changed(delete(AuthEvent).where(AuthEvent.occurred_at < cutoff))
     db.session.commit()
-    return deleted.rowcount
+    return deleted
 
 
 def request_origin() -> dict[str, str | None]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.models import AuthEvent
 from app.core.process_queue import ProcessQueue
-from app.extensions import db
+from app.database import db
 
 MAX_BATCH = 500
 # Beyond this many unwritten rows (the database has been down a while), rows go to the log only.

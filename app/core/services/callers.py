@@ -4,23 +4,26 @@ An access token is honoured only while its session is live, its user active, and
 itself not revoked. That is checked, and the user with their roles and permissions read, in a
 single statement built once at import and compiled once per database, run on the driver's
 cursor outside any transaction (autocommit: no BEGIN or ROLLBACK around it) and mapped to a
-plain read-only record instead of ORM objects. Views that change the user load the ORM
+``CallingUser``, the one read-only record of a user. Its fields name the columns read, so
+the record and the statement cannot drift apart. Views that change the user load the ORM
 object themselves.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import fields
 from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 
+from app.core.bounds import MAX_INTEGER
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
-from app.core.models import MAX_INTEGER
 from app.core.models import Permission
 from app.core.models import RevokedToken
 from app.core.models import Role
@@ -32,7 +35,8 @@ from app.core.models import user_roles
 
 @dataclass(frozen=True)
 class CallingUser:
-    """The calling user as read on this request (never the password hash)."""
+    """A user as read for a request: the ORM ``User``'s columns of the same names (never the
+    password hash), with the names of the user's roles and permissions."""
 
     id: int
     username: str
@@ -60,30 +64,41 @@ class Caller:
     token_expires_at: datetime
 
 
-_USER_COLUMNS = (
-    User.id,
-    User.username,
-    User.email,
-    User.first_name,
-    User.last_name,
-    User.display_name,
-    User.social_links,
-    User.client_id,
-    User.is_active,
-    User.created_at,
-    User.updated_at,
-    User.email_verified_at,
+_GRANTS = ("role_names", "permission_names")
+USER_COLUMNS = tuple(
+    getattr(User, field.name) for field in fields(CallingUser) if field.name not in _GRANTS
 )
-_USER_KEYS = tuple(column.key for column in _USER_COLUMNS)
 
-# One row per (role, permission) of the user; none when the token is not honoured.
+
+def select_user_with_grants(*leading: Any) -> Select[Any]:
+    """``leading`` columns, then the user's columns, role and permission: one row per (role,
+    permission) of the user, for ``calling_user`` to fold. The caller adds the WHERE."""
+    return (
+        select(*leading, *USER_COLUMNS)
+        .add_columns(Role.name.label("role"), Permission.name.label("permission"))
+        .select_from(User)
+        .outerjoin(user_roles, user_roles.c.user_id == User.id)
+        .outerjoin(Role, Role.id == user_roles.c.role_id)
+        .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
+        .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
+        .order_by(Role.id, Permission.name)
+    )
+
+
+def calling_user(rows: Sequence[Sequence[Any]], *, skip: int = 0) -> CallingUser:
+    """The user in rows of ``select_user_with_grants``, after ``skip`` leading columns."""
+    columns = [row[skip:] for row in rows]
+    role, permission = len(USER_COLUMNS), len(USER_COLUMNS) + 1
+    roles = tuple(dict.fromkeys(row[role] for row in columns if row[role] is not None))
+    permissions = tuple(sorted({row[permission] for row in columns if row[permission] is not None}))
+    user = dict(zip((column.key for column in USER_COLUMNS), columns[0], strict=False))
+    return CallingUser(**user, role_names=roles, permission_names=permissions)
+
+
+# None when the token is not honoured.
 CALLER_READ = DirectStatement(
-    select(*_USER_COLUMNS, Role.name.label("role"), Permission.name.label("permission"))
+    select_user_with_grants()
     .join(Session, Session.user_id == User.id)
-    .outerjoin(user_roles, user_roles.c.user_id == User.id)
-    .outerjoin(Role, Role.id == user_roles.c.role_id)
-    .outerjoin(role_permissions, role_permissions.c.role_id == Role.id)
-    .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
     .where(
         User.id == bindparam("user_id"),
         User.is_active.is_(True),
@@ -91,7 +106,6 @@ CALLER_READ = DirectStatement(
         Session.revoked_at.is_(None),
         ~exists().where(RevokedToken.jti == bindparam("jti")),
     )
-    .order_by(Role.id, Permission.name)
 )
 
 
@@ -110,16 +124,8 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
     if not rows:
         return None
     return Caller(
-        user=_calling_user(rows),
+        user=calling_user(rows),
         session_id=sid,
         token_jti=jti,
         token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
     )
-
-
-def _calling_user(rows: Sequence[tuple[Any, ...]]) -> CallingUser:
-    role, permission = len(_USER_KEYS), len(_USER_KEYS) + 1
-    roles = tuple(dict.fromkeys(row[role] for row in rows if row[role] is not None))
-    permissions = tuple(sorted({row[permission] for row in rows if row[permission] is not None}))
-    user = dict(zip(_USER_KEYS, rows[0], strict=False))
-    return CallingUser(**user, role_names=roles, permission_names=permissions)

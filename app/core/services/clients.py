@@ -19,7 +19,7 @@ from app.core.services import audit
 from app.core.tokens import decode_client_token
 from app.core.tokens import mint_client_token
 from app.core.tokens import policy_for
-from app.extensions import db
+from app.database import db
 
 _CLIENT_NAME = re.compile(r"^\S.{0,149}$")
 # Compared against when the client id is unknown, so both failures do the same work.
@@ -32,6 +32,15 @@ class NewClient:
 
     client_id: str
     client_key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CallingClient:
+    """The active client behind a client token, as read for a request (never its key hash)."""
+
+    id: int
+    client_id: str
     name: str
 
 
@@ -73,17 +82,17 @@ def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
     )
 
 
-def verify_client_token(*, token: str) -> ApiClient:
+def verify_client_token(*, token: str) -> CallingClient:
     """The active client a client token names, unless the token was revoked."""
     claims = decode_client_token(token)
     token_revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims.jti).exists()
-    client = db.session.scalar(
-        select(ApiClient).where(
+    client = db.session.execute(
+        select(ApiClient.id, ApiClient.client_id, ApiClient.name).where(
             ApiClient.client_id == claims.client_id,
             ApiClient.is_active.is_(True),
             ~token_revoked,
         )
-    )
+    ).one_or_none()
     if client is None:
         raise TokenRevokedError()
-    return client
+    return CallingClient(*client)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.extensions import db
+from app.database import db
 
 OK = "ok"
 

@@ -27,7 +27,7 @@ from app.core.services import audit
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
-from app.extensions import db
+from app.database import db
 
 RESET_SUBJECT = "Reset your password"
 VERIFY_SUBJECT = "Verify your email address"

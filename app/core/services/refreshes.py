@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import cast
 from uuid import uuid4
 
 from flask import current_app
+from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import bindparam
 from sqlalchemy import case
@@ -36,12 +38,16 @@ from app.core.models import UTCDateTime
 from app.core.models import user_roles
 from app.core.services import audit
 from app.core.services import sessions
+from app.core.services.callers import CallingUser
+from app.core.services.callers import calling_user
+from app.core.services.callers import select_user_with_grants
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
+from app.core.tokens import TokenSubject
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
-from app.extensions import db
+from app.database import db
 
 
 def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
@@ -72,9 +78,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     if not rotated:
         return _answer_spent_token(claims, policy, now)
     session_id, user_id, refresh_jti, expires_at, username, role_pairs = rotated[0]
-    holder = _Holder(
-        id=user_id, username=username, is_active=True, role_names=_ordered_names(role_pairs)
-    )
+    holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
     session = _RotatedSession(session_id, refresh_jti, now, expires_at)
     tokens = issue_tokens(user=holder, session=session, policy=policy)
     _record_refresh("success", claims)
@@ -113,7 +117,7 @@ class _RotatedSession:
     expires_at: datetime
 
 
-_SESSIONS = Session.__table__
+_SESSIONS = cast(Table, Session.__table__)
 _NOW = bindparam("now", type_=UTCDateTime())
 _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
 # Built once; a Core statement on the table run on the driver's cursor, so neither the ORM's
@@ -198,16 +202,6 @@ def _within_reuse_grace(session: "_FoundSession", now: datetime) -> bool:
 
 
 @dataclass(frozen=True)
-class _Holder:
-    """The user a session's tokens name."""
-
-    id: int
-    username: str
-    is_active: bool
-    role_names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class _FoundSession:
     id: str
     user_id: int
@@ -217,52 +211,30 @@ class _FoundSession:
     rotated_at: datetime | None
     expires_at: datetime
     revoked_at: datetime | None
-    user: _Holder
+    user: CallingUser
 
 
+_SESSION_COLUMNS = (
+    Session.id,
+    Session.user_id,
+    Session.refresh_jti,
+    Session.refresh_issued_at,
+    Session.previous_refresh_jti,
+    Session.rotated_at,
+    Session.expires_at,
+    Session.revoked_at,
+)
 _SESSION_READ = DirectStatement(
-    select(
-        Session.id,
-        Session.user_id,
-        Session.refresh_jti,
-        Session.refresh_issued_at,
-        Session.previous_refresh_jti,
-        Session.rotated_at,
-        Session.expires_at,
-        Session.revoked_at,
-        User.username,
-        User.is_active,
-        Role.name.label("role"),
-    )
-    .join(User, User.id == Session.user_id)
-    .outerjoin(user_roles, user_roles.c.user_id == User.id)
-    .outerjoin(Role, Role.id == user_roles.c.role_id)
+    select_user_with_grants(*_SESSION_COLUMNS)
+    .join(Session, Session.user_id == User.id)
     .where(Session.id == bindparam("session_id"))
-    .order_by(Role.id)
 )
 
 
 def _find_session(session_id: str) -> _FoundSession | None:
-    """The session with its user and the user's roles, in one statement."""
+    """The session with its user and the user's roles and permissions, in one statement."""
     rows = _SESSION_READ.rows_in(db.session, {"session_id": session_id})
     if not rows:
         return None
-    (session_id, user_id, refresh_jti, refresh_issued_at, previous_refresh_jti, rotated_at,
-     expires_at, revoked_at, username, is_active, _role) = rows[0]  # fmt: skip
-    holder = _Holder(
-        id=user_id,
-        username=username,
-        is_active=is_active,
-        role_names=tuple(row[-1] for row in rows if row[-1] is not None),
-    )
-    return _FoundSession(
-        id=session_id,
-        user_id=user_id,
-        refresh_jti=refresh_jti,
-        refresh_issued_at=refresh_issued_at,
-        previous_refresh_jti=previous_refresh_jti,
-        rotated_at=rotated_at,
-        expires_at=expires_at,
-        revoked_at=revoked_at,
-        user=holder,
-    )
+    session = dict(zip((column.key for column in _SESSION_COLUMNS), rows[0], strict=False))
+    return _FoundSession(**session, user=calling_user(rows, skip=len(_SESSION_COLUMNS)))

@@ -14,7 +14,7 @@ from app.core.errors import PermissionDeniedError
 from app.core.models import Permission
 from app.core.models import Role
 from app.core.models import User
-from app.extensions import db
+from app.database import db
 
 ADMIN = "admin"
 USER = "user"

@@ -35,7 +35,8 @@ from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
-from app.extensions import db
+from app.database import db
+from app.database import rows_changed
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,13 @@ def end_session(*, caller: Caller, session_id: str) -> None:
     """End one of the caller's live sessions; anyone else's is not found, never forbidden,
     so session ids cannot be probed."""
     now = clock.utcnow()
-    ended = db.session.execute(
+    ended = rows_changed(
         update(Session)
         .where(Session.id == session_id, Session.user_id == caller.user.id, *_is_live(now))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    if ended.rowcount != 1:
+    if ended != 1:
         db.session.rollback()
         raise NotFoundError("Session not found.")
     db.session.commit()
@@ -262,12 +263,12 @@ def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> No
 def purge_expired() -> PurgeCounts:
     """Delete sessions that expired or were revoked, and revocation rows past their expiry."""
     now = clock.utcnow()
-    sessions = db.session.execute(
+    sessions = rows_changed(
         delete(Session).where(or_(Session.expires_at <= now, Session.revoked_at.is_not(None)))
     )
-    tokens = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
+    tokens = rows_changed(delete(RevokedToken).where(RevokedToken.expires_at <= now))
     db.session.commit()
-    return PurgeCounts(sessions=sessions.rowcount, revoked_tokens=tokens.rowcount)
+    return PurgeCounts(sessions=sessions, revoked_tokens=tokens)
 
 
 def revoke_session(*, session_id: str, now: datetime) -> None:
@@ -278,13 +279,13 @@ def revoke_session(*, session_id: str, now: datetime) -> None:
 
 def _revoke_sessions(condition: Any, *, now: datetime) -> int:
     """Caller commits. How many sessions this ended."""
-    ended = db.session.execute(
+    ended = rows_changed(
         update(Session)
         .where(condition, Session.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
-    return ended.rowcount
+    return ended
 
 
 def _revoke_token(*, jti: str, expires_at: datetime) -> None:

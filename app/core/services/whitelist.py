@@ -12,7 +12,7 @@ from app.core.errors import NotFoundError
 from app.core.identities import is_valid_email
 from app.core.identities import normalize_email
 from app.core.models import AdminWhitelistEntry
-from app.extensions import db
+from app.database import db
 
 
 def add_email(*, email: str) -> AdminWhitelistEntry:

@@ -3,7 +3,7 @@
 import pytest
 
 from app.core.models import AuthEvent
-from app.extensions import db
+from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
 from tests.factories import make_client

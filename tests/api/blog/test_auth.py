@@ -182,7 +182,7 @@ def test_login_with_wrong_password_or_unknown_email_gives_one_identical_400(
 def test_login_of_a_deactivated_account_is_refused_like_a_wrong_password(app_context, auth):
     user = make_user()
     user.is_active = False
-    from app.extensions import db
+    from app.database import db
 
     db.session.commit()
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.core.models import AccountToken
 from app.core.models import User
-from app.extensions import db
+from app.database import db
 from tests.conftest import AuthActions
 from tests.factories import PASSWORD
 from tests.factories import make_user

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.core.models import AuthEvent
 from app.core.models import Session
-from app.extensions import db
+from app.database import db
 from tests.conftest import AuthActions
 from tests.factories import PASSWORD
 from tests.factories import make_user

@@ -6,7 +6,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from app.core.models import ApiClient
-from app.extensions import db
+from app.database import db
 from tests.factories import make_client
 from tests.factories import make_user
 from tests.matchers import JWT

@@ -15,7 +15,7 @@ from app.core.services import refreshes
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
-from app.extensions import db
+from app.database import db
 from tests.core.services.test_sessions import POLICY
 from tests.factories import PASSWORD
 from tests.factories import make_admin

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.core.models import AuthEvent
 from app.core.services import audit
 from app.core.services.audit_writer import audit_writer
-from app.extensions import db
+from app.database import db
 
 
 @pytest.fixture

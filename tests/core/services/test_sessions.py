@@ -15,7 +15,7 @@ from app.core.services import callers
 from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
-from app.extensions import db
+from app.database import db
 from tests.factories import make_admin
 from tests.factories import make_user
 from tests.signing import signed_part

@@ -10,7 +10,7 @@ at startup (app/core/signing_keys.py), by PyJWT's algorithm for that key only: t
 ``aud``, and the shape the service itself mints (RFC 8725). Reading the token here rather
 than through ``jwt.decode`` is what an authenticated request can afford: PyJWT's general
 decode spends most of its time on options and checks this service never varies
-(docs/benchmarks.md), and tests/core/test_token_rules.py holds this reader to PyJWT's
+(docs/benchmarks.md), and tests/core/test_token_verifier.py holds this reader to PyJWT's
 verdict on generated tokens.
 """
 
@@ -18,10 +18,13 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from functools import lru_cache
 from typing import Any
+from typing import cast
 
 from flask import Flask
 from flask import current_app
@@ -51,6 +54,7 @@ class TokenVerifier:
     audiences: frozenset[str] = frozenset()
     # How many verified tokens each worker remembers; 0 checks every signature every time.
     cache_size: int = 0
+    _remembered_payload: Callable[[str], bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A signature check is the costliest step of a request (ES256: about 150 us). A token
@@ -76,7 +80,7 @@ class TokenVerifier:
     def decode(self, raw: str, *, allow_expired: bool = False) -> dict[str, Any]:
         """The claims of a valid token; TokenExpiredError or TokenInvalidError otherwise.
         ``allow_expired`` reads an expired token's claims (never to authenticate with)."""
-        claims = _json_object(self._remembered_payload(raw))  # type: ignore[attr-defined]
+        claims = _json_object(self._remembered_payload(raw))
         if _claims_problem(claims):
             raise TokenInvalidError()
         now = clock.utcnow().timestamp()
@@ -118,7 +122,7 @@ def install_token_verifier(app: Flask) -> None:
 
 
 def token_verifier() -> TokenVerifier:
-    return current_app.extensions[_EXTENSION_KEY]
+    return cast(TokenVerifier, current_app.extensions[_EXTENSION_KEY])
 
 
 def _parse_compact(raw: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:

@@ -1,4 +1,4 @@
-"""The service reads tokens itself (app/core/token_rules.py); PyJWT's decode is the reference.
+"""The service reads tokens itself (app/core/token_verifier.py); PyJWT's decode is the reference.
 
 On every generated token, well-formed or damaged, the verifier must reach PyJWT's verdict
 with the service's rules applied on top: the same claims, or the same refusal; once with no
@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.signing_keys import secret_key_entry
-from app.core.token_rules import TokenVerifier
-from app.core.token_rules import _claims_problem
-from app.core.token_rules import _header_problem
+from app.core.token_verifier import TokenVerifier
+from app.core.token_verifier import _claims_problem
+from app.core.token_verifier import _header_problem
 
 KEY = "k" * 64
 OTHER_KEY = "o" * 64

@@ -1,0 +1,130 @@
+"""Canaries for the private or half-public library APIs the service leans on. Each fails with
+a message that names what changed and where the service depends on it, so that an upgrade of
+Flask-Limiter or SQLAlchemy cannot silently bring back a cost or break a behaviour.
+(flask-jwt-extended's ``_decode_jwt_from_config`` has its own in tests/api/test_one_boundary.py.)
+"""
+
+import inspect
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+
+import pytest
+from flask import Flask
+from flask_limiter import Limiter
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import TypeEngine
+
+from app.core.models import Session
+from app.core.models import User
+from app.core.models import UTCDateTime
+from app.extensions import DecoratorLimiter
+
+OVERRIDE = "app/extensions.py DecoratorLimiter overrides it"
+DIRECT = "app/core/direct_statements.py DirectStatement.prepare relies on it"
+
+
+def _parameters(function: Callable[..., object]) -> list[tuple[str, object]]:
+    signature = inspect.signature(function)
+    return [(name, parameter.default) for name, parameter in signature.parameters.items()]
+
+
+def test_canary_flask_limiter_check_request_limit_keeps_its_shape():
+    assert _parameters(Limiter._check_request_limit) == [
+        ("self", inspect.Parameter.empty),
+        ("callable_name", None),
+        ("in_middleware", True),
+    ], (
+        "Flask-Limiter changed Limiter._check_request_limit(callable_name, in_middleware); "
+        + OVERRIDE
+    )
+
+
+def _limited_app() -> Flask:
+    app = Flask(__name__)
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    limiter = DecoratorLimiter(key_func=lambda: "one caller", default_limits=["1 per minute"])
+    limiter.init_app(app)
+
+    @app.get("/undecorated")
+    def undecorated() -> str:
+        return "ok"
+
+    @app.get("/decorated")
+    @limiter.limit("1 per minute")
+    def decorated() -> str:
+        return "ok"
+
+    return app
+
+
+def test_canary_flask_limiter_still_skips_the_before_request_pass_and_runs_decorators():
+    """The override must still be what Flask-Limiter calls before each request (so a default
+    limit, checked only there, never applies) and what its decorators call (so they do)."""
+    client = _limited_app().test_client()
+
+    before_request = [client.get("/undecorated").status_code for _ in range(3)]
+    decorated = [client.get("/decorated").status_code for _ in range(2)]
+
+    assert before_request == [200, 200, 200], (
+        f"Flask-Limiter's before-request pass no longer goes through _check_request_limit "
+        f"with in_middleware=True; {OVERRIDE}, and now pays for a pass it meant to skip"
+    )
+    assert decorated == [200, 429], (
+        f"Flask-Limiter's decorators no longer call _check_request_limit with "
+        f"in_middleware=False; {OVERRIDE}, and teams' own limits no longer apply"
+    )
+
+
+_TWO_PARAMETERS = select(User.id).where(
+    User.username == bindparam("second"), User.id == bindparam("first")
+)
+
+
+def test_canary_sqlalchemy_positiontup_orders_positional_parameters():
+    compiled = _TWO_PARAMETERS.compile(dialect=sqlite.dialect())
+
+    assert list(compiled.positiontup or ()) == ["second", "first"], (
+        f"SQLAlchemy's SQLCompiler.positiontup no longer lists a positional statement's "
+        f"parameter names in order; {DIRECT}"
+    )
+
+
+def test_canary_sqlalchemy_positiontup_is_none_for_named_parameters():
+    compiled = _TWO_PARAMETERS.compile(dialect=postgresql.psycopg.dialect())
+
+    assert compiled.positiontup is None, (
+        f"SQLAlchemy now gives positiontup for psycopg's named parameters; {DIRECT}"
+    )
+
+
+def test_canary_sqlalchemy_type_processors_keep_their_signatures():
+    assert [name for name, _ in _parameters(TypeEngine.bind_processor)] == ["self", "dialect"], (
+        f"SQLAlchemy changed TypeEngine.bind_processor(dialect); {DIRECT}"
+    )
+    assert [name for name, _ in _parameters(TypeEngine.result_processor)] == [
+        "self",
+        "dialect",
+        "coltype",
+    ], f"SQLAlchemy changed TypeEngine.result_processor(dialect, coltype); {DIRECT}"
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
+def test_canary_sqlalchemy_processors_round_trip_an_aware_datetime(dialect):
+    """What DirectStatement does with a UTCDateTime column, as SQLAlchemy would do it."""
+    impl = Session.__table__.c.expires_at.type.dialect_impl(dialect)
+    assert isinstance(Session.__table__.c.expires_at.type, UTCDateTime)
+    bind = impl.bind_processor(dialect)
+    result = impl.result_processor(dialect, None)
+    moment = datetime(2026, 12, 3, 18, 30, 5, tzinfo=UTC)
+
+    stored = bind(moment) if bind else moment
+    read = result(stored) if result else stored
+
+    assert read == moment and read.tzinfo is not None, (
+        f"SQLAlchemy's bind and result processors of UTCDateTime on {dialect.name} no longer "
+        f"round-trip an aware datetime; {DIRECT}"
+    )
