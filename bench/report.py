@@ -382,6 +382,25 @@ read against the baseline of its own measurement:
   a socket per worker, 0.22 / 0.15, with `/healthz` itself about 100 us cheaper; the audit
   writer's one wake per batch added 18% and 11% on one stand (above).
 
+## The two doors of the one boundary (2026-12-03)
+
+`python -m bench.boundary` times one user's token in-process, through Flask's test client
+(about 300 us of each figure is the client's own), at the service's guard (`GET /auth/me`)
+and at a team's `@jwt_required()` view reading `current_user` (examples/extension.py). Both
+doors decode with the same verifier and make the same one database read
+(tests/api/test_one_boundary.py holds that their verdicts are identical); the second also
+runs flask-jwt-extended's request parsing, its token-type, blocklist and user-lookup
+callbacks and its context. Medians of 7 alternating rounds of 1,000 requests:
+
+| database | service guard | `@jwt_required()` + `current_user` | difference |
+|---|---:|---:|---:|
+| SQLite (three runs) | 589-650 us | 647-720 us | +58 to +70 us |
+| PostgreSQL (two runs) | 986-1064 us | 1070-1123 us | +59 to +84 us |
+
+The service's own views keep the guard: 60-80 us is a fifth to a third of what a whole
+authenticated request costs under gunicorn (`/auth/me` 250-280 us in-process without the
+test client, above), for no difference in what is accepted.
+
 ## What the remaining targets would take
 
 Since 2026-12-03 every run measures the floor (see Method): the same service serving only the
