@@ -119,6 +119,18 @@ class Config:
     # A whitelisted admin registration stays a user until its email is verified: whoever
     # registers the address first has not proved they own the mailbox.
     AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL = _env_bool("AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL", True)
+    # A second factor (app/core/services/totp.py, second_step.py): TOTP secrets are encrypted
+    # with these Fernet keys (comma-separated; the first encrypts). Production refuses to
+    # start with TOTP on and no key; development makes one in instance/.
+    AUTH_TOTP_ENABLED = _env_bool("AUTH_TOTP_ENABLED", True)
+    AUTH_MFA_ENCRYPTION_KEY = os.environ.get("AUTH_MFA_ENCRYPTION_KEY", "")
+    # The name authenticator apps show beside the account.
+    AUTH_TOTP_ISSUER = os.environ.get("AUTH_TOTP_ISSUER", "Auth Service")
+    # The mfaToken of a login waiting for its second step: its lifetime and its tries.
+    AUTH_MFA_TOKEN_SECONDS = _env_int("AUTH_MFA_TOKEN_SECONDS", 5 * MINUTE)
+    AUTH_MFA_TOKEN_TRIES = _env_int("AUTH_MFA_TOKEN_TRIES", 5)
+    # Admin endpoints refuse an access token whose login had no second factor.
+    AUTH_ADMIN_REQUIRES_MFA = _env_bool("AUTH_ADMIN_REQUIRES_MFA", False)
     # GET /openapi.json and the Swagger UI page at /docs.
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
     # The example single-page app at /examples/spa/ (development only by default).

@@ -1,4 +1,4 @@
-"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens|keys ...``."""
+"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens|mfa|keys``."""
 
 import json
 from collections.abc import Callable
@@ -20,7 +20,9 @@ from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import clients
 from app.core.services import roles
+from app.core.services import second_factor
 from app.core.services import sessions
+from app.core.services import totp
 from app.core.services import whitelist
 from app.keys_cli import keys_cli
 
@@ -33,10 +35,20 @@ clients_cli = AppGroup("clients", help="Manage machine-to-machine API clients.")
 whitelist_cli = AppGroup("whitelist", help="Manage the admin registration whitelist.")
 tokens_cli = AppGroup("tokens", help="Maintain sessions and token revocations.")
 openapi_cli = AppGroup("openapi", help="The OpenAPI description of the mounted APIs.")
+mfa_cli = AppGroup("mfa", help="Maintain the stored second factors.")
 
 
 def register_cli(app: Flask) -> None:
-    groups = (users_cli, roles_cli, clients_cli, whitelist_cli, tokens_cli, openapi_cli, keys_cli)
+    groups = (
+        users_cli,
+        roles_cli,
+        clients_cli,
+        whitelist_cli,
+        tokens_cli,
+        mfa_cli,
+        openapi_cli,
+        keys_cli,
+    )
     for group in groups:
         app.cli.add_command(group)
 
@@ -84,6 +96,19 @@ def create_user(
         email_verified=True,
     )
     click.echo(f"Created user {user.username} (id {user.id}) with roles {roles.role_names(user)}.")
+
+
+@users_cli.command("reset-mfa")
+@click.argument("identifier")
+@_one_line_errors
+def reset_mfa(identifier: str) -> None:
+    """Remove every second factor of the user with this email or username (audited); the
+    user then signs in with the password alone, and every session of theirs ends."""
+    user_id = accounts.find_user_id(identifier=identifier)
+    if user_id is None:
+        raise click.ClickException(f"No user {identifier!r}.")
+    second_factor.reset_factors(actor=None, user_id=user_id)
+    click.echo(f"Removed the second factors of user {user_id}; their sessions are ended.")
 
 
 @roles_cli.command("create")
@@ -139,12 +164,21 @@ def purge_tokens() -> None:
     and verification tokens, and audit events older than AUTH_AUDIT_RETENTION_DAYS."""
     counts = sessions.purge_expired()
     mailed = account_tokens.purge()
+    challenges = second_factor.purge_expired_challenges()
     events = audit.purge_events()
     click.echo(
         f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows, "
-        f"{mailed} reset and verification tokens and {events} audit events past their "
-        "retention."
+        f"{mailed} reset and verification tokens, {challenges} expired second-step tokens "
+        f"and {events} audit events past their retention."
     )
+
+
+@mfa_cli.command("reencrypt")
+def reencrypt_totp_secrets() -> None:
+    """Seal every stored TOTP secret again with the first key of AUTH_MFA_ENCRYPTION_KEY, so
+    that the older keys after it can be dropped."""
+    count = totp.reseal_all()
+    click.echo(f"Sealed {count} TOTP secrets with the first key.")
 
 
 @openapi_cli.command("write")

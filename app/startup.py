@@ -19,10 +19,13 @@ from app.core.configuration import ALLOWED_ALGORITHMS
 from app.core.configuration import AUTOCOMMIT_BIND
 from app.core.configuration import ConfigurationError
 from app.core.configuration import write_new_file
+from app.core.secret_box import new_key
+from app.core.secret_box import parse_keys
 
 __all__ = ["ConfigurationError", "settle_config"]
 
 SECRET_FILE = "jwt-secret.key"  # noqa: S105 (a file name, not a secret)
+MFA_KEY_FILE = "mfa-encryption.key"
 MIN_SECRET_BYTES = 64
 MEMORY_STORAGE = "memory://"
 # Secrets that were published as examples, and words that mark a placeholder.
@@ -45,6 +48,7 @@ def settle_config(app: Flask) -> None:
     _check_rate_limit_storage(app)
     if app.config["JWT_ALGORITHM"] == "HS256":
         app.config["JWT_SECRET_KEY"] = _signing_secret(app)
+    app.config["AUTH_MFA_ENCRYPTION_KEY"] = _mfa_encryption_key(app)
     if app.config["APP_ENV"] == "production":
         _check_production(app)
 
@@ -192,6 +196,30 @@ def _signing_secret(app: Flask) -> str:
     if env == "development":
         return _instance_secret(Path(app.instance_path) / SECRET_FILE)
     return secrets.token_hex(MIN_SECRET_BYTES)
+
+
+def _mfa_encryption_key(app: Flask) -> str:
+    """The Fernet keys that seal TOTP secrets: configured in production (while TOTP is on),
+    made once into instance/ in development, made per process in testing."""
+    keys = app.config.get("AUTH_MFA_ENCRYPTION_KEY") or ""
+    if keys:
+        parse_keys(keys)
+        return keys
+    env = app.config["APP_ENV"]
+    if env == "production":
+        if app.config["AUTH_TOTP_ENABLED"]:
+            raise ConfigurationError(
+                "AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets are stored encrypted with it. "
+                "Make one with python3 -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())', or set AUTH_TOTP_ENABLED=false"
+            )
+        return new_key()  # seals nothing: TOTP is off
+    if env == "development":
+        path = Path(app.instance_path) / MFA_KEY_FILE
+        if not path.exists():
+            write_new_file(path, new_key().encode(), mode=0o600)
+        return path.read_text().strip()
+    return new_key()
 
 
 def is_strong_secret(secret: str) -> bool:

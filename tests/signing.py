@@ -20,6 +20,8 @@ TEST_SECRET = (
     "648a4a5f9145a0afad4ee8ffb6941621dbe0d9c3ff6fb24430e99596b43258f0"
     "6fbb048edb37bbaa357d5b172079e811957256a4ed2e8a82168c636b0187ccd1"
 )
+# Seals the TOTP secrets of production-mode apps the tests start (a Fernet key).
+TEST_MFA_KEY = "qHH2clKYnipyAcAxYOKXbHUjZlSD7mcM_tzP7bvNvJ0="
 ALGORITHM_ENV = "TEST_JWT_ALGORITHM"
 TEST_ALGORITHM = os.environ.get(ALGORITHM_ENV) or "HS256"
 TEST_ISSUER = "https://auth.test"

@@ -163,6 +163,6 @@ def test_tokens_purge_reports_what_it_deleted(auth, runner):
 
     assert result.exit_code == 0
     assert result.output == (
-        "Deleted 1 sessions, 0 revoked-token rows, 0 reset and verification tokens and 0 audit "
-        "events past their retention.\n"
+        "Deleted 1 sessions, 0 revoked-token rows, 0 reset and verification tokens, 0 expired "
+        "second-step tokens and 0 audit events past their retention.\n"
     )

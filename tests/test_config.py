@@ -17,6 +17,7 @@ from app.startup import settle_config
 from config import DevelopmentConfig
 from tests.conftest import make_app
 from tests.factories import unique_email
+from tests.signing import TEST_MFA_KEY
 from tests.signing import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ def test_production_accepts_64_random_bytes_as_hex(tmp_path):
         "production",
         {
             "JWT_SECRET_KEY": TEST_SECRET,
+            "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
             "RATELIMIT_STORAGE_URI": "memory://",
         },
@@ -107,6 +109,7 @@ def test_the_refresh_cookie_is_secure_outside_development(database_url, seed_row
         "production",
         {
             "JWT_SECRET_KEY": TEST_SECRET,
+            "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
             "RATELIMIT_STORAGE_URI": "memory://",

@@ -12,17 +12,21 @@ from typing import ParamSpec
 from typing import TypeVar
 from typing import cast
 
+from flask import current_app
 from flask import g
 from werkzeug.local import LocalProxy
 
 from app.api.requests import required_bearer_token
 from app.core.errors import AuthServiceError
+from app.core.errors import PermissionDeniedError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenRevokedError
+from app.core.services import roles
 from app.core.services import sessions
 from app.core.services.callers import Caller
 from app.core.services.callers import find_caller
 from app.core.token_verifier import token_verifier
+from app.core.tokens import AMR_MFA
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,6 +38,28 @@ def access_token_required(view: Callable[P, R]) -> Callable[P, R]:
     @wraps(view)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
         g.caller = authenticated_caller()
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def admin_endpoint(view: Callable[P, R]) -> Callable[P, R]:
+    """An admin endpoint, for an access token of a live session. With AUTH_ADMIN_REQUIRES_MFA,
+    an admin's token whose login had no second factor is refused (403); anyone else goes on to
+    the endpoint's own role check."""
+
+    @wraps(view)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        caller = g.caller = authenticated_caller()
+        if (
+            current_app.config["AUTH_ADMIN_REQUIRES_MFA"]
+            and roles.has_role(caller.user, roles.ADMIN)
+            and AMR_MFA not in caller.methods
+        ):
+            raise PermissionDeniedError(
+                "Admin endpoints need a sign-in with a second factor: log in again with "
+                "your password and second factor."
+            )
         return view(*args, **kwargs)
 
     return guarded

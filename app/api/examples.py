@@ -24,5 +24,8 @@ def spa_file(filename: str) -> Response:
 def _static(filename: str) -> Response:
     response = send_from_directory(SPA_DIR, filename, max_age=0)
     # The page talks only to this service and runs only its own script.
-    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    # data: images: the QR code of a TOTP enrolment, shown from the API's SVG as an <img>.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+    )
     return response

@@ -35,6 +35,49 @@ class InvalidCredentialsError(AuthServiceError):
         self.user_id = user_id  # for the audit log only; never shown to the client
 
 
+class SecondFactorElsewhereError(InvalidCredentialsError):
+    """A face without a second step, asked to sign in an account that has a second factor."""
+
+    code = "second_factor_required"
+    message = (
+        "This account signs in with a second factor, through the blog API's login "
+        "(POST /api/v1/auth/login)."
+    )
+
+
+class MfaRequiredError(AuthServiceError):
+    """The password was right; the login waits for its second factor (details: mfaToken,
+    methods)."""
+
+    code = "mfa_required"
+    message = "A second factor is required to complete this login."
+    status = 403
+
+
+class MfaTokenInvalidError(AuthServiceError):
+    code = "mfa_token_invalid"
+    message = "The MFA token is invalid, expired or used up; log in again."
+    status = 401
+
+
+class InvalidMfaCodeError(InvalidInputError):
+    code = "invalid_mfa_code"
+    message = "The code is not valid."
+
+
+class MfaStateError(AuthServiceError):
+    """The change asked for does not fit the account's second factor as it stands."""
+
+    code = "mfa_conflict"
+    status = 409
+
+
+class TotpUnavailableError(AuthServiceError):
+    code = "totp_unavailable"
+    message = "TOTP is not offered by this service."
+    status = 404
+
+
 class WrongCurrentPasswordError(InvalidInputError):
     code = "wrong_current_password"
     message = "Current password is incorrect."

@@ -146,6 +146,9 @@ class Session(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # How the login proved who it was (RFC 8176 values, space-separated: "pwd", "pwd otp mfa");
+    # every access token of the session carries it as "amr". None: opened before it was kept.
+    amr: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(Model):
@@ -168,6 +171,49 @@ class AccountToken(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TotpFactor(Model):
+    """A user's TOTP authenticator (RFC 6238): on once confirmed with a first code."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The base32 secret, encrypted with AUTH_MFA_ENCRYPTION_KEY (app/core/secret_box.py).
+    sealed_secret: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time step of the last code accepted: no code of that step or an earlier one works.
+    last_used_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Model):
+    """A single-use code that stands in for the second factor; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MfaChallenge(Model):
+    """A login whose password was right, waiting for its second factor: the mfaToken, of which
+    only the SHA-256 is stored, good for a few tries until it expires or is used."""
+
+    __tablename__ = "mfa_challenges"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    dialect: Mapped[str] = mapped_column(String(32))
+    tries_left: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -80,6 +80,9 @@ class SessionState(Protocol):
     @property
     def expires_at(self) -> datetime: ...
 
+    @property
+    def amr(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class IssuedTokens:
@@ -107,6 +110,10 @@ class ClientClaims:
 
 
 CLIENT_TOKEN = "client"  # noqa: S105 (a token type, not a secret)
+# RFC 8176 authentication method references, as access tokens carry them in "amr".
+AMR_PWD = "pwd"  # noqa: S105 (a method name)
+AMR_OTP = "otp"
+AMR_MFA = "mfa"
 
 
 def mint_client_token(*, client: ApiClient, ttl: timedelta) -> str:
@@ -129,10 +136,16 @@ def decode_client_token(raw: str) -> ClientClaims:
     return ClientClaims(client_id=client_id, jti=jti)
 
 
-def mint_access_token(*, user: Holder, session_id: str, ttl: timedelta) -> str:
-    return token_minter().mint(
-        kind="access", subject=str(user.id), ttl=ttl, claims=_identity_claims(user, session_id)
-    )
+def mint_access_token(
+    *, user: Holder, session_id: str, ttl: timedelta, amr: Sequence[str] = (AMR_PWD,)
+) -> str:
+    claims = _identity_claims(user, session_id) | {"amr": list(amr)}
+    return token_minter().mint(kind="access", subject=str(user.id), ttl=ttl, claims=claims)
+
+
+def methods_of(session: SessionState) -> list[str]:
+    """How the session's login proved who it was (RFC 8176 values)."""
+    return (session.amr or AMR_PWD).split()
 
 
 def mint_refresh_token(*, user: Holder, session: SessionState) -> str:
@@ -158,7 +171,9 @@ def issue_tokens(*, user: Holder, session: SessionState, policy: TokenPolicy) ->
     if policy.refresh_ttl is not None:
         refresh_token = mint_refresh_token(user=user, session=session)
     return IssuedTokens(
-        access_token=mint_access_token(user=user, session_id=session.id, ttl=policy.access_ttl),
+        access_token=mint_access_token(
+            user=user, session_id=session.id, ttl=policy.access_ttl, amr=methods_of(session)
+        ),
         access_expires_in=int(policy.access_ttl.total_seconds()),
         refresh_token=refresh_token,
         refresh_expires_at=session.expires_at if refresh_token else None,

@@ -64,18 +64,96 @@ function showSignedOut() {
   $("signed-out").hidden = false;
 }
 
+let mfaToken = null;
+
 async function signIn(path) {
   $("error").textContent = "";
   const body = { email: $("email").value, password: $("password").value };
   const response = await call(path, { method: "POST", body });
   const data = await response.json();
+  if (response.status === 403 && data.error === "MfaRequiredError") {
+    // The password was right; the login waits for the second factor.
+    mfaToken = data.details.mfaToken;
+    showSecondStep(true);
+    return;
+  }
   if (!response.ok) {
     $("error").textContent = data.message || "Something went wrong";
     return;
   }
+  await signedIn(data);
+}
+
+async function signedIn(data) {
   accessToken = data.accessToken;
   $("password").value = "";
+  showSecondStep(false);
   await showCurrentUser();
+}
+
+function showSecondStep(shown) {
+  $("auth-form").hidden = shown;
+  $("second-step").hidden = !shown;
+  $("second-step-code").value = "";
+  if (shown) $("second-step-code").focus();
+  else mfaToken = null;
+}
+
+async function finishSecondStep() {
+  $("error").textContent = "";
+  const code = $("second-step-code").value.trim();
+  // Six digits are an authenticator's code; anything else is tried as a recovery code.
+  const proof = /^\d{6}$/.test(code) ? { code } : { recoveryCode: code };
+  const response = await call("/auth/mfa/verify", { method: "POST", body: { mfaToken, ...proof } });
+  const data = await response.json();
+  if (response.status === 401) {
+    showSecondStep(false);
+    $("error").textContent = data.message;
+    return;
+  }
+  if (!response.ok) {
+    $("error").textContent = data.message || "Something went wrong";
+    return;
+  }
+  await signedIn(data);
+}
+
+async function beginTotp() {
+  $("error").textContent = "";
+  const response = await authorized("/auth/mfa/totp", {
+    method: "POST", body: { password: $("totp-password").value },
+  });
+  const data = await response.json();
+  $("totp-password").value = "";
+  if (!response.ok) {
+    $("error").textContent = data.message || "Something went wrong";
+    return;
+  }
+  // An <img> shows the SVG without running anything inside it.
+  $("totp-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(data.qrSvg)}`;
+  $("totp-secret").textContent = data.secret;
+  $("totp-start").hidden = true;
+  $("totp-confirm").hidden = false;
+}
+
+async function confirmTotp() {
+  $("error").textContent = "";
+  const response = await authorized("/auth/mfa/totp/confirm", {
+    method: "POST", body: { code: $("totp-code").value.trim() },
+  });
+  const data = await response.json();
+  if (!response.ok) {
+    $("error").textContent = data.message || "Something went wrong";
+    return;
+  }
+  $("totp-confirm").hidden = true;
+  const list = $("recovery-codes");
+  list.replaceChildren(...data.recoveryCodes.map((code) => {
+    const item = document.createElement("li");
+    item.textContent = code;
+    return item;
+  }));
+  $("recovery").hidden = false;
 }
 
 async function logOut() {
@@ -88,6 +166,19 @@ $("auth-form").addEventListener("submit", (event) => {
   signIn("/auth/login");
 });
 $("register").addEventListener("click", () => signIn("/auth/register"));
+$("second-step").addEventListener("submit", (event) => {
+  event.preventDefault();
+  finishSecondStep();
+});
+$("second-step-cancel").addEventListener("click", () => showSecondStep(false));
+$("totp-start").addEventListener("submit", (event) => {
+  event.preventDefault();
+  beginTotp();
+});
+$("totp-confirm").addEventListener("submit", (event) => {
+  event.preventDefault();
+  confirmTotp();
+});
 $("logout").addEventListener("click", logOut);
 $("reload-profile").addEventListener("click", showCurrentUser);
 

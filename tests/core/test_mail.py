@@ -13,6 +13,7 @@ from app.core.mail import Mailer
 from app.core.mail import Message
 from app.core.mail import SmtpBackend
 from app.core.mail import backend_from_url
+from tests.signing import TEST_MFA_KEY
 from tests.signing import TEST_SECRET
 
 LOGGER = logging.getLogger("test")
@@ -50,6 +51,7 @@ def test_any_other_mail_url_is_refused(url):
 def test_production_refuses_the_console_backend(tmp_path):
     overrides = {
         "JWT_SECRET_KEY": TEST_SECRET,
+        "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
         "MAIL_URL": "console://",
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
 from tests.databases import new_database
 from tests.mailbox import Mailbox
@@ -20,6 +21,9 @@ from tests.processes import run_flask
 from tests.signing import signing_settings
 
 START_TIMEOUT_SECONDS = 30
+# Every server of a test seals and opens TOTP secrets with the same key, as hosts of one
+# deployment do.
+MFA_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 @dataclass
@@ -64,6 +68,7 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
                 "DATABASE_URL": database_url,
                 "AUTH_COOKIE_SECURE": "false",
                 "RATELIMIT_STORAGE_URI": "memory://",
+                "AUTH_MFA_ENCRYPTION_KEY": MFA_ENCRYPTION_KEY,
                 **settings,
             }
             port = _free_port()

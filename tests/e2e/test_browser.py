@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.processes import ROOT
+from tests.totp_codes import codes_in_order
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +136,57 @@ def test_the_cookie_flow_in_a_real_browser(start_server, browser, attacker_origi
     status.filter(has_text="Logged out").wait_for()
     page.screenshot(path=SHOTS / "5-logged-out-after-reload.png")
     context.close()
+
+
+def test_two_step_sign_in_with_an_authenticator_app_in_a_real_browser(start_server, browser):
+    """The example SPA turns TOTP on (the QR code shown from qrSvg, the key beside it), and the
+    next login asks for the second step; the codes are an authenticator's, made at real time
+    steps from the key the page shows."""
+    server = start_server(AUTH_SERVE_EXAMPLES="true")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context().new_page()
+    status = page.locator("#status")
+    email = "two-step@example.com"
+
+    page.goto(f"{server.url}/examples/spa/")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#register")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.fill("#totp-password", PASSWORD)
+    page.click("#totp-begin")
+    page.locator("#totp-confirm").wait_for()
+    qr_loaded = page.evaluate(
+        "(img => img.decode().then(() => img.naturalWidth))(document.getElementById('totp-qr'))"
+    )
+    codes = codes_in_order(page.locator("#totp-secret").inner_text())
+    page.screenshot(path=SHOTS / "8-totp-qr-code.png")
+    page.fill("#totp-code", next(codes))
+    page.click("#totp-confirm-submit")
+    page.locator("#recovery-codes li").first.wait_for()
+    recovery = page.locator("#recovery-codes li").all_inner_texts()
+    page.screenshot(path=SHOTS / "9-totp-on-recovery-codes.png")
+
+    page.click("#logout")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    with page.expect_response("**/api/v1/auth/login") as held:
+        page.click("#login")
+    page.locator("#second-step").wait_for()
+    page.screenshot(path=SHOTS / "10-second-step.png")
+    page.fill("#second-step-code", next(codes))
+    page.click("#second-step-submit")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.reload()
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.screenshot(path=SHOTS / "11-signed-in-with-two-steps.png")
+
+    assert qr_loaded > 0
+    assert len(recovery) == 10
+    assert held.value.status == 403
+    assert "set-cookie" not in held.value.headers
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from app.core.signing_keys import private_pem
 from tests.conftest import REDIS_DEFAULT
 from tests.conftest import REDIS_ENV
 from tests.processes import ROOT
+from tests.signing import TEST_MFA_KEY
 from tests.signing import TEST_SECRET
 
 PATTERNED = "0123456789abcdef" * 8
@@ -32,6 +33,7 @@ def _start(tmp_path, **settings: str) -> subprocess.CompletedProcess[str]:
         "DATABASE_URL": f"sqlite:///{tmp_path}/gate.db",
         "JWT_SECRET_KEY": TEST_SECRET,
         "RATELIMIT_STORAGE_URI": os.environ.get(REDIS_ENV, REDIS_DEFAULT),
+        "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
         **settings,
     }
     return subprocess.run(
@@ -183,3 +185,28 @@ def test_an_asymmetric_algorithm_without_a_private_key_is_refused(tmp_path):
         "authsvc: refusing to start: JWT_ALGORITHM=RS256 needs JWT_PRIVATE_KEY_FILE or "
         "JWT_PRIVATE_KEY; make a key pair with: python -m app keys generate --algorithm RS256"
     )
+
+
+def test_production_with_totp_on_and_no_encryption_key_is_refused(tmp_path):
+    result = _start(tmp_path, AUTH_MFA_ENCRYPTION_KEY="")
+
+    assert result.returncode != 0
+    assert result.stderr.startswith(
+        "authsvc: refusing to start: AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets are "
+        "stored encrypted with it."
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_production_with_totp_off_needs_no_encryption_key(tmp_path):
+    result = _start(tmp_path, AUTH_MFA_ENCRYPTION_KEY="", AUTH_TOTP_ENABLED="false")
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_an_encryption_key_that_is_not_a_fernet_key_is_refused_without_showing_it(tmp_path):
+    result = _start(tmp_path, AUTH_MFA_ENCRYPTION_KEY="not-a-key-0123456789")
+
+    assert result.returncode != 0
+    assert "AUTH_MFA_ENCRYPTION_KEY must be Fernet keys" in result.stderr
+    assert "not-a-key-0123456789" not in result.stderr

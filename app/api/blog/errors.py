@@ -34,10 +34,14 @@ _ERROR_NAMES = {
 }
 
 
+# Errors whose name the document gives by what happened rather than by status.
+_ERROR_NAMES_BY_CODE = {"mfa_required": "MfaRequiredError"}
+
+
 def render_error(error: AuthServiceError) -> Response:
     status = _STATUS_OVERRIDES.get(error.code, error.status)
     body = {
-        "error": _ERROR_NAMES.get(status, "Error"),
+        "error": _ERROR_NAMES_BY_CODE.get(error.code) or _ERROR_NAMES.get(status, "Error"),
         "message": _MESSAGES.get(error.code, error.message),
         "details": error.details,
     }

@@ -93,6 +93,49 @@ class ChangePasswordSchema(Schema):
     new_password = Password(required=True, data_key="newPassword")
 
 
+class PasswordSchema(Schema):
+    password = Password(required=True)
+
+
+_TOTP_CODE = validate.Length(min=1, max=32)
+
+
+class TotpCodeSchema(Schema):
+    code = fields.String(required=True, validate=_TOTP_CODE)
+
+
+class TotpOffSchema(Schema):
+    password = Password(required=True)
+    code = fields.String(
+        required=True,
+        validate=_TOTP_CODE,
+        metadata={"description": "A current TOTP code, or one of the recovery codes."},
+    )
+
+
+class TotpEnrolmentSchema(Schema):
+    secret = fields.String(required=True, metadata={"description": "Base32, for manual entry."})
+    otpauth_uri = fields.String(required=True, data_key="otpauthUri")
+    qr_svg = fields.String(required=True, data_key="qrSvg")
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String(), required=True, data_key="recoveryCodes")
+
+
+class MfaVerifySchema(Schema):
+    mfa_token = fields.String(
+        required=True, data_key="mfaToken", validate=validate.Length(min=1, max=128)
+    )
+    code = fields.String(validate=_TOTP_CODE)
+    recovery_code = fields.String(data_key="recoveryCode", validate=_TOTP_CODE)
+
+    @validates_schema
+    def require_one_proof(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("code" in data) == ("recovery_code" in data):
+            raise ValidationError("Provide exactly one of: code, recoveryCode.")
+
+
 class SessionSchema(Schema):
     id = fields.String()
     created_at = Timestamp(data_key="createdAt")
@@ -123,11 +166,15 @@ class UserPageSchema(Schema):
 class UserUpdateSchema(Schema):
     role = fields.String(validate=_ROLES)
     is_active = JsonBoolean(data_key="isActive")
+    mfa = JsonBoolean(
+        validate=validate.Equal(False, error="An admin can only remove a second factor."),
+        metadata={"description": "false removes every second factor of the user."},
+    )
 
     @validates_schema
     def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Provide at least one of: role, isActive.")
+            raise ValidationError("Provide at least one of: role, isActive, mfa.")
 
 
 class AuditQuerySchema(PageQuerySchema):

@@ -4,6 +4,7 @@ from flask import Response
 from flask import jsonify
 
 from app.api.auth import access_token_required
+from app.api.auth import admin_endpoint
 from app.api.auth import current_caller
 from app.api.auth import logout_caller
 from app.api.blog import bp
@@ -39,6 +40,7 @@ from app.core.services import audit
 from app.core.services import authentication
 from app.core.services import mailed_tokens
 from app.core.services import refreshes
+from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.services.authentication import AwaitingVerification
 from app.core.tokens import policy_for
@@ -207,7 +209,7 @@ def current_user_profile() -> Response:
 
 
 @bp.get("/users")
-@access_token_required
+@admin_endpoint
 def list_users() -> Response:
     """Admin only: one page of users (``page``, ``limit``)."""
     page = accounts.list_users(actor=current_caller.user, **load_query(PAGE_QUERY_SCHEMA))
@@ -215,16 +217,18 @@ def list_users() -> Response:
 
 
 @bp.patch("/users/<int:user_id>")
-@access_token_required
+@admin_endpoint
 def update_user(user_id: int) -> Response:
-    """Admin only: change a user's role or active flag."""
+    """Admin only: change a user's role or active flag, or remove their second factors."""
     changes = load_body(USER_UPDATE_SCHEMA)
+    if changes.pop("mfa", None) is False:
+        second_factor.reset_factors(actor=current_caller.user, user_id=user_id)
     user = accounts.update_user(actor=current_caller.user, user_id=user_id, **changes)
     return jsonify(ADMIN_USER_SCHEMA.dump(user))
 
 
 @bp.delete("/users/<int:user_id>")
-@access_token_required
+@admin_endpoint
 def delete_user(user_id: int) -> Response:
     """Admin only: delete a user; their tokens fail on the next request."""
     accounts.delete_user(actor=current_caller.user, user_id=user_id)
@@ -232,7 +236,7 @@ def delete_user(user_id: int) -> Response:
 
 
 @bp.get("/audit-events")
-@access_token_required
+@admin_endpoint
 def list_audit_events() -> Response:
     """Admin only: auth events, newest first, filtered by user, event and time range."""
     page = audit.list_events(actor=current_caller.user, **load_query(AUDIT_QUERY_SCHEMA))

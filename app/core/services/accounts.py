@@ -122,18 +122,25 @@ def authenticate(*, identifier: str, password: str) -> User:
     return user
 
 
-def change_password(
-    *, user_id: int, current_password: str, new_password: str, keep_session_id: str | None
-) -> None:
-    """Set a new password and end every other session of the user."""
+def reauthenticate(*, user_id: int, password: str, event: str) -> User:
+    """The signed-in user, once more proving who they are with their password before a change
+    to their account; a wrong one is a failure on the account's budgets, audited as ``event``."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFoundError("User not found.")
     attempt = attempts.reserve_credential_check(account=f"user:{user.id}")
-    if not verify_password(user.password_hash, current_password):
-        audit.record(event="password_change", outcome="failure", user_id=user.id)
+    if not verify_password(user.password_hash, password):
+        audit.record(event=event, outcome="failure", user_id=user.id)
         raise WrongCurrentPasswordError()
     attempt.succeeded()
+    return user
+
+
+def change_password(
+    *, user_id: int, current_password: str, new_password: str, keep_session_id: str | None
+) -> None:
+    """Set a new password and end every other session of the user."""
+    user = reauthenticate(user_id=user_id, password=current_password, event="password_change")
     check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     db.session.commit()

@@ -38,6 +38,11 @@ EVENTS = (
     "user_updated",
     "user_deleted",
     "client_auth",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_failed",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
 )
 
 

@@ -11,6 +11,7 @@ from app.core.models import User
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import mailed_tokens
+from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.tokens import IssuedTokens
 from app.core.tokens import TokenPolicy
@@ -73,6 +74,7 @@ def log_in(
             details={"reason": "email_not_verified"},
         )
         raise EmailNotVerifiedError()
+    second_factor.require_no_second_factor(user=user, dialect=dialect)
     return _signed_in("login", user, dialect, policy, client)
 
 

@@ -62,6 +62,8 @@ class Caller:
     session_id: str
     token_jti: str
     token_expires_at: datetime
+    # How the session's login proved who it was (the token's "amr"; "pwd" before it had one).
+    methods: tuple[str, ...] = ("pwd",)
 
 
 _GRANTS = ("role_names", "permission_names")
@@ -128,4 +130,11 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         session_id=sid,
         token_jti=jti,
         token_expires_at=datetime.fromtimestamp(exp, tz=UTC),
+        methods=_methods(claims.get("amr")),
     )
+
+
+def _methods(amr: Any) -> tuple[str, ...]:
+    if isinstance(amr, list) and amr and all(isinstance(method, str) for method in amr):
+        return tuple(amr)
+    return ("pwd",)

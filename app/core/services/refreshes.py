@@ -77,9 +77,9 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     )
     if not rotated:
         return _answer_spent_token(claims, policy, now)
-    session_id, user_id, refresh_jti, expires_at, username, role_pairs = rotated[0]
+    session_id, user_id, refresh_jti, expires_at, amr, username, role_pairs = rotated[0]
     holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
-    session = _RotatedSession(session_id, refresh_jti, now, expires_at)
+    session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr)
     tokens = issue_tokens(user=holder, session=session, policy=policy)
     _record_refresh("success", claims)
     return tokens
@@ -115,6 +115,7 @@ class _RotatedSession:
     refresh_jti: str
     refresh_issued_at: datetime
     expires_at: datetime
+    amr: str | None
 
 
 _SESSIONS = cast(Table, Session.__table__)
@@ -147,6 +148,7 @@ _ROTATION = DirectStatement(
         _SESSIONS.c.user_id,
         _SESSIONS.c.refresh_jti,
         _SESSIONS.c.expires_at,
+        _SESSIONS.c.amr,
         # By the user id given rather than correlated: SQLAlchemy writes the columns of a
         # RETURNING clause, and of its subqueries, without their table names.
         select(User.username).where(User.id == bindparam("uid")).scalar_subquery(),
@@ -211,6 +213,7 @@ class _FoundSession:
     rotated_at: datetime | None
     expires_at: datetime
     revoked_at: datetime | None
+    amr: str | None
     user: CallingUser
 
 
@@ -223,6 +226,7 @@ _SESSION_COLUMNS = (
     Session.rotated_at,
     Session.expires_at,
     Session.revoked_at,
+    Session.amr,
 )
 _SESSION_READ = DirectStatement(
     select_user_with_grants(*_SESSION_COLUMNS)

@@ -5,6 +5,7 @@ State lives in the database, never in process memory, so a revocation holds on t
 request on every worker and host.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -30,6 +31,7 @@ from app.core.models import Session
 from app.core.models import User
 from app.core.services import audit
 from app.core.services.callers import Caller
+from app.core.tokens import AMR_PWD
 from app.core.tokens import IssuedTokens
 from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
@@ -65,7 +67,10 @@ def open_session(
     policy: TokenPolicy,
     user_agent: str | None = None,
     ip: str | None = None,
+    amr: Sequence[str] = (AMR_PWD,),
 ) -> IssuedTokens:
+    """A new session for ``user``, with its first tokens; ``amr`` says how the login proved
+    who it was, and every access token of the session carries it."""
     now = whole_seconds(clock.utcnow())
     absolute_expiry = now + timedelta(seconds=current_app.config["AUTH_SESSION_MAX_AGE"])
     session = Session(
@@ -78,6 +83,7 @@ def open_session(
         absolute_expires_at=absolute_expiry,
         user_agent=(user_agent or None) and user_agent[:512],
         ip=ip,
+        amr=" ".join(amr),
     )
     if policy.refresh_ttl is not None:
         session.refresh_jti = str(uuid4())

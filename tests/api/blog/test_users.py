@@ -182,7 +182,7 @@ def test_deactivation_stops_the_users_tokens_on_the_next_request(admin_token, au
 @pytest.mark.parametrize(
     ("body", "details"),
     [
-        ({}, {"_schema": ["Provide at least one of: role, isActive."]}),
+        ({}, {"_schema": ["Provide at least one of: role, isActive, mfa."]}),
         ({"role": "owner"}, {"role": ["Must be one of: user, admin."]}),
         ({"isActive": "yes"}, {"isActive": ["Not a valid boolean."]}),
         # JSON booleans only: 0, 1 and "false" are not guessed at ("false" is truthy).

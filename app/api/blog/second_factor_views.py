@@ -1,0 +1,92 @@
+"""The blog API's second factor: TOTP enrolment, recovery codes, and a login's second step."""
+
+from flask import Response
+from flask import jsonify
+
+from app.api.auth import access_token_required
+from app.api.auth import current_caller
+from app.api.blog import bp
+from app.api.blog.schemas import MfaVerifySchema
+from app.api.blog.schemas import PasswordSchema
+from app.api.blog.schemas import RecoveryCodesSchema
+from app.api.blog.schemas import SignedInSchema
+from app.api.blog.schemas import TotpCodeSchema
+from app.api.blog.schemas import TotpEnrolmentSchema
+from app.api.blog.schemas import TotpOffSchema
+from app.api.cookies import attach_refresh_cookie
+from app.api.requests import client_info
+from app.api.requests import load_body
+from app.core.services import second_factor
+from app.core.tokens import policy_for
+
+COOKIE = {"name": "refreshToken", "path": "/api/v1/auth"}
+
+MFA_VERIFY_SCHEMA = MfaVerifySchema()
+PASSWORD_SCHEMA = PasswordSchema()
+RECOVERY_CODES_SCHEMA = RecoveryCodesSchema()
+SIGNED_IN_SCHEMA = SignedInSchema()
+TOTP_CODE_SCHEMA = TotpCodeSchema()
+TOTP_ENROLMENT_SCHEMA = TotpEnrolmentSchema()
+TOTP_OFF_SCHEMA = TotpOffSchema()
+
+
+@bp.post("/auth/mfa/totp")
+@access_token_required
+def start_totp() -> Response:
+    """Start a TOTP enrolment: the secret, its otpauth:// URI and a QR code of it, as SVG."""
+    enrolment = second_factor.begin_totp(
+        user_id=current_caller.user.id, **load_body(PASSWORD_SCHEMA)
+    )
+    return jsonify(TOTP_ENROLMENT_SCHEMA.dump(enrolment))
+
+
+@bp.post("/auth/mfa/totp/confirm")
+@access_token_required
+def confirm_totp() -> Response:
+    """Turn TOTP on with a first code; the ten recovery codes, shown this once."""
+    codes = second_factor.confirm_totp(
+        user_id=current_caller.user.id,
+        keep_session_id=current_caller.session_id,
+        **load_body(TOTP_CODE_SCHEMA),
+    )
+    return jsonify(RECOVERY_CODES_SCHEMA.dump({"recovery_codes": codes}))
+
+
+@bp.delete("/auth/mfa/totp")
+@access_token_required
+def turn_off_totp() -> Response:
+    """Turn TOTP off with the password and a code (or a recovery code)."""
+    second_factor.turn_off_totp(
+        user_id=current_caller.user.id,
+        keep_session_id=current_caller.session_id,
+        **load_body(TOTP_OFF_SCHEMA),
+    )
+    return jsonify({"message": "TOTP is off"})
+
+
+@bp.post("/auth/mfa/recovery-codes")
+@access_token_required
+def new_recovery_codes() -> Response:
+    """A new set of recovery codes; the old set stops working."""
+    codes = second_factor.regenerate_recovery_codes(
+        user_id=current_caller.user.id,
+        keep_session_id=current_caller.session_id,
+        **load_body(PASSWORD_SCHEMA),
+    )
+    return jsonify(RECOVERY_CODES_SCHEMA.dump({"recovery_codes": codes}))
+
+
+@bp.post("/auth/mfa/verify")
+def verify_second_factor() -> Response:
+    """A login's second step: the mfaToken of the 403 and a code; answered like a login."""
+    data = load_body(MFA_VERIFY_SCHEMA)
+    client = client_info()
+    done = second_factor.finish_login(
+        mfa_token=data["mfa_token"],
+        code=data.get("code"),
+        recovery_code=data.get("recovery_code"),
+        policy=policy_for("BLOG"),
+        user_agent=client.user_agent,
+        ip=client.ip,
+    )
+    return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)

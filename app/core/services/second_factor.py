@@ -1,0 +1,310 @@
+"""An account's second factor: turning TOTP on and off, its recovery codes, the second step of
+a login, and an admin's reset.
+
+A login whose password is right, for an account with a second factor, gets no token: it gets
+an mfaToken (32 random bytes, of which only the SHA-256 is stored) that lives
+AUTH_MFA_TOKEN_SECONDS and is good for AUTH_MFA_TOKEN_TRIES tries. Each try is taken by one
+conditional UPDATE, so parallel tries cannot outrun the count; a code that works spends the
+token in the same way, so one token opens at most one session. Every code checked also draws
+from the account's failure budgets (app/core/attempts.py).
+
+Turning a factor on or off and replacing the recovery codes end every other session of the
+account, are audited, and are mailed to the account's owner.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy import update
+
+from app.core import attempts
+from app.core import clock
+from app.core.errors import InvalidMfaCodeError
+from app.core.errors import MfaRequiredError
+from app.core.errors import MfaStateError
+from app.core.errors import MfaTokenInvalidError
+from app.core.errors import NotFoundError
+from app.core.errors import SecondFactorElsewhereError
+from app.core.mail import Message
+from app.core.mail import mailer
+from app.core.models import MfaChallenge
+from app.core.models import User
+from app.core.services import accounts
+from app.core.services import audit
+from app.core.services import recovery_codes
+from app.core.services import roles
+from app.core.services import sessions
+from app.core.services import totp
+from app.core.services.totp import Enrolment
+from app.core.tokens import AMR_MFA
+from app.core.tokens import AMR_OTP
+from app.core.tokens import AMR_PWD
+from app.core.tokens import IssuedTokens
+from app.core.tokens import TokenPolicy
+from app.database import db
+from app.database import rows_changed
+
+TOTP = "totp"
+RECOVERY_CODE = "recoveryCode"
+SECOND_STEP_DIALECT = "blog"
+MAX_MFA_TOKEN_CHARS = 128
+
+_NOTICES = {
+    "mfa_enabled": "Two-step sign-in was turned on for your account",
+    "mfa_disabled": "Two-step sign-in was turned off for your account",
+    "recovery_codes_regenerated": "New recovery codes were made for your account",
+}
+_NOTICE_BODY = """{subject} ({email}).
+
+Every other signed-in device was signed out. If this was not you, reset your password at
+once and tell an administrator.
+"""
+
+
+@dataclass(frozen=True)
+class SecondStepDone:
+    user: User
+    tokens: IssuedTokens
+
+
+def methods_of(*, user_id: int) -> list[str]:
+    """The second factors the account can finish a login with; empty when it has none."""
+    return [TOTP, RECOVERY_CODE] if totp.is_on(user_id=user_id) else []
+
+
+def require_no_second_factor(*, user: User, dialect: str) -> None:
+    """Let a login with a password alone through, or refuse it: with an mfaToken on the blog
+    face, which has a second step, and as bad credentials on the others, which have none."""
+    methods = methods_of(user_id=user.id)
+    if not methods:
+        return
+    if dialect != SECOND_STEP_DIALECT:
+        audit.record(
+            event="login",
+            outcome="failure",
+            user_id=user.id,
+            details={"reason": "second_factor_required"},
+        )
+        raise SecondFactorElsewhereError(user_id=user.id)
+    token = _open_challenge(user_id=user.id, dialect=dialect)
+    audit.record(event="login", outcome="mfa_required", user_id=user.id)
+    raise MfaRequiredError(details={"mfaToken": token, "methods": methods})
+
+
+def finish_login(
+    *,
+    mfa_token: str,
+    code: str | None,
+    recovery_code: str | None,
+    policy: TokenPolicy,
+    user_agent: str | None,
+    ip: str | None,
+) -> SecondStepDone:
+    """The session a login's second step opens: one try of the mfaToken, one code checked."""
+    user_id, dialect = _take_a_try(mfa_token)
+    attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
+    method = _check_code(user_id=user_id, code=code, recovery_code=recovery_code)
+    if method is None or not _spend_challenge(mfa_token):
+        db.session.rollback()  # the try taken stays taken: it was committed on its own
+        audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
+        raise InvalidMfaCodeError()
+    attempt.succeeded()
+    db.session.commit()
+    if method == RECOVERY_CODE:
+        audit.record(event="recovery_code_used", outcome="success", user_id=user_id)
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise MfaTokenInvalidError()
+    tokens = sessions.open_session(
+        user=user,
+        dialect=dialect,
+        policy=policy,
+        user_agent=user_agent,
+        ip=ip,
+        amr=(AMR_PWD, AMR_OTP, AMR_MFA),
+    )
+    audit.record(
+        event="login",
+        outcome="success",
+        user_id=user.id,
+        session_id=tokens.session_id,
+        details={"second_factor": method},
+    )
+    return SecondStepDone(user=user, tokens=tokens)
+
+
+def begin_totp(*, user_id: int, password: str) -> Enrolment:
+    """Start a TOTP enrolment (not on until confirmed), after the password is checked."""
+    user = accounts.reauthenticate(user_id=user_id, password=password, event="mfa_enabled")
+    if totp.is_on(user_id=user_id):
+        raise MfaStateError("TOTP is already on; turn it off before enrolling again.")
+    enrolment = totp.start_enrolment(user_id=user_id, account_name=user.email)
+    db.session.commit()
+    return enrolment
+
+
+def confirm_totp(*, user_id: int, code: str, keep_session_id: str) -> list[str]:
+    """Turn TOTP on with a first code; the account's new recovery codes."""
+    if not totp.has_pending_enrolment(user_id=user_id):
+        raise MfaStateError("There is no TOTP enrolment to confirm; start one first.")
+    attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
+    if not totp.confirm(user_id=user_id, code=code):
+        db.session.rollback()
+        audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
+        raise InvalidMfaCodeError()
+    attempt.succeeded()
+    codes = recovery_codes.replace_codes(user_id=user_id)
+    db.session.commit()
+    _changed(user_id, "mfa_enabled", keep_session_id, {"method": TOTP})
+    return codes
+
+
+def turn_off_totp(*, user_id: int, password: str, code: str, keep_session_id: str) -> None:
+    """Turn TOTP off, with the password and a current code (or a recovery code)."""
+    accounts.reauthenticate(user_id=user_id, password=password, event="mfa_disabled")
+    if not totp.is_on(user_id=user_id):
+        raise MfaStateError("TOTP is not on.")
+    attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
+    if _check_code(user_id=user_id, code=code, recovery_code=code) is None:
+        db.session.rollback()
+        audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
+        raise InvalidMfaCodeError()
+    attempt.succeeded()
+    _remove_factors(user_id)
+    db.session.commit()
+    _changed(user_id, "mfa_disabled", keep_session_id, {"method": TOTP})
+
+
+def regenerate_recovery_codes(*, user_id: int, password: str, keep_session_id: str) -> list[str]:
+    """A new set of recovery codes; the old set stops working."""
+    accounts.reauthenticate(user_id=user_id, password=password, event="recovery_codes_regenerated")
+    if not methods_of(user_id=user_id):
+        raise MfaStateError("The account has no second factor to recover.")
+    codes = recovery_codes.replace_codes(user_id=user_id)
+    db.session.commit()
+    _changed(user_id, "recovery_codes_regenerated", keep_session_id, None)
+    return codes
+
+
+def reset_factors(*, actor: roles.Actor | None, user_id: int) -> None:
+    """An admin's (or the CLI's, with no actor) removal of every second factor of a user, who
+    then signs in with the password alone."""
+    if actor is not None:
+        roles.require_role(actor, roles.ADMIN)
+    if db.session.get(User, user_id) is None:
+        raise NotFoundError("User not found.")
+    _remove_factors(user_id)
+    db.session.commit()
+    sessions.end_user_sessions(user_id=user_id)
+    audit.record(
+        event="mfa_disabled",
+        outcome="success",
+        user_id=actor.id if actor is not None else None,
+        target_user_id=user_id,
+        details={"method": "all", "by": "admin" if actor is not None else "cli"},
+    )
+    _notify(user_id, "mfa_disabled")
+
+
+def purge_expired_challenges() -> int:
+    deleted = rows_changed(delete(MfaChallenge).where(MfaChallenge.expires_at <= clock.utcnow()))
+    db.session.commit()
+    return deleted
+
+
+def _open_challenge(*, user_id: int, dialect: str) -> str:
+    now = clock.utcnow()
+    raw = secrets.token_urlsafe(32)
+    db.session.add(
+        MfaChallenge(
+            token_hash=_digest(raw),
+            user_id=user_id,
+            dialect=dialect,
+            tries_left=current_app.config["AUTH_MFA_TOKEN_TRIES"],
+            created_at=now,
+            expires_at=now + timedelta(seconds=current_app.config["AUTH_MFA_TOKEN_SECONDS"]),
+        )
+    )
+    db.session.commit()
+    return raw
+
+
+def _take_a_try(raw: str) -> tuple[int, str]:
+    """The user and face of a live mfaToken, one of its tries now taken (committed)."""
+    if not (isinstance(raw, str) and 0 < len(raw) <= MAX_MFA_TOKEN_CHARS and raw.isascii()):
+        raise MfaTokenInvalidError()
+    taken = db.session.execute(
+        update(MfaChallenge)
+        .where(
+            MfaChallenge.token_hash == _digest(raw),
+            MfaChallenge.tries_left > 0,
+            MfaChallenge.used_at.is_(None),
+            MfaChallenge.expires_at > clock.utcnow(),
+        )
+        .values(tries_left=MfaChallenge.tries_left - 1)
+        .returning(MfaChallenge.user_id, MfaChallenge.dialect)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    if taken is None:
+        raise MfaTokenInvalidError()
+    return int(taken[0]), str(taken[1])
+
+
+def _spend_challenge(raw: str) -> bool:
+    """Whether this request is the one that uses the token (the caller commits)."""
+    spent = db.session.execute(
+        update(MfaChallenge)
+        .where(MfaChallenge.token_hash == _digest(raw), MfaChallenge.used_at.is_(None))
+        .values(used_at=clock.utcnow())
+        .returning(MfaChallenge.user_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return spent is not None
+
+
+def _check_code(*, user_id: int, code: str | None, recovery_code: str | None) -> str | None:
+    """Which method the code passed with (the caller commits), or None."""
+    if code is not None and totp.spend_code(user_id=user_id, code=code):
+        return TOTP
+    if recovery_code is not None and recovery_codes.spend(user_id=user_id, code=recovery_code):
+        return RECOVERY_CODE
+    return None
+
+
+def _remove_factors(user_id: int) -> None:
+    totp.remove(user_id=user_id)
+    recovery_codes.remove_codes(user_id=user_id)
+
+
+def _changed(
+    user_id: int, event: str, keep_session_id: str, details: dict[str, str] | None
+) -> None:
+    sessions.end_user_sessions(user_id=user_id, keep_session_id=keep_session_id)
+    audit.record(
+        event=event,
+        outcome="success",
+        user_id=user_id,
+        session_id=keep_session_id,
+        details=details,
+    )
+    _notify(user_id, event)
+
+
+def _notify(user_id: int, event: str) -> None:
+    email = db.session.scalar(select(User.email).where(User.id == user_id))
+    if email is None:
+        return
+    subject = _NOTICES[event]
+    mailer().send(
+        Message(to=email, subject=subject, body=_NOTICE_BODY.format(subject=subject, email=email))
+    )
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("ascii")).hexdigest()

@@ -1,0 +1,126 @@
+"""The second factor through gunicorn, as a client and an attacker meet it: the whole TOTP
+flow, a code raced on two hosts of two workers (one wins), an mfaToken's tries raced (no more
+than allowed are checked), and the faces without a second step."""
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.e2e import http
+from tests.totp_codes import codes_in_order
+from tests.totp_codes import wrong_code
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "second Factor Passphrase 7"
+TRIES = 5
+
+
+@pytest.fixture
+def two_hosts(start_server, redis_url):
+    settings = {
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        "AUTH_RATELIMIT_CREDENTIALS_PER_IP": "1000 per minute",
+        "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP": "1000 per minute",
+        "AUTH_MFA_TOKEN_TRIES": str(TRIES),
+    }
+    return start_server(**settings), start_server(**settings)
+
+
+def _signed_up_with_totp(server, email: str):
+    created = server.flask("users", "create", "--username", email.split("@")[0],
+                           "--email", email, "--password", PASSWORD)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    login = http.post(
+        f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    bearer = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    started = http.post(
+        f"{server.url}/api/v1/auth/mfa/totp", json={"password": PASSWORD}, headers=bearer
+    )
+    secret = started.json()["secret"]
+    codes = codes_in_order(secret)
+    confirmed = http.post(
+        f"{server.url}/api/v1/auth/mfa/totp/confirm", json={"code": next(codes)}, headers=bearer
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return secret, confirmed.json()["recoveryCodes"], codes
+
+
+def _mfa_token(server, email: str) -> str:
+    response = http.post(
+        f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 403, response.text
+    assert "Set-Cookie" not in response.headers
+    return response.json()["details"]["mfaToken"]
+
+
+def test_a_login_with_totp_through_gunicorn_ends_in_a_session_with_two_factors(two_hosts):
+    first, second = two_hosts
+    _secret, _recovery, codes = _signed_up_with_totp(first, "ada@example.com")
+
+    done = http.post(
+        f"{second.url}/api/v1/auth/mfa/verify",
+        json={"mfaToken": _mfa_token(first, "ada@example.com"), "code": next(codes)},
+    )
+
+    assert done.status_code == 200
+    assert "refreshToken=" in done.headers["Set-Cookie"]
+    me = http.get(
+        f"{first.url}/api/v1/users/current",
+        headers={"Authorization": f"Bearer {done.json()['accessToken']}"},
+    )
+    assert me.json()["email"] == "ada@example.com"
+
+
+def test_one_code_raced_on_two_hosts_opens_one_session(two_hosts):
+    """Thirty logins bring the same fresh code at once, each with its own mfaToken: the code's
+    step is taken by one conditional UPDATE, so exactly one of them signs in."""
+    first, second = two_hosts
+    _secret, _recovery, codes = _signed_up_with_totp(first, "race@example.com")
+    tokens = [_mfa_token(first, "race@example.com") for _ in range(30)]
+    code = next(codes)
+
+    def verify(n: int) -> int:
+        host = (first, second)[n % 2]
+        body = {"mfaToken": tokens[n], "code": code}
+        return http.post(f"{host.url}/api/v1/auth/mfa/verify", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(verify, range(30)))
+
+    assert sorted(statuses) == [200] + [400] * 29
+
+
+def test_thirty_parallel_tries_on_one_mfa_token_get_no_more_than_its_tries(two_hosts):
+    first, second = two_hosts
+    secret, _recovery, _codes = _signed_up_with_totp(first, "guess@example.com")
+    token = _mfa_token(first, "guess@example.com")
+    guess = wrong_code(secret)
+
+    def verify(n: int) -> int:
+        host = (first, second)[n % 2]
+        body = {"mfaToken": token, "code": guess}
+        return http.post(f"{host.url}/api/v1/auth/mfa/verify", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(verify, range(30)))
+
+    assert sorted(statuses) == [400] * TRIES + [401] * (30 - TRIES)
+
+
+@pytest.mark.parametrize(
+    ("path", "name_field"),
+    [("/auth/login", "username"), ("/api/auth/login", "username"), ("/api/token/", "username")],
+)
+def test_faces_without_a_second_step_never_hand_out_a_token(two_hosts, path, name_field):
+    first, _second = two_hosts
+    _signed_up_with_totp(first, "elsewhere@example.com")
+
+    response = http.post(f"{first.url}{path}", json={name_field: "elsewhere", "password": PASSWORD})
+
+    assert response.status_code == 401
+    assert "signs in with a second factor" in response.text
