@@ -1,5 +1,6 @@
 """A real gunicorn serving the service, with the production config and the real scrypt."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -58,10 +59,34 @@ def mailbox() -> Iterator[Mailbox]:
 
 @pytest.fixture
 def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers for one test; each stops when the test ends."""
+    with _server_starter(database_kind, tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_module_server(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers shared by the tests of one module (on one database), for tests that
+    each make their own accounts: a server start costs seconds."""
+    with _server_starter(database_kind, tmp_path_factory.mktemp("servers")) as start:
+        yield start
+
+
+@contextlib.contextmanager
+def _server_starter(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """``start(**settings)`` serves the app with gunicorn on a database of its own for this
+    starter (every server of one starter shares it); a setting may name ``{port}``, the
+    server's own port."""
     processes: list[subprocess.Popen[bytes]] = []
     with new_database(database_kind, tmp_path) as database_url:
 
         def start(**settings: str) -> LiveServer:
+            port = _free_port()
+            settings = {
+                name: value.replace("{port}", str(port)) for name, value in settings.items()
+            }
             env = os.environ | {
                 "APP_ENV": "production",
                 **signing_settings(),
@@ -71,7 +96,6 @@ def start_server(database_kind: str, tmp_path: Path) -> Iterator[Callable[..., L
                 "AUTH_MFA_ENCRYPTION_KEY": MFA_ENCRYPTION_KEY,
                 **settings,
             }
-            port = _free_port()
             log_dir = tmp_path / f"logs-{port}"
             log_dir.mkdir()
             server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)

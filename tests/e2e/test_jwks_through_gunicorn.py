@@ -16,7 +16,8 @@ from tests.e2e import http
 from tests.e2e.conftest import LiveServer
 from tests.processes import ROOT
 
-pytestmark = pytest.mark.e2e
+# Also in the second CI pass, with asymmetric keys (.ci/run).
+pytestmark = [pytest.mark.e2e, pytest.mark.signing]
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"

@@ -17,8 +17,10 @@ PASSWORD = "second Factor Passphrase 7"
 TRIES = 5
 
 
-@pytest.fixture
-def two_hosts(start_server, redis_url):
+@pytest.fixture(scope="module")
+def two_hosts(start_module_server, redis_url):
+    """Two hosts of two workers each, on one database and one Redis, shared by this module's
+    tests (each makes its own account)."""
     settings = {
         "RATELIMIT_STORAGE_URI": redis_url,
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
@@ -26,7 +28,7 @@ def two_hosts(start_server, redis_url):
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP": "1000 per minute",
         "AUTH_MFA_TOKEN_TRIES": str(TRIES),
     }
-    return start_server(**settings), start_server(**settings)
+    return start_module_server(**settings), start_module_server(**settings)
 
 
 def _signed_up_with_totp(server, email: str):
@@ -118,9 +120,10 @@ def test_thirty_parallel_tries_on_one_mfa_token_get_no_more_than_its_tries(two_h
 )
 def test_faces_without_a_second_step_never_hand_out_a_token(two_hosts, path, name_field):
     first, _second = two_hosts
-    _signed_up_with_totp(first, "elsewhere@example.com")
+    name = f"elsewhere{uuid.uuid4().hex[:8]}"
+    _signed_up_with_totp(first, f"{name}@example.com")
 
-    response = http.post(f"{first.url}{path}", json={name_field: "elsewhere", "password": PASSWORD})
+    response = http.post(f"{first.url}{path}", json={name_field: name, "password": PASSWORD})
 
     assert response.status_code == 401
     assert "signs in with a second factor" in response.text

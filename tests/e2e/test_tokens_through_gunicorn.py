@@ -11,7 +11,8 @@ from app.core.token_verifier import MAX_NUMERIC_DATE
 from tests.e2e import http
 from tests.signing import sign_as_service
 
-pytestmark = pytest.mark.e2e
+# Also in the second CI pass, with asymmetric keys (.ci/run).
+pytestmark = [pytest.mark.e2e, pytest.mark.signing]
 
 PASSWORD = "tokens Passphrase 12"
 DAY = 24 * 3600

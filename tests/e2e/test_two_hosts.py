@@ -6,7 +6,8 @@ import pytest
 
 from tests.e2e import http
 
-pytestmark = pytest.mark.e2e
+# Also in the second CI pass, with asymmetric keys (.ci/run).
+pytestmark = [pytest.mark.e2e, pytest.mark.signing]
 PASSWORD = "two Hosts Passphrase 5"
 
 
