@@ -129,6 +129,12 @@ class Config:
     # The mfaToken of a login waiting for its second step: its lifetime and its tries.
     AUTH_MFA_TOKEN_SECONDS = _env_int("AUTH_MFA_TOKEN_SECONDS", 5 * MINUTE)
     AUTH_MFA_TOKEN_TRIES = _env_int("AUTH_MFA_TOKEN_TRIES", 5)
+    # Passkeys (WebAuthn): the relying party's id and name, and the origins whose assertions
+    # count; by default the host and origin of AUTH_FRONTEND_URL.
+    AUTH_WEBAUTHN_RP_ID = os.environ.get("AUTH_WEBAUTHN_RP_ID", "")
+    AUTH_WEBAUTHN_RP_NAME = os.environ.get("AUTH_WEBAUTHN_RP_NAME", "Auth Service")
+    AUTH_WEBAUTHN_ORIGINS = _env_list("AUTH_WEBAUTHN_ORIGINS")
+    AUTH_WEBAUTHN_CHALLENGE_SECONDS = _env_int("AUTH_WEBAUTHN_CHALLENGE_SECONDS", 5 * MINUTE)
     # Admin endpoints refuse an access token whose login had no second factor.
     AUTH_ADMIN_REQUIRES_MFA = _env_bool("AUTH_ADMIN_REQUIRES_MFA", False)
     # GET /openapi.json and the Swagger UI page at /docs.

@@ -72,6 +72,11 @@ class MfaStateError(AuthServiceError):
     status = 409
 
 
+class PasskeyRefusedError(InvalidInputError):
+    code = "passkey_refused"
+    message = "The passkey could not be verified."
+
+
 class TotpUnavailableError(AuthServiceError):
     code = "totp_unavailable"
     message = "TOTP is not offered by this service."

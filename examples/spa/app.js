@@ -65,6 +65,7 @@ function showSignedOut() {
 }
 
 let mfaToken = null;
+let passkeyOptions = null;
 
 async function signIn(path) {
   $("error").textContent = "";
@@ -74,6 +75,7 @@ async function signIn(path) {
   if (response.status === 403 && data.error === "MfaRequiredError") {
     // The password was right; the login waits for the second factor.
     mfaToken = data.details.mfaToken;
+    passkeyOptions = data.details.passkeyOptions || null;
     showSecondStep(true);
     return;
   }
@@ -95,8 +97,9 @@ function showSecondStep(shown) {
   $("auth-form").hidden = shown;
   $("second-step").hidden = !shown;
   $("second-step-code").value = "";
+  $("second-step-passkey").hidden = !(shown && passkeyOptions);
   if (shown) $("second-step-code").focus();
-  else mfaToken = null;
+  else mfaToken = passkeyOptions = null;
 }
 
 async function finishSecondStep() {
@@ -147,8 +150,11 @@ async function confirmTotp() {
     return;
   }
   $("totp-confirm").hidden = true;
-  const list = $("recovery-codes");
-  list.replaceChildren(...data.recoveryCodes.map((code) => {
+  showRecoveryCodes(data.recoveryCodes);
+}
+
+function showRecoveryCodes(codes) {
+  $("recovery-codes").replaceChildren(...codes.map((code) => {
     const item = document.createElement("li");
     item.textContent = code;
     return item;
@@ -161,6 +167,95 @@ async function logOut() {
   showSignedOut();
 }
 
+// WebAuthn JSON <-> the ArrayBuffers navigator.credentials takes and gives.
+const fromBase64url = (text) =>
+  Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)).buffer;
+const toBase64url = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+function creationOptions(json) {
+  return {
+    ...json,
+    challenge: fromBase64url(json.challenge),
+    user: { ...json.user, id: fromBase64url(json.user.id) },
+    excludeCredentials: (json.excludeCredentials || []).map((c) => ({ ...c, id: fromBase64url(c.id) })),
+  };
+}
+
+function requestOptions(json) {
+  const { challengeId, ...options } = json;
+  return {
+    ...options,
+    challenge: fromBase64url(options.challenge),
+    allowCredentials: (options.allowCredentials || []).map((c) => ({ ...c, id: fromBase64url(c.id) })),
+  };
+}
+
+function credentialJSON(credential) {
+  const response = {};
+  for (const name of ["clientDataJSON", "attestationObject", "authenticatorData", "signature", "userHandle"]) {
+    if (credential.response[name]) response[name] = toBase64url(credential.response[name]);
+  }
+  if (credential.response.getTransports) response.transports = credential.response.getTransports();
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response,
+    clientExtensionResults: credential.getClientExtensionResults(),
+    authenticatorAttachment: credential.authenticatorAttachment,
+  };
+}
+
+async function addPasskey() {
+  $("error").textContent = "";
+  const optionsResponse = await authorized("/auth/passkeys/register/options", { method: "POST" });
+  if (!optionsResponse.ok) return showError(await optionsResponse.json());
+  const credential = await navigator.credentials.create({
+    publicKey: creationOptions(await optionsResponse.json()),
+  });
+  const response = await authorized("/auth/passkeys/register", {
+    method: "POST", body: { credential: credentialJSON(credential), name: "This browser" },
+  });
+  const data = await response.json();
+  if (!response.ok) return showError(data);
+  if (data.recoveryCodes) showRecoveryCodes(data.recoveryCodes);
+  $("passkey-status").textContent = `Passkey added: ${data.name}`;
+}
+
+async function signInWithPasskey() {
+  $("error").textContent = "";
+  const email = $("email").value.trim();
+  const optionsResponse = await call("/auth/passkeys/login/options", {
+    method: "POST", body: email ? { email } : {},
+  });
+  const options = await optionsResponse.json();
+  if (!optionsResponse.ok) return showError(options);
+  const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+  const response = await call("/auth/passkeys/login", {
+    method: "POST", body: { challengeId: options.challengeId, credential: credentialJSON(credential) },
+  });
+  const data = await response.json();
+  if (!response.ok) return showError(data);
+  await signedIn(data);
+}
+
+async function passkeySecondStep() {
+  $("error").textContent = "";
+  const credential = await navigator.credentials.get({ publicKey: requestOptions(passkeyOptions) });
+  const response = await call("/auth/mfa/verify", {
+    method: "POST", body: { mfaToken, credential: credentialJSON(credential) },
+  });
+  const data = await response.json();
+  if (!response.ok) return showError(data);
+  await signedIn(data);
+}
+
+function showError(data) {
+  $("error").textContent = data.message || "Something went wrong";
+}
+
 $("auth-form").addEventListener("submit", (event) => {
   event.preventDefault();
   signIn("/auth/login");
@@ -171,6 +266,9 @@ $("second-step").addEventListener("submit", (event) => {
   finishSecondStep();
 });
 $("second-step-cancel").addEventListener("click", () => showSecondStep(false));
+$("second-step-passkey").addEventListener("click", passkeySecondStep);
+$("passkey-login").addEventListener("click", signInWithPasskey);
+$("passkey-add").addEventListener("click", addPasskey);
 $("totp-start").addEventListener("submit", (event) => {
   event.preventDefault();
   beginTotp();

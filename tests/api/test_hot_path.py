@@ -290,7 +290,9 @@ def _unindexed_scans(statement: Statement) -> list[str]:
             plan = connection.exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {statement.sql}", statement.parameters
             ).all()
-            return [row[-1] for row in plan if row[-1].startswith("SCAN ")]
+            # "SCAN CONSTANT ROW" is the one row of a SELECT without FROM, not a table.
+            return [row[-1] for row in plan
+                    if row[-1].startswith("SCAN ") and row[-1] != "SCAN CONSTANT ROW"]  # fmt: skip
         transaction = connection.begin()
         try:
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")

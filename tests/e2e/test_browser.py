@@ -189,6 +189,64 @@ def test_two_step_sign_in_with_an_authenticator_app_in_a_real_browser(start_serv
     assert "set-cookie" not in held.value.headers
 
 
+def test_passkeys_in_a_real_browser_with_a_virtual_authenticator(start_server, browser):
+    """Chrome's virtual authenticator (the DevTools protocol's WebAuthn domain) stands in for
+    a platform authenticator: the SPA adds a passkey, signs in with it alone (a discoverable
+    credential, no email), then uses it as the second step of a password login. WebAuthn
+    needs a secure context, so the page is on http://localhost, the relying party."""
+    server = start_server(AUTH_SERVE_EXAMPLES="true", AUTH_FRONTEND_URL="http://localhost:{port}")
+    page_url = server.url.replace("127.0.0.1", "localhost") + "/examples/spa/"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context()
+    page = context.new_page()
+    devtools = context.new_cdp_session(page)
+    devtools.send("WebAuthn.enable")
+    authenticator = devtools.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+    status = page.locator("#status")
+    email = "passkey@example.com"
+
+    page.goto(page_url)
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#register")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.click("#passkey-add")
+    page.locator("#passkey-status").filter(has_text="Passkey added").wait_for()
+    page.screenshot(path=SHOTS / "12-passkey-added.png")
+
+    page.click("#logout")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", "")
+    with page.expect_response("**/api/v1/auth/passkeys/login") as passwordless:
+        page.click("#passkey-login")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.screenshot(path=SHOTS / "13-signed-in-with-the-passkey-alone.png")
+
+    page.click("#logout")
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.locator("#second-step-passkey").wait_for()
+    page.screenshot(path=SHOTS / "14-second-step-offers-the-passkey.png")
+    with page.expect_response("**/api/v1/auth/mfa/verify") as second_step:
+        page.click("#second-step-passkey")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
+    page.screenshot(path=SHOTS / "15-signed-in-with-password-and-passkey.png")
+
+    held = devtools.send("WebAuthn.getCredentials", authenticator)["credentials"]
+    assert passwordless.value.status == 200
+    assert second_step.value.status == 200
+    assert [(c["isResidentCredential"], c["rpId"]) for c in held] == [(True, "localhost")]
+    assert held[0]["signCount"] >= 2
+    context.close()
+
+
 @pytest.fixture
 def host_rewriting_proxy():
     """A reverse proxy as nginx's default ``proxy_set_header Host $proxy_host`` (or a dev

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.e2e import http
+from tests.soft_authenticator import SoftAuthenticator
 from tests.totp_codes import codes_in_order
 from tests.totp_codes import wrong_code
 
@@ -127,3 +128,37 @@ def test_faces_without_a_second_step_never_hand_out_a_token(two_hosts, path, nam
 
     assert response.status_code == 401
     assert "signs in with a second factor" in response.text
+
+
+def test_one_passkey_assertion_raced_on_two_hosts_signs_in_once(two_hosts):
+    """The same signed assertion, sent thirty times at once to two hosts: its challenge is
+    spent by one conditional UPDATE and its sign count moved by another, so one signs in."""
+    first, second = two_hosts
+    name = f"passkey{uuid.uuid4().hex[:8]}"
+    created = first.flask("users", "create", "--username", name,
+                          "--email", f"{name}@example.com", "--password", PASSWORD)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    login = http.post(
+        f"{first.url}/api/v1/auth/login",
+        json={"email": f"{name}@example.com", "password": PASSWORD},
+    )
+    bearer = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    authenticator = SoftAuthenticator()  # for http://localhost:5000, AUTH_FRONTEND_URL's default
+    options = http.post(f"{first.url}/api/v1/auth/passkeys/register/options", headers=bearer)
+    added = http.post(
+        f"{second.url}/api/v1/auth/passkeys/register",
+        json={"credential": authenticator.create(options.json())},
+        headers=bearer,
+    )
+    assert added.status_code == 201, added.text
+    request = http.post(f"{second.url}/api/v1/auth/passkeys/login/options", json={}).json()
+    body = {"challengeId": request["challengeId"], "credential": authenticator.get(request)}
+
+    def sign_in(n: int) -> int:
+        host = (first, second)[n % 2]
+        return http.post(f"{host.url}/api/v1/auth/passkeys/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(sign_in, range(30)))
+
+    assert sorted(statuses) == [200] + [400] * 29

@@ -19,15 +19,45 @@ OPERATIONS = [
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Invalid email or password, or invalid input", E),
                          403: ("A second factor is required: error MfaRequiredError, details "
-                               "{mfaToken, methods}, no token and no cookie; finish with POST "
-                               "/auth/mfa/verify. Or the email is not verified "
-                               "(AUTH_REQUIRE_VERIFIED_EMAIL)", E),
+                               "{mfaToken, methods, passkeyOptions (with a passkey)}, no token "
+                               "and no cookie; finish with POST /auth/mfa/verify. Or the email "
+                               "is not verified (AUTH_REQUIRE_VERIFIED_EMAIL)", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/mfa/verify", "Finish a login with its second factor", TAG,
               request=schemas.MfaVerifySchema,
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Invalid code, or invalid input", E),
                          401: ("The mfaToken is invalid, expired or used up", E),
+                         429: ("Too many attempts", E)}),
+    Operation("POST", f"{AUTH}/passkeys/register/options", "Creation options for a new passkey",
+              TAG, security=("bearer",),
+              responses={200: ("WebAuthn JSON for navigator.credentials.create()",
+                               schemas.WebAuthnOptionsSchema),
+                         401: ("Not authenticated", E)}),
+    Operation("POST", f"{AUTH}/passkeys/register", "Add a passkey", TAG, security=("bearer",),
+              request=schemas.PasskeyRegisterSchema,
+              responses={201: ("The passkey (with the recovery codes when it is the account's "
+                               "first second factor); every other session ended",
+                               schemas.PasskeyAddedSchema),
+                         400: ("Not verified, or an unknown, used or expired challenge, or "
+                               "already registered", E),
+                         401: ("Not authenticated", E), 429: ("Too many attempts", E)}),
+    Operation("GET", f"{AUTH}/passkeys", "List your passkeys", TAG, security=("bearer",),
+              responses={200: ("Your passkeys", schemas.PasskeyListSchema),
+                         401: ("Not authenticated", E)}),
+    Operation("DELETE", f"{AUTH}/passkeys/{{passkey_id}}", "Remove one of your passkeys", TAG,
+              security=("bearer",), path_parameters=("passkey_id",),
+              responses={200: ("Removed; every other session ended", schemas.MessageSchema),
+                         401: ("Not authenticated", E), 404: ("Not a passkey of yours", E)}),
+    Operation("POST", f"{AUTH}/passkeys/login/options", "Options for a passkey sign-in", TAG,
+              request=schemas.PasskeySignInOptionsSchema,
+              responses={200: ("WebAuthn JSON for navigator.credentials.get(), with the "
+                               "challengeId to send back", schemas.WebAuthnOptionsSchema),
+                         400: ("Invalid input", E)}),
+    Operation("POST", f"{AUTH}/passkeys/login", "Sign in with a passkey", TAG,
+              request=schemas.PasskeySignInSchema,
+              responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
+                         400: ("Not verified, or an unknown, used or expired challenge", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/mfa/totp", "Start a TOTP enrolment", TAG, security=("bearer",),
               request=schemas.PasswordSchema,

@@ -129,11 +129,64 @@ class MfaVerifySchema(Schema):
     )
     code = fields.String(validate=_TOTP_CODE)
     recovery_code = fields.String(data_key="recoveryCode", validate=_TOTP_CODE)
+    credential = fields.Dict(
+        metadata={"description": "A WebAuthn assertion (the JSON of navigator.credentials.get())"}
+    )
 
     @validates_schema
     def require_one_proof(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if ("code" in data) == ("recovery_code" in data):
-            raise ValidationError("Provide exactly one of: code, recoveryCode.")
+        if sum(name in data for name in ("code", "recovery_code", "credential")) != 1:
+            raise ValidationError("Provide exactly one of: code, recoveryCode, credential.")
+
+
+_CREDENTIAL = fields.Dict(
+    required=True,
+    metadata={"description": "WebAuthn JSON: the PublicKeyCredential the browser returned"},
+)
+
+
+class PasskeySchema(Schema):
+    id = fields.Function(lambda passkey: str(passkey.id))
+    name = fields.String()
+    created_at = Timestamp(data_key="createdAt")
+    last_used_at = Timestamp(data_key="lastUsedAt", allow_none=True)
+
+
+class PasskeyAddedSchema(PasskeySchema):
+    recovery_codes = fields.List(
+        fields.String(),
+        data_key="recoveryCodes",
+        metadata={"description": "Only when this passkey is the account's first second factor"},
+    )
+
+
+class PasskeyListSchema(Schema):
+    passkeys = fields.List(fields.Nested(PasskeySchema))
+
+
+class PasskeyRegisterSchema(Schema):
+    credential = _CREDENTIAL
+    name = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class PasskeySignInOptionsSchema(Schema):
+    email = fields.Email(validate=validate.Length(max=254), load_default=None)
+
+
+class PasskeySignInSchema(Schema):
+    challenge_id = fields.String(
+        required=True, data_key="challengeId", validate=validate.Length(min=1, max=64)
+    )
+    credential = _CREDENTIAL
+
+
+class WebAuthnOptionsSchema(Schema):
+    """WebAuthn JSON options (PublicKeyCredentialCreationOptionsJSON or RequestOptionsJSON)."""
+
+    class Meta:
+        unknown = "include"
+
+    challenge = fields.String(required=True)
 
 
 class SessionSchema(Schema):

@@ -85,6 +85,7 @@ def verify_second_factor() -> Response:
         mfa_token=data["mfa_token"],
         code=data.get("code"),
         recovery_code=data.get("recovery_code"),
+        credential=data.get("credential"),
         policy=policy_for("BLOG"),
         user_agent=client.user_agent,
         ip=client.ip,

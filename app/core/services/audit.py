@@ -43,6 +43,9 @@ EVENTS = (
     "mfa_failed",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
+    "passkey_cloned",
 )
 
 

@@ -16,9 +16,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -33,9 +35,12 @@ from app.core.errors import SecondFactorElsewhereError
 from app.core.mail import Message
 from app.core.mail import mailer
 from app.core.models import MfaChallenge
+from app.core.models import Passkey
+from app.core.models import TotpFactor
 from app.core.models import User
 from app.core.services import accounts
 from app.core.services import audit
+from app.core.services import passkeys
 from app.core.services import recovery_codes
 from app.core.services import roles
 from app.core.services import sessions
@@ -51,6 +56,7 @@ from app.database import rows_changed
 
 TOTP = "totp"
 RECOVERY_CODE = "recoveryCode"
+PASSKEY = "passkey"
 SECOND_STEP_DIALECT = "blog"
 MAX_MFA_TOKEN_CHARS = 128
 
@@ -58,6 +64,8 @@ _NOTICES = {
     "mfa_enabled": "Two-step sign-in was turned on for your account",
     "mfa_disabled": "Two-step sign-in was turned off for your account",
     "recovery_codes_regenerated": "New recovery codes were made for your account",
+    "passkey_added": "A passkey was added to your account",
+    "passkey_removed": "A passkey was removed from your account",
 }
 _NOTICE_BODY = """{subject} ({email}).
 
@@ -72,9 +80,25 @@ class SecondStepDone:
     tokens: IssuedTokens
 
 
+@dataclass(frozen=True)
+class AddedPasskey:
+    passkey: Passkey
+    # The account's recovery codes, when this passkey is its first second factor.
+    recovery_codes: list[str] | None
+
+
 def methods_of(*, user_id: int) -> list[str]:
-    """The second factors the account can finish a login with; empty when it has none."""
-    return [TOTP, RECOVERY_CODE] if totp.is_on(user_id=user_id) else []
+    """The second factors the account can finish a login with; empty when it has none. One
+    statement: every password login asks."""
+    has_totp, has_passkeys = db.session.execute(
+        select(
+            exists().where(TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)),
+            exists().where(Passkey.user_id == user_id),
+        )
+    ).one()
+    if not (has_totp or has_passkeys):
+        return []
+    return [TOTP] * has_totp + [RECOVERY_CODE] + [PASSKEY] * has_passkeys
 
 
 def require_no_second_factor(*, user: User, dialect: str) -> None:
@@ -91,9 +115,14 @@ def require_no_second_factor(*, user: User, dialect: str) -> None:
             details={"reason": "second_factor_required"},
         )
         raise SecondFactorElsewhereError(user_id=user.id)
-    token = _open_challenge(user_id=user.id, dialect=dialect)
+    details: dict[str, object] = {
+        "mfaToken": _open_challenge(user_id=user.id, dialect=dialect),
+        "methods": methods,
+    }
+    if PASSKEY in methods:
+        details["passkeyOptions"] = passkeys.second_step_options(user_id=user.id)
     audit.record(event="login", outcome="mfa_required", user_id=user.id)
-    raise MfaRequiredError(details={"mfaToken": token, "methods": methods})
+    raise MfaRequiredError(details=details)
 
 
 def finish_login(
@@ -104,9 +133,26 @@ def finish_login(
     policy: TokenPolicy,
     user_agent: str | None,
     ip: str | None,
+    credential: dict[str, Any] | None = None,
 ) -> SecondStepDone:
-    """The session a login's second step opens: one try of the mfaToken, one code checked."""
+    """The session a login's second step opens: one try of the mfaToken, one code (or one
+    passkey assertion) checked."""
     user_id, dialect = _take_a_try(mfa_token)
+    if credential is not None:
+        assertion = passkeys.verify_second_step(user_id=user_id, credential=credential)
+        if not _spend_challenge(mfa_token):
+            db.session.rollback()
+            raise MfaTokenInvalidError()
+        db.session.commit()
+        return _open_second_step_session(
+            user_id,
+            dialect,
+            policy,
+            user_agent,
+            ip,
+            (AMR_PWD, assertion.methods[0], AMR_MFA),
+            PASSKEY,
+        )
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
     method = _check_code(user_id=user_id, code=code, recovery_code=recovery_code)
     if method is None or not _spend_challenge(mfa_token):
@@ -117,16 +163,67 @@ def finish_login(
     db.session.commit()
     if method == RECOVERY_CODE:
         audit.record(event="recovery_code_used", outcome="success", user_id=user_id)
+    return _open_second_step_session(
+        user_id, dialect, policy, user_agent, ip, (AMR_PWD, AMR_OTP, AMR_MFA), method
+    )
+
+
+def sign_in_with_passkey(
+    *,
+    challenge_id: str,
+    credential: dict[str, Any],
+    policy: TokenPolicy,
+    user_agent: str | None,
+    ip: str | None,
+) -> SecondStepDone:
+    """A passwordless sign-in: the session a passkey's assertion opens."""
+    assertion = passkeys.verify_sign_in(challenge_id=challenge_id, credential=credential)
+    return _open_second_step_session(
+        assertion.user_id, SECOND_STEP_DIALECT, policy, user_agent, ip, assertion.methods, PASSKEY
+    )
+
+
+def add_passkey(
+    *,
+    user_id: int,
+    credential: dict[str, Any],
+    keep_session_id: str,
+    name: str | None = None,
+) -> AddedPasskey:
+    """Keep a new passkey; the first second factor of an account also brings its recovery
+    codes."""
+    first_factor = not methods_of(user_id=user_id)
+    passkey = passkeys.add_passkey(user_id=user_id, credential=credential, name=name)
+    codes = None
+    if first_factor:
+        codes = recovery_codes.replace_codes(user_id=user_id)
+        db.session.commit()
+    _changed(user_id, "passkey_added", keep_session_id, {"passkey_id": str(passkey.id)})
+    return AddedPasskey(passkey=passkey, recovery_codes=codes)
+
+
+def remove_passkey(*, user_id: int, passkey_id: int, keep_session_id: str) -> None:
+    passkeys.remove_passkey(user_id=user_id, passkey_id=passkey_id)
+    if not methods_of(user_id=user_id):
+        recovery_codes.remove_codes(user_id=user_id)
+        db.session.commit()
+    _changed(user_id, "passkey_removed", keep_session_id, {"passkey_id": str(passkey_id)})
+
+
+def _open_second_step_session(
+    user_id: int,
+    dialect: str,
+    policy: TokenPolicy,
+    user_agent: str | None,
+    ip: str | None,
+    amr: tuple[str, ...],
+    method: str,
+) -> SecondStepDone:
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
         raise MfaTokenInvalidError()
     tokens = sessions.open_session(
-        user=user,
-        dialect=dialect,
-        policy=policy,
-        user_agent=user_agent,
-        ip=ip,
-        amr=(AMR_PWD, AMR_OTP, AMR_MFA),
+        user=user, dialect=dialect, policy=policy, user_agent=user_agent, ip=ip, amr=amr
     )
     audit.record(
         event="login",
@@ -175,7 +272,9 @@ def turn_off_totp(*, user_id: int, password: str, code: str, keep_session_id: st
         audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
         raise InvalidMfaCodeError()
     attempt.succeeded()
-    _remove_factors(user_id)
+    totp.remove(user_id=user_id)
+    if not passkeys.has_passkeys(user_id=user_id):
+        recovery_codes.remove_codes(user_id=user_id)
     db.session.commit()
     _changed(user_id, "mfa_disabled", keep_session_id, {"method": TOTP})
 
@@ -212,9 +311,10 @@ def reset_factors(*, actor: roles.Actor | None, user_id: int) -> None:
 
 
 def purge_expired_challenges() -> int:
+    """Delete expired mfaTokens and WebAuthn challenges; how many."""
     deleted = rows_changed(delete(MfaChallenge).where(MfaChallenge.expires_at <= clock.utcnow()))
     db.session.commit()
-    return deleted
+    return deleted + passkeys.purge_expired_challenges()
 
 
 def _open_challenge(*, user_id: int, dialect: str) -> str:
@@ -279,6 +379,7 @@ def _check_code(*, user_id: int, code: str | None, recovery_code: str | None) ->
 
 def _remove_factors(user_id: int) -> None:
     totp.remove(user_id=user_id)
+    passkeys.remove_all(user_id=user_id)
     recovery_codes.remove_codes(user_id=user_id)
 
 

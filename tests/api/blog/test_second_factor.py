@@ -279,7 +279,7 @@ def test_the_second_step_needs_exactly_one_code(client, app_context):
 
     assert response.status_code == 400
     assert response.get_json()["details"] == {
-        "_schema": ["Provide exactly one of: code, recoveryCode."]
+        "_schema": ["Provide exactly one of: code, recoveryCode, credential."]
     }
 
 
