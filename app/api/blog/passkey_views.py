@@ -12,14 +12,13 @@ from app.api.blog.schemas import PasskeyRegisterSchema
 from app.api.blog.schemas import PasskeySignInOptionsSchema
 from app.api.blog.schemas import PasskeySignInSchema
 from app.api.blog.schemas import SignedInSchema
+from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.core.services import passkeys
 from app.core.services import second_factor
 from app.core.tokens import policy_for
-
-COOKIE = {"name": "refreshToken", "path": "/api/v1/auth"}
 
 PASSKEY_LIST_SCHEMA = PasskeyListSchema()
 PASSKEY_REGISTER_SCHEMA = PasskeyRegisterSchema()

@@ -13,13 +13,12 @@ from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import TotpCodeSchema
 from app.api.blog.schemas import TotpEnrolmentSchema
 from app.api.blog.schemas import TotpOffSchema
+from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.core.services import second_factor
 from app.core.tokens import policy_for
-
-COOKIE = {"name": "refreshToken", "path": "/api/v1/auth"}
 
 MFA_VERIFY_SCHEMA = MfaVerifySchema()
 PASSWORD_SCHEMA = PasswordSchema()

@@ -15,7 +15,6 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +55,7 @@ SIGN_IN = "sign_in"
 SECOND_STEP = "second_step"
 MAX_CREDENTIAL_ID_CHARS = 1400  # 1,023 bytes (the WebAuthn maximum) in base64url
 MAX_NAME_CHARS = 100
+_UNKNOWN_CHALLENGE = "The challenge is unknown, used or expired; start again."
 _HANDLE_BYTES = 32
 
 
@@ -355,46 +355,42 @@ def _store_challenge(
 
 def _spend_challenge_of(challenge: bytes, purpose: str, *, user_id: int) -> bytes:
     """Spend the user's live challenge of this purpose with this value; its user handle."""
-    row = db.session.execute(
-        update(WebAuthnChallenge)
-        .where(
-            WebAuthnChallenge.challenge == bytes_to_base64url(challenge),
-            WebAuthnChallenge.purpose == purpose,
-            WebAuthnChallenge.user_id == user_id,
-            *_live(clock.utcnow()),
-        )
-        .values(used_at=clock.utcnow())
-        .returning(WebAuthnChallenge.user_handle)
-        .execution_options(synchronize_session=False)
-    ).first()
-    db.session.commit()
-    if row is None:
-        raise PasskeyRefusedError("The challenge is unknown, used or expired; start again.")
-    return base64url_to_bytes(row[0]) if row[0] else b""
+    handle = _spend_challenge(
+        WebAuthnChallenge.user_handle,
+        WebAuthnChallenge.challenge == bytes_to_base64url(challenge),
+        WebAuthnChallenge.purpose == purpose,
+        WebAuthnChallenge.user_id == user_id,
+    )
+    return base64url_to_bytes(handle) if handle else b""
 
 
 def _spend_challenge_by_id(challenge_id: str) -> bytes:
+    """Spend the live sign-in challenge with this id; the challenge."""
     if not (isinstance(challenge_id, str) and 0 < len(challenge_id) <= 64):
-        raise PasskeyRefusedError("The challenge is unknown, used or expired; start again.")
+        raise PasskeyRefusedError(_UNKNOWN_CHALLENGE)
+    challenge = _spend_challenge(
+        WebAuthnChallenge.challenge,
+        WebAuthnChallenge.id == challenge_id,
+        WebAuthnChallenge.purpose == SIGN_IN,
+    )
+    return base64url_to_bytes(challenge)
+
+
+def _spend_challenge(returned: Any, *conditions: Any) -> Any:
+    """Mark the one live challenge that meets ``conditions`` used, in one conditional UPDATE
+    (committed), so each works once; its ``returned`` column."""
+    now = clock.utcnow()
     row = db.session.execute(
         update(WebAuthnChallenge)
-        .where(
-            WebAuthnChallenge.id == challenge_id,
-            WebAuthnChallenge.purpose == SIGN_IN,
-            *_live(clock.utcnow()),
-        )
-        .values(used_at=clock.utcnow())
-        .returning(WebAuthnChallenge.challenge)
+        .where(*conditions, WebAuthnChallenge.used_at.is_(None), WebAuthnChallenge.expires_at > now)
+        .values(used_at=now)
+        .returning(returned)
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
     if row is None:
-        raise PasskeyRefusedError("The challenge is unknown, used or expired; start again.")
-    return base64url_to_bytes(row[0])
-
-
-def _live(now: datetime) -> tuple[Any, ...]:
-    return (WebAuthnChallenge.used_at.is_(None), WebAuthnChallenge.expires_at > now)
+        raise PasskeyRefusedError(_UNKNOWN_CHALLENGE)
+    return row[0]
 
 
 def _user_handle(user_id: int) -> bytes:
