@@ -16,6 +16,8 @@ import requests
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 
+from app.core.services.accounts import create_user
+from app.core.services.roles import create_role
 from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
@@ -36,6 +38,7 @@ class LiveServer:
     url: str
     env: dict[str, str]
     log_dir: Path
+    database_url: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     def logs(self) -> str:
@@ -51,6 +54,26 @@ class LiveServer:
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``flask --app wsgi ARGS`` against the server's database."""
         return run_flask(self.env, *args)
+
+    def create_user(
+        self, name: str, *, password: str, email: str | None = None,
+        roles: tuple[str, ...] = ("user",), client_id: int | None = None,
+        permissions_of: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:  # fmt: skip
+        """An account (``name@example.com`` unless ``email`` says) in the server's database,
+        made in this process as ``flask users create`` makes it, scrypt hash included (that
+        command is tested in tests/test_cli.py; a process of its own cost seconds).
+        ``permissions_of`` first creates those roles."""
+        app = make_app(self.database_url, AUTH_PASSWORD_HASH_METHOD="scrypt")
+        with app.app_context():
+            for role, permissions in (permissions_of or {}).items():
+                create_role(name=role, permissions=permissions)
+            create_user(
+                username=name, email=email or f"{name}@example.com", password=password,
+                role_names=roles, client_id=client_id, email_verified=True,
+            )  # fmt: skip
+            db.session.remove()
+            dispose_engines()
 
 
 @pytest.fixture
@@ -103,7 +126,9 @@ def _server_starter(database_kind: str, tmp_path: Path) -> Iterator[Callable[...
             }
             log_dir = tmp_path / f"logs-{port}"
             log_dir.mkdir()
-            server = LiveServer(url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)
+            server = LiveServer(
+                url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir, database_url=database_url
+            )
             if not migrated:
                 _migrate(database_url)
                 migrated.append(database_url)

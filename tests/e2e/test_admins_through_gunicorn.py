@@ -30,8 +30,7 @@ def test_a_stranger_registering_a_whitelisted_address_holds_no_admin_power(start
     """The default: the registration stays a plain user until the verification mail sent to
     the address is used, so the stranger cannot deactivate the real admin."""
     server = start_server(MAIL_URL=mailbox.url, ADMIN_EMAIL_WHITELIST="boss@example.com")
-    server.flask("users", "create", "--username", "realadmin", "--email", "real@example.com",
-                 "--password", PASSWORD, "--role", "admin")  # fmt: skip
+    server.create_user("realadmin", email="real@example.com", password=PASSWORD, roles=("admin",))
     api = f"{server.url}/api/v1"
     real_admin = _login(server.url, "real@example.com")
     real_admin_id = http.get(f"{api}/users/current", headers=real_admin).json()["_id"]
@@ -77,8 +76,7 @@ def test_two_admins_removing_each_other_at_once_leave_one_active_admin(start_ser
     """Each round, the last admin promotes a newcomer, and the two then deactivate, demote
     or delete each other in the same instant, on two workers: exactly one admin survives."""
     server = start_server()
-    server.flask("users", "create", "--username", "first", "--email", "admin0@example.com",
-                 "--password", PASSWORD, "--role", "admin")  # fmt: skip
+    server.create_user("first", email="admin0@example.com", password=PASSWORD, roles=("admin",))
     survivor = "admin0@example.com"
 
     for number, (first_action, second_action) in enumerate(ROUNDS, start=1):

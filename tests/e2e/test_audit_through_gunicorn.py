@@ -22,8 +22,7 @@ def _stored_logins(database_url: str) -> int:
 
 def test_audit_rows_wait_for_their_batch_and_are_stored_when_gunicorn_stops(start_server):
     server = start_server(AUTH_AUDIT_FLUSH_SECONDS="60")
-    server.flask("users", "create", "--username", "audited", "--email", "audited@example.com",
-                 "--password", PASSWORD)  # fmt: skip
+    server.create_user("audited", password=PASSWORD)
     credentials = {"email": "audited@example.com", "password": PASSWORD}
 
     logins = [http.post(f"{server.url}/api/v1/auth/login", json=credentials) for _ in range(3)]

@@ -31,12 +31,8 @@ def shared_settings(redis_url):
     }
 
 
-def _create_user(server, name: str, *extra: str) -> None:
-    created = server.flask(
-        "users", "create", "--username", name, "--email", f"{name}@example.com",
-        "--password", PASSWORD, *extra,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+def _create_user(server, name: str, *roles: str) -> None:
+    server.create_user(name, password=PASSWORD, roles=roles or ("user",))
 
 
 def test_thirty_parallel_guesses_on_two_hosts_get_ten_password_checks(
@@ -69,7 +65,7 @@ def test_a_stranger_cannot_lock_the_admin_out_from_the_admins_own_address(
     server = start_server(
         **shared_settings, AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP="5 per hour"
     )
-    _create_user(server, "chief", "--role", "admin")
+    _create_user(server, "chief", "admin")
     blog_login = f"{server.url}/api/v1/auth/login"
     wrong = {"email": "chief@example.com", "password": WRONG}
     right = {"email": "chief@example.com", "password": PASSWORD}

@@ -45,8 +45,7 @@ def proxied_server(start_server, database_kind):
 
 def test_an_outage_gives_503s_and_the_service_recovers_without_a_restart(proxied_server):
     server, proxy = proxied_server
-    server.flask("users", "create", "--username", "steady", "--email", "steady@example.com",
-                 "--password", PASSWORD)  # fmt: skip
+    server.create_user("steady", password=PASSWORD)
     login = {"username": "steady", "password": PASSWORD}
     token = http.post(f"{server.url}/api/token/", json=login).json()["access"]
     bearer = {"Authorization": f"Bearer {token}"}

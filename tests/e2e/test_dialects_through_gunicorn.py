@@ -12,11 +12,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def server(start_server):
     server = start_server()
-    created = server.flask(
-        "users", "create", "--username", "john.doe", "--email", "john.doe@example.com",
-        "--password", "securePassword123", "--client-id", "456",
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    server.create_user("john.doe", password="securePassword123", client_id=456)
     return server
 
 

@@ -16,14 +16,11 @@ PASSWORD = "extension Passphrase 8"
 @pytest.fixture
 def server(start_server):
     server = start_server(TEST_GUNICORN_APP="examples.extension:app")
-    for name, role in (("alice", "user"), ("chief", "admin"), ("editor", "editor")):
-        if role == "editor":
-            server.flask("roles", "create", "editor", "--permission", "news:write")
-        created = server.flask(
-            "users", "create", "--username", name, "--email", f"{name}@example.com",
-            "--password", PASSWORD, "--role", role,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+    server.create_user("alice", password=PASSWORD)
+    server.create_user("chief", password=PASSWORD, roles=("admin",))
+    server.create_user(
+        "editor", password=PASSWORD, roles=("editor",), permissions_of={"editor": ("news:write",)}
+    )
     return server
 
 
@@ -75,8 +72,7 @@ def test_an_admin_ending_an_account_is_honoured_at_once(server):
     admin = _bearer(_face_tokens(url, "chief")["blog"])
     for name, end in (("alice", "deactivate"), ("bob", "delete")):
         if name == "bob":
-            server.flask("users", "create", "--username", "bob", "--email", "bob@example.com",
-                         "--password", PASSWORD)  # fmt: skip
+            server.create_user("bob", password=PASSWORD)
         tokens = _face_tokens(url, name)
         user_id = http.get(f"{url}/api/v1/users/current", headers=_bearer(tokens["blog"]))
         target = f"{url}/api/v1/users/{user_id.json()['_id']}"

@@ -24,8 +24,7 @@ def test_workers_share_one_account_budget_through_redis(start_server, redis_url)
         RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
         AUTH_RATELIMIT_FAILURES_PER_ACCOUNT="5 per 15 minutes",
     )
-    server.flask("users", "create", "--username", "victim", "--email", "victim@example.com",
-                 "--password", PASSWORD)  # fmt: skip
+    server.create_user("victim", password=PASSWORD)
     login = f"{server.url}/api/token/"
 
     failures = [http.post(login, json={"username": "victim", "password": WRONG}).status_code
@@ -93,8 +92,7 @@ def test_refresh_cookies_through_gunicorn_are_locked_down(start_server):
     """ASVS 5 V3.3.1, V3.3.2, V3.5.1: as a browser receives them, refresh cookies are
     Secure, HttpOnly, SameSite=Strict and path-scoped, and a cross-site refresh is refused."""
     server = start_server(AUTH_COOKIE_SECURE="true")
-    server.flask("users", "create", "--username", "cookie", "--email", "cookie@example.com",
-                 "--password", PASSWORD)  # fmt: skip
+    server.create_user("cookie", password=PASSWORD)
 
     blog = http.post(f"{server.url}/api/v1/auth/login",
                      json={"email": "cookie@example.com", "password": PASSWORD})  # fmt: skip

@@ -107,9 +107,7 @@ def test_another_process_verifies_tokens_through_a_rotation_with_only_the_jwks(
 ):
     old = _generate(keys_dir)
     server = start_server(**_signing_settings(old, keys_dir))
-    created = server.flask("users", "create", "--username", "rotor", "--email",
-                           "rotor@example.com", "--password", PASSWORD)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    server.create_user("rotor", password=PASSWORD)
     old_token = _login(server)
     consumer = Consumer(f"{server.url}/.well-known/jwks.json")
     try:

@@ -33,9 +33,7 @@ def two_hosts(start_module_server, redis_url):
 
 
 def _signed_up_with_totp(server, email: str):
-    created = server.flask("users", "create", "--username", email.split("@")[0],
-                           "--email", email, "--password", PASSWORD)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    server.create_user(email.split("@")[0], email=email, password=PASSWORD)
     login = http.post(
         f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
@@ -135,9 +133,7 @@ def test_one_passkey_assertion_raced_on_two_hosts_signs_in_once(two_hosts):
     spent by one conditional UPDATE and its sign count moved by another, so one signs in."""
     first, second = two_hosts
     name = f"passkey{uuid.uuid4().hex[:8]}"
-    created = first.flask("users", "create", "--username", name,
-                          "--email", f"{name}@example.com", "--password", PASSWORD)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    first.create_user(name, password=PASSWORD)
     login = http.post(
         f"{first.url}/api/v1/auth/login",
         json={"email": f"{name}@example.com", "password": PASSWORD},

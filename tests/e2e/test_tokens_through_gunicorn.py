@@ -21,9 +21,7 @@ DAY = 24 * 3600
 @pytest.fixture
 def server(start_server):
     server = start_server()
-    created = server.flask("users", "create", "--username", "walker", "--email",
-                           "walker@example.com", "--password", PASSWORD)  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    server.create_user("walker", password=PASSWORD)
     return server
 
 

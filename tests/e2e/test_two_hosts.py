@@ -19,8 +19,7 @@ def two_hosts(start_server, redis_url):
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": "6 per 15 minutes",
     }
     first, second = start_server(**shared), start_server(**shared)
-    first.flask("users", "create", "--username", "roamer", "--email", "roamer@example.com",
-                "--password", PASSWORD)  # fmt: skip
+    first.create_user("roamer", password=PASSWORD)
     return first, second
 
 
