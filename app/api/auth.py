@@ -50,19 +50,26 @@ def admin_endpoint(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-        caller = g.caller = authenticated_caller()
-        if (
-            current_app.config["AUTH_ADMIN_REQUIRES_MFA"]
-            and roles.has_role(caller.user, roles.ADMIN)
-            and AMR_MFA not in caller.methods
-        ):
-            raise PermissionDeniedError(
-                "Admin endpoints need a sign-in with a second factor: log in again with "
-                "your password and second factor."
-            )
+        g.caller = authenticated_caller()
+        refuse_admin_without_second_factor(g.caller)
         return view(*args, **kwargs)
 
     return guarded
+
+
+def refuse_admin_without_second_factor(caller: Caller) -> None:
+    """With AUTH_ADMIN_REQUIRES_MFA, an admin whose token's login had no second factor is
+    refused (403) wherever admin power is asked for: the service's admin endpoints and a
+    team's ``roles_required("admin")`` alike."""
+    if (
+        current_app.config["AUTH_ADMIN_REQUIRES_MFA"]
+        and roles.has_role(caller.user, roles.ADMIN)
+        and AMR_MFA not in caller.methods
+    ):
+        raise PermissionDeniedError(
+            "Admin endpoints need a sign-in with a second factor: log in again with "
+            "your password and second factor."
+        )
 
 
 def logout_caller(refresh_token: str | None) -> Caller | None:

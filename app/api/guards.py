@@ -20,9 +20,12 @@ from flask import g
 from flask_jwt_extended import verify_jwt_in_request
 from werkzeug.local import LocalProxy
 
+from app.api.auth import refuse_admin_without_second_factor
 from app.api.requests import required_bearer_token
 from app.core.errors import PermissionDeniedError
 from app.core.services import clients
+from app.core.services import roles
+from app.core.services.callers import CallingUser
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,8 +34,12 @@ current_client = cast(clients.CallingClient, LocalProxy(lambda: g.client))
 
 
 def roles_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Only a user holding every one of ``names`` (403 otherwise)."""
-    return _caller_must(lambda user: set(names) <= set(user.role_names))
+    """Only a user holding every one of ``names`` (403 otherwise); for ``admin``, with
+    AUTH_ADMIN_REQUIRES_MFA, only from a login with a second factor, as the service's own
+    admin endpoints."""
+    return _caller_must(
+        lambda user: set(names) <= set(user.role_names), admin_power=roles.ADMIN in names
+    )
 
 
 def permission_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -51,13 +58,17 @@ def client_token_required(view: Callable[P, R]) -> Callable[P, R]:
     return guarded
 
 
-def _caller_must(allowed: Callable) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def _caller_must(
+    allowed: Callable[[CallingUser], bool], *, admin_power: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             verify_jwt_in_request()
             if not allowed(g.caller.user):
                 raise PermissionDeniedError()
+            if admin_power:
+                refuse_admin_without_second_factor(g.caller)
             return view(*args, **kwargs)
 
         return guarded
