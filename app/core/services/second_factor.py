@@ -36,7 +36,6 @@ from app.core.mail import Message
 from app.core.mail import mailer
 from app.core.models import MfaChallenge
 from app.core.models import Passkey
-from app.core.models import TotpFactor
 from app.core.models import User
 from app.core.services import accounts
 from app.core.services import audit
@@ -92,7 +91,7 @@ def methods_of(*, user_id: int) -> list[str]:
     statement: every password login asks."""
     has_totp, has_passkeys = db.session.execute(
         select(
-            exists().where(TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)),
+            totp.factor_exists(user_id=user_id, confirmed=True),
             exists().where(Passkey.user_id == user_id),
         )
     ).one()

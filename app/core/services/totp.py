@@ -13,7 +13,9 @@ import pyotp
 import segno
 from flask import current_app
 from sqlalchemy import ColumnElement
+from sqlalchemy import Exists
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -51,25 +53,17 @@ def start_enrolment(*, user_id: int, account_name: str) -> Enrolment:
 
 
 def is_on(*, user_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(TotpFactor.user_id).where(
-                TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)
-            )
-        )
-        is not None
-    )
+    return bool(db.session.scalar(select(factor_exists(user_id=user_id, confirmed=True))))
 
 
 def has_pending_enrolment(*, user_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(TotpFactor.user_id).where(
-                TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_(None)
-            )
-        )
-        is not None
-    )
+    return bool(db.session.scalar(select(factor_exists(user_id=user_id, confirmed=False))))
+
+
+def factor_exists(*, user_id: int, confirmed: bool) -> Exists:
+    """Whether the user has a confirmed (on) or a pending TOTP factor, as a SQL expression a
+    caller can fold into a statement of its own."""
+    return exists().where(TotpFactor.user_id == user_id, _confirmed_is(confirmed))
 
 
 def confirm(*, user_id: int, code: str) -> bool:
