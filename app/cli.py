@@ -1,10 +1,16 @@
 """The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens|mfa|keys``."""
 
 import json
+import os
+import sys
+import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import ParamSpec
+from typing import TextIO
 from typing import TypeVar
 
 import click
@@ -23,6 +29,7 @@ from app.core.services import roles
 from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.services import totp
+from app.core.services import user_import
 from app.core.services import whitelist
 from app.keys_cli import keys_cli
 
@@ -96,6 +103,94 @@ def create_user(
         email_verified=True,
     )
     click.echo(f"Created user {user.username} (id {user.id}) with roles {roles.role_names(user)}.")
+
+
+@users_cli.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8", lazy=False))
+@click.option("--update", is_flag=True, help="Update accounts whose email is already here.")
+@click.option("--skip-invalid", is_flag=True, help="Import the good lines, report the rest.")
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+def import_users(source: TextIO, update: bool, skip_invalid: bool, dry_run: bool) -> None:
+    """Import accounts from SOURCE, JSON Lines with the password hashes of their old system
+    (``-`` for stdin). One bad line refuses the whole file unless --skip-invalid."""
+    name = Path(source.name).name
+    options = user_import.ImportOptions(
+        source=name, update=update, skip_invalid=skip_invalid, dry_run=dry_run
+    )
+    started = time.monotonic()
+    with _progress_bar(source) as (lines, advance):
+        try:
+            report = user_import.import_users(lines, options, progress=advance)
+        except user_import.ImportRefused as refused:
+            _print_problems(refused.report)
+            raise click.ClickException(
+                f"{refused.reason}: nothing was imported"
+                + ("." if refused.report.written else " (--skip-invalid imports the rest).")
+            ) from None
+    _print_problems(report)
+    click.echo(_import_summary(report, name, time.monotonic() - started, dry_run=dry_run))
+
+
+@users_cli.command("export")
+@click.argument("target", type=click.Path(dir_okay=False, allow_dash=True))
+def export_users(target: str) -> None:
+    """Write every account to TARGET as JSON Lines, with its password hash (mode 0600)."""
+    click.echo(
+        "Warning: the file holds password hashes. Keep it like a secret and delete it after use.",
+        err=True,
+    )
+    if target == "-":
+        count = user_import.export_users(sys.stdout.write)
+    else:
+        with _private_file(Path(target)) as out:
+            count = user_import.export_users(out.write)
+    click.echo(f"Exported {count} users to {target}.", err=True)
+
+
+@contextmanager
+def _private_file(path: Path) -> Iterator[TextIO]:
+    """A file only its owner may read, whether it is new or replaced."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as out:
+        yield out
+
+
+@contextmanager
+def _progress_bar(source: TextIO) -> Iterator[tuple[Iterator[str], Callable[[int], None]]]:
+    """The file's lines, and a bar of lines read on a terminal (when the size is known)."""
+    total = _line_count(source) if sys.stderr.isatty() else None
+    if total is None:
+        yield iter(source), lambda _count: None
+        return
+    with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
+        yield iter(source), bar.update
+
+
+def _line_count(source: TextIO) -> int | None:
+    if not source.seekable():
+        return None
+    total = sum(1 for _ in source)
+    source.seek(0)
+    return total
+
+
+def _print_problems(report: user_import.ImportReport) -> None:
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+
+
+def _import_summary(
+    report: user_import.ImportReport, name: str, seconds: float, *, dry_run: bool
+) -> str:
+    verb = "Would import" if dry_run else "Imported"
+    kept = f", kept {report.kept_passwords} passwords set here" if report.kept_passwords else ""
+    return (
+        f"{verb} {report.created} users from {name} in {seconds:.1f} s: "
+        f"{report.updated} updated{kept}, {report.skipped} already here, "
+        f"{report.invalid_lines} invalid lines"
+        + (" (dry run: nothing written)." if dry_run else ".")
+    )
 
 
 @users_cli.command("reset-mfa")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -71,6 +72,8 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_REFRESH_PER_IP": UNREACHABLE_LIMIT,
         "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        # Production refuses to start without it while TOTP is on.
+        "AUTH_MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
     env["RATELIMIT_STORAGE_URI"] = redis_url or "memory://"
     return env

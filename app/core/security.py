@@ -3,22 +3,106 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from functools import partial
 
 from flask import current_app
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from app.core import foreign_hashes
 from app.core.passwords import normalize_password
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    matches: bool
+    # Matched a hash that is not the service's own of today's method: replace it.
+    outdated: bool = False
+    format_name: str = "werkzeug"
+
+
 def hash_password(password: str) -> str:
-    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
-    return generate_password_hash(normalize_password(password), method=method)
+    return _service_hash(normalize_password(password))
+
+
+def unusable_password() -> str:
+    """A value no password matches: an account that logs in only after a reset."""
+    return foreign_hashes.UNUSABLE_PREFIX + secrets.token_urlsafe(24)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    return check_password_hash(password_hash, normalize_password(password))
+    return check_password(password_hash, password).matches
+
+
+def check_password(stored: str, password: str) -> PasswordCheck:
+    """Whether ``password`` matches the stored value, in any of the forms the service stores:
+    its own hash, a wrapped legacy hash, or a foreign hash kept as imported. An account
+    without a usable password still spends one check, so it answers like any other."""
+    try:
+        if _is_own_format(stored):
+            matches = check_password_hash(stored, normalize_password(password))
+            return PasswordCheck(matches, outdated=matches and not _is_current_method(stored))
+        return _check_foreign(stored, password)
+    except ValueError:
+        burn_password_check(password)
+        return PasswordCheck(False)
+
+
+def _check_foreign(stored: str, password: str) -> PasswordCheck:
+    wrapped = foreign_hashes.wrapped_parts(stored)
+    if wrapped is not None:
+        fmt, salt_part, service_hash = wrapped
+        # werkzeug's hashes, made here or by another Flask service, hash the NFKC form.
+        typed = normalize_password(password) if fmt.name == "werkzeug" else password
+        legacy = foreign_hashes.legacy_value(fmt, salt_part, typed)
+        matches = check_password_hash(service_hash, legacy)
+        return PasswordCheck(matches, outdated=matches, format_name=f"wrapped {fmt.name}")
+    foreign = foreign_hashes.recognise(stored)
+    if foreign is None:
+        raise ValueError("no usable password")
+    matches = foreign.matches(stored, password.encode())
+    return PasswordCheck(matches, outdated=matches, format_name=foreign.name)
+
+
+LegacyWrapper = Callable[[foreign_hashes.HashFormat, str], str]
+
+
+def legacy_wrapper() -> LegacyWrapper:
+    """A function wrapping weak legacy hashes in the service's KDF, usable off the app
+    context (the import runs it on a thread per core: hashlib releases the GIL)."""
+    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
+
+    def wrap(fmt: foreign_hashes.HashFormat, legacy: str) -> str:
+        return foreign_hashes.wrap(fmt, legacy, partial(generate_password_hash, method=method))
+
+    return wrap
+
+
+def wrapped_length(fmt: foreign_hashes.HashFormat, legacy: str) -> int:
+    """How long the wrapped value of ``legacy`` will be (werkzeug's salts have one length)."""
+    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
+    return len(foreign_hashes.wrap(fmt, legacy, lambda _legacy: _dummy_hash(method)))
+
+
+def is_service_hash(stored: str) -> bool:
+    """A hash the service made (or could have): not imported, wrapped or unusable."""
+    return _is_own_format(stored)
+
+
+def _service_hash(text: str) -> str:
+    return generate_password_hash(text, method=current_app.config["AUTH_PASSWORD_HASH_METHOD"])
+
+
+def _is_own_format(stored: str) -> bool:
+    return stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def _is_current_method(stored: str) -> bool:
+    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
+    return stored.split("$", 1)[0] == _dummy_hash(method).split("$", 1)[0]
 
 
 def burn_password_check(password: str) -> None:

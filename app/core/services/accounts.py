@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import attempts
@@ -29,6 +30,7 @@ from app.core.models import Role
 from app.core.models import User
 from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
+from app.core.security import check_password
 from app.core.security import hash_password
 from app.core.security import verify_password
 from app.core.services import audit
@@ -36,6 +38,7 @@ from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
 from app.database import db
+from app.database import rows_changed
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,33 @@ def authenticate(*, identifier: str, password: str) -> User:
     if user is None:
         burn_password_check(password)
         raise InvalidCredentialsError()
-    if not verify_password(user.password_hash, password) or not user.is_active:
+    check = check_password(user.password_hash, password)
+    if not check.matches or not user.is_active:
         raise InvalidCredentialsError(user_id=user.id)
     attempt.succeeded()
+    if check.outdated:
+        _upgrade_password_hash(user, password, check.format_name)
     return user
+
+
+def _upgrade_password_hash(user: User, password: str, old_format: str) -> None:
+    """Replace an imported or outdated hash by the service's own. Conditional on the hash
+    still being the one checked, so a password reset racing this login is never undone."""
+    old_hash, new_hash = user.password_hash, hash_password(password)
+    changed = rows_changed(
+        update(User)
+        .where(User.id == user.id, User.password_hash == old_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if changed:
+        audit.record(
+            event="password_upgraded",
+            outcome="success",
+            user_id=user.id,
+            details={"from": old_format},
+        )
 
 
 def reauthenticate(*, user_id: int, password: str, event: str) -> User:

@@ -46,6 +46,8 @@ EVENTS = (
     "passkey_added",
     "passkey_removed",
     "passkey_cloned",
+    "user_imported",
+    "password_upgraded",
 )
 
 
@@ -89,6 +91,20 @@ def record(
         return
     db.session.execute(insert(AuthEvent), [row])
     db.session.commit()
+
+
+def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]) -> None:
+    """One successful ``event`` row per user, in the caller's transaction (committed or
+    rolled back with the work it records), and one log line for them all: a bulk job's
+    events, such as an import's thousands."""
+    if not user_ids:
+        return
+    common = {"occurred_at": clock.utcnow(), "event": event, "outcome": "success"}
+    common |= {"target_user_id": None, "client_id": None, "session_id": None}
+    common |= {"details": details, **request_origin()}
+    db.session.execute(insert(AuthEvent), [common | {"user_id": uid} for uid in user_ids])
+    fields = {"event": event, "count": len(user_ids), "details": details}
+    current_app.logger.info("auth events", extra={"fields": fields})
 
 
 def list_events(
