@@ -28,6 +28,7 @@ def server(start_module_server):
     return start_module_server(
         AUTH_RATELIMIT_CREDENTIALS_PER_IP="1000 per minute",
         AUTH_PASSWORD_HASH_METHOD="pbkdf2:sha256:10000",
+        AUTH_AUDIT_BATCHED="false",  # each event's row is written before its response
     )
 
 
@@ -60,6 +61,20 @@ def _log_in(url: str, face: str, name: str, password: str) -> int:
     return http.post(f"{url}{path}", json=body).status_code
 
 
+def _upgrades_of(server, email: str) -> int:
+    engine = create_engine(server.database_url)
+    with engine.connect() as connection:
+        count = connection.execute(
+            text(
+                "SELECT count(*) FROM auth_events JOIN users ON users.id = auth_events.user_id "
+                "WHERE users.email = :email AND event = 'password_upgraded'"
+            ),
+            {"email": email},
+        ).scalar_one()
+    engine.dispose()
+    return count
+
+
 def _database_text(server) -> str:
     """Every byte the database keeps: the SQLite file with its WAL, or every row of every
     table on PostgreSQL."""
@@ -82,14 +97,16 @@ def _database_text(server) -> str:
 
 
 def test_imported_users_of_every_format_log_in_through_every_face(server, tmp_path):
+    racer = LEGACY[0]
     path = write_lines(
-        tmp_path / "everyone.jsonl", [_line(user, face) for user in LEGACY for face in FACES]
+        tmp_path / "everyone.jsonl",
+        [_line(user, face) for user in LEGACY for face in FACES] + [_line(racer, "racer")],
     )
 
     imported = server.flask("users", "import", str(path))
 
     assert imported.returncode == 0, imported.stderr
-    assert f"Imported {len(LEGACY) * len(FACES)} users from everyone.jsonl" in imported.stdout
+    assert f"Imported {len(LEGACY) * len(FACES) + 1} users from everyone.jsonl" in imported.stdout
     for user in LEGACY:
         assert user.password_hash not in imported.stdout + imported.stderr + server.logs()
     first = _log_in_all(server.url, {
@@ -98,6 +115,9 @@ def test_imported_users_of_every_format_log_in_through_every_face(server, tmp_pa
     second = _log_in_all(server.url, {
         (user.key, "blog"): (_name(user, "blog"), user.password) for user in LEGACY
     })  # fmt: skip
+    racing = _log_in_all(server.url, {
+        (str(attempt), "blog"): (_name(racer, "racer"), racer.password) for attempt in range(30)
+    })  # fmt: skip
     wrong = _log_in_all(server.url, {
         (user.key, "blog"): (_name(user, "blog"), "x" + user.password) for user in LEGACY
     })  # fmt: skip
@@ -105,5 +125,8 @@ def test_imported_users_of_every_format_log_in_through_every_face(server, tmp_pa
     assert first == dict.fromkeys(first, 200)
     assert second == dict.fromkeys(second, 200)
     assert wrong == dict.fromkeys(wrong, 400)  # the blog document's wrong-credentials status
+    assert racing == dict.fromkeys(racing, 200)
+    upgrades = _upgrades_of(server, f"{_name(racer, 'racer')}@legacy.example")
+    assert upgrades == 1  # thirty first logins at once, one replacement of the hash
     staff = next(user for user in LEGACY if user.scheme == "sha256")
     assert hashlib.sha256(staff.password.encode()).hexdigest() not in _database_text(server)
