@@ -347,3 +347,15 @@ def test_a_terminal_sees_a_progress_bar_and_the_summary_last(app, database_url, 
     assert done.returncode == 0, shown
     assert "Importing" in shown and "100%" in shown
     assert done.stdout.strip().splitlines()[-1].startswith("Imported 2 users from bar.jsonl")
+
+
+def test_a_file_that_is_not_utf8_is_refused_in_one_line(app_context, runner, tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"email": "ok@legacy.example"}\n{"email": "caf\xe9@legacy.example"}\n')
+
+    result = _import(runner, path)
+
+    assert result.exit_code == 1
+    assert "Error: the file is not UTF-8 text: nothing was imported" in result.output
+    assert "Traceback" not in result.output
+    assert _stored("ok@legacy.example") is None

@@ -179,6 +179,9 @@ def import_users(
             "an email or username was taken during the import (a registration "
             "or another import); run it again",
         ) from None
+    except UnicodeDecodeError:
+        db.session.rollback()
+        raise ImportRefused(importer.report, "the file is not UTF-8 text") from None
 
 
 class _Importer:
