@@ -62,17 +62,19 @@ def summary(result: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 def targets(result: dict[str, Any]) -> list[Target]:
     table = summary(result)
-    found = []
+    rounds = result["rounds"]
+    found = _peer_targets(rounds)
     read_alone = _floor(table, "floor_read", "one database round trip alone")
     for name, label in GETS.items():
         ratio, p99 = table[name]["ratio"], table[name]["p99_ratio"]
-        measured = f"{ratio:.2f} ({read_alone})"
+        measured = f"{ratio:.2f} ({read_alone}; {_versus(rounds, name)})"
         found.append(Target(f"{label} req/s", ">= 0.60 x baseline", measured, ratio >= 0.60))
         found.append(Target(f"{label} p99", "<= 3 x baseline p99", f"{p99:.2f}", p99 <= 3.0))
     refresh = table["refresh"]["ratio"]
-    measured = f"{refresh:.2f} ({_floor(table, 'floor_refresh_io', 'its two round trips alone')})"
+    floor = _floor(table, "floor_refresh_io", "its two round trips alone")
+    measured = f"{refresh:.2f} ({floor}; {_versus(rounds, 'refresh')})"
     found.append(Target("refresh req/s", ">= 0.35 x baseline", measured, refresh >= 0.35))
-    found.append(_login_target(result["rounds"], table))
+    found.append(_login_target(rounds, table))
     big = table["me_big_tables"]["big_ratio"]
     rows = f"{result['table_rows']['big']:,}"
     found.append(
@@ -80,6 +82,33 @@ def targets(result: dict[str, Any]) -> list[Target]:
     )
     found.append(_memory_target(result["memory"]))
     return found
+
+
+def _peer_targets(rounds: list[dict[str, Any]]) -> list[Target]:
+    """The service against bare Flask and the naive flask-jwt-extended stack, each ratio taken
+    within one round (bench/reference/)."""
+    healthz = _same_round(rounds, "baseline", "bare")
+    found = [Target("GET /healthz", ">= 0.85 x bare Flask", f"{healthz:.2f}", healthz >= 0.85)]
+    for name, peer, label in (
+        ("me", "naive_me", "GET /auth/me"),
+        ("refresh", "naive_refresh", "refresh"),
+    ):
+        ratio = _same_round(rounds, name, peer)
+        measured = f"{ratio:.2f} ({_same_round(rounds, name, 'bare'):.2f} x bare Flask)"
+        found.append(Target(label, ">= 2.0 x the naive peer", measured, ratio >= 2.0))
+    return found
+
+
+def _versus(rounds: list[dict[str, Any]], name: str) -> str:
+    peer = {"refresh": "naive_refresh"}.get(name, "naive_me")
+    return (
+        f"{_same_round(rounds, name, peer):.2f} x the naive peer, "
+        f"{_same_round(rounds, name, 'bare'):.2f} x bare Flask"
+    )
+
+
+def _same_round(rounds: list[dict[str, Any]], name: str, other: str) -> float:
+    return _median(r[name]["rps"] / r[other]["rps"] for r in rounds)
 
 
 def _floor(table: dict[str, dict[str, float]], name: str, label: str) -> str:
@@ -210,6 +239,9 @@ LABELS = {
     "floor_limit": "floor: one rate-limit storage round trip (`POST /bench/floor/rate-limit`)",
     "floor_write": "floor: one committed single-row UPDATE (`POST /bench/floor/write`)",
     "floor_refresh_io": "floor: both, a refresh's I/O alone (`POST /bench/floor/refresh-io`)",
+    "bare": "peer: bare Flask, one JSON object (`GET /healthz`)",
+    "naive_me": "peer: naive flask-jwt-extended, blocklist + user load (`GET /auth/me`)",
+    "naive_refresh": "peer: naive flask-jwt-extended refresh, rotating (`POST /auth/refresh`)",
 }
 
 METHOD = """# Benchmarks
@@ -242,6 +274,15 @@ METHOD = """# Benchmarks
   round after the service, against the same round's baseline, they show what this machine
   leaves of the baseline before any of the service's own work; each target line quotes its
   floor.
+- The peers, measured in every round after the floor, each on a gunicorn of its own with the
+  same `gunicorn.conf.py` (2 workers x 4 threads here, SO_REUSEPORT, the access log on):
+  bare Flask returning one JSON object (`bench/reference/bare.py`), and the naive stack
+  (`bench/reference/naive.py`): flask-jwt-extended with a `token_in_blocklist_loader` (a jti
+  lookup) and a `user_lookup_loader` (the user by primary key), and a refresh that rotates
+  (the old jti blocklisted, a new pair minted, one commit); SQLite in WAL mode, or
+  PostgreSQL. Its database holds 1,000 users and 100,000 revoked jtis. Each peer target is
+  the median over the rounds of the ratio within one round; the other targets quote the
+  same two ratios beside their own.
 - Login beyond the hash: 50 more users carry a hash of one PBKDF2 iteration (microseconds)
   and are logged in the same way, after the real-hash login; that login's p50, less its
   hash timed in-process, is the login's own time. The real hash (werkzeug scrypt, as
@@ -448,6 +489,15 @@ trips. Figures from the 2026-12-03 run above.
   `SELECT 1`) and the response. On SQLite, where the round trip is almost free (floor 0.90),
   that same work costs 0.53 baselines (1/0.61 - 1/0.90). The issue requires exactly one
   round trip per authenticated request, and PostgreSQL, wrk and the service share two cores.
+- The peers, measured in every round after the floor, each on a gunicorn of its own with the
+  same `gunicorn.conf.py` (2 workers x 4 threads here, SO_REUSEPORT, the access log on):
+  bare Flask returning one JSON object (`bench/reference/bare.py`), and the naive stack
+  (`bench/reference/naive.py`): flask-jwt-extended with a `token_in_blocklist_loader` (a jti
+  lookup) and a `user_lookup_loader` (the user by primary key), and a refresh that rotates
+  (the old jti blocklisted, a new pair minted, one commit); SQLite in WAL mode, or
+  PostgreSQL. Its database holds 1,000 users and 100,000 revoked jtis. Each peer target is
+  the median over the rounds of the ratio within one round; the other targets quote the
+  same two ratios beside their own.
 - Login beyond the hash: until 2026-12-01 the figure was the served login's p50 less the
   hash timed in the benchmark's own process, two figures of 70 to 130 ms whose difference
   moved by several milliseconds from run to run (10.0, 10.9, 14.5, 17.2, -2.5 and 9.2 ms on

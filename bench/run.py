@@ -41,6 +41,7 @@ from bench import servers
 from bench.load import Load
 from bench.load import Measurement
 from bench.load import Scenario
+from bench.reference import naive
 
 RESULTS = Path(__file__).resolve().parent / "results"
 USERS = 1_000
@@ -66,6 +67,14 @@ FLOOR_ROUTES = {
     "floor_write": "POST /bench/floor/write",
     "floor_refresh_io": "POST /bench/floor/refresh-io",
 }
+# The peers (bench/reference/), each on its own gunicorn with the same settings: bare Flask,
+# and the naive flask-jwt-extended stack on a database of its own.
+PEER_ROUTES = {
+    "bare": ("GET /healthz", "plain.lua"),
+    "naive_me": ("GET /auth/me", "bearer_get.lua"),
+    "naive_refresh": ("POST /auth/refresh", "refresh_bearer.lua"),
+}
+PEER_REVOKED_ROWS = 100_000
 # Each login scenario logs in the users of one file of emails.
 LOGIN_USERS = {"login": "emails", "login_light": "light_emails"}
 # Each model overrides gunicorn.conf.py on the command line.
@@ -103,7 +112,8 @@ class Settings:
         their own and not a queue's."""
         many = Load(threads=2, connections=self.connections, seconds=seconds)
         one = Load(threads=1, connections=1, seconds=seconds)
-        return dict.fromkeys([*ROUTES, *FLOOR_ROUTES], many) | dict.fromkeys(LOGIN_USERS, one)
+        many_names = [*ROUTES, *FLOOR_ROUTES, *PEER_ROUTES]
+        return dict.fromkeys(many_names, many) | dict.fromkeys(LOGIN_USERS, one)
 
 
 @dataclass
@@ -117,6 +127,8 @@ class Stand:
     next_batch: int = 0
 
     def scenario(self, name: str) -> Scenario:
+        if name in PEER_ROUTES:
+            return self._peer_scenario(name)
         if name in FLOOR_ROUTES:
             route = FLOOR_ROUTES[name]
             return Scenario(name, route, "post.lua" if route.startswith("POST") else "plain.lua")
@@ -133,6 +145,16 @@ class Stand:
             return Scenario(name, route, "login.lua", (str(emails), seed.PASSWORD))
         return Scenario(name, route, "bearer_get.lua", (str(self.files["access"]),))
 
+    def _peer_scenario(self, name: str) -> Scenario:
+        route, script = PEER_ROUTES[name]
+        if script == "bearer_get.lua":
+            return Scenario(name, route, script, (str(self.files["access"]),))
+        if script == "refresh_bearer.lua":
+            batch = self.refresh_files[self.next_batch]
+            self.next_batch += 1
+            return Scenario(name, route, script, (str(batch),))
+        return Scenario(name, route, script)
+
     def measure(self, wrk: str, name: str, amount: Load) -> Measurement:
         measured = load.run(wrk, self.server.url, self.scenario(name), amount)
         self.served += measured.requests
@@ -143,7 +165,7 @@ class Stand:
 class Prepared:
     env: dict[str, str]
     app: Flask
-    data: seed.SeededData
+    data: seed.SeededData | None
     files: dict[str, Path] = field(default_factory=dict)
     refresh_files: list[Path] = field(default_factory=list)
 
@@ -193,21 +215,31 @@ def measure_database(kind: str, settings: Settings, wrk: str, work: Path) -> dic
     with (
         servers.new_database(kind, work, settings.postgres_url) as small_url,
         servers.new_database(kind, work, settings.postgres_url) as big_url,
+        servers.new_database(kind, work, settings.postgres_url) as peer_url,
     ):
         batches = settings.rounds + 1
         small = _prepare(small_url, settings, work / f"{kind}-small", SMALL_TABLE_ROWS, batches)
         big = _prepare(big_url, settings, work / f"{kind}-big", BIG_TABLE_ROWS, 0)
+        peer = _prepare_peer(peer_url, kind, small.env, work / f"{kind}-peer", batches)
         with (
             servers.gunicorn(small.env, work / f"{kind}-small.log") as small_server,
             servers.gunicorn(big.env, work / f"{kind}-big.log") as big_server,
             servers.gunicorn(
                 small.env, work / f"{kind}-floor.log", target="bench.floor:create_floor_app()"
             ) as floor_server,
+            servers.gunicorn(
+                small.env, work / f"{kind}-bare.log", target="bench.reference.bare:app"
+            ) as bare_server,
+            servers.gunicorn(
+                peer.env, work / f"{kind}-naive.log", target="bench.reference.naive:create_app()"
+            ) as naive_server,
         ):
             stands = Stands(
                 small=Stand(small_server, small.files, small.refresh_files),
                 big=Stand(big_server, big.files, big.refresh_files),
                 floor=Stand(floor_server, small.files, []),
+                bare=Stand(bare_server, {}, []),
+                naive=Stand(naive_server, peer.files, peer.refresh_files),
             )
             return _measure_stands(settings, wrk, stands, small.app)
 
@@ -219,6 +251,11 @@ class Stands:
     small: Stand
     big: Stand
     floor: Stand
+    bare: Stand
+    naive: Stand
+
+    def of_peer(self, name: str) -> Stand:
+        return self.bare if name == "bare" else self.naive
 
 
 def _measure_stands(settings: Settings, wrk: str, stands: Stands, app: Flask) -> dict[str, Any]:
@@ -229,6 +266,8 @@ def _measure_stands(settings: Settings, wrk: str, stands: Stands, app: Flask) ->
     stands.big.measure(wrk, "me", warm["me"])
     for name in FLOOR_ROUTES:
         stands.floor.measure(wrk, name, warm[name])
+    for name in PEER_ROUTES:
+        stands.of_peer(name).measure(wrk, name, warm[name])
     run_start = stand.server.worker_rss_mb()
     loads = settings.loads(settings.seconds)
     rounds = []
@@ -236,6 +275,9 @@ def _measure_stands(settings: Settings, wrk: str, stands: Stands, app: Flask) ->
         measured = {name: stand.measure(wrk, name, loads[name]) for name in ROUTES}
         measured["me_big_tables"] = stands.big.measure(wrk, "me", loads["me"])
         measured |= {name: stands.floor.measure(wrk, name, loads[name]) for name in FLOOR_ROUTES}
+        measured |= {
+            name: stands.of_peer(name).measure(wrk, name, loads[name]) for name in PEER_ROUTES
+        }
         rounds.append({name: m.as_dict() for name, m in measured.items()})
         # The hashes alone, right after the logins' own measurements, with the servers idle.
         rounds[-1]["hash_p50_ms"] = _hash_p50_ms(app, seed.USER_PREFIX)
@@ -329,6 +371,34 @@ def _prepare(
     prepared.refresh_files = [
         _lines(directory / f"refresh-{i}.txt", tokens)
         for i, tokens in enumerate(data.refresh_batches)
+    ]
+    return prepared
+
+
+def _prepare_peer(
+    url: str, kind: str, service_env: dict[str, str], directory: Path, refresh_batches: int
+) -> Prepared:
+    """The naive peer's database, seeded at the service's scale, and its token files."""
+    env = service_env | {
+        "NAIVE_DATABASE_URL": url,
+        "NAIVE_JWT_SECRET": service_env.get("JWT_SECRET_KEY") or "naive-" + "0" * 58,
+        "NAIVE_SQLITE_WAL": "1" if kind == "sqlite" else "0",
+    }
+    app = naive.create_app(url, wal=kind == "sqlite")
+    app.config["JWT_SECRET_KEY"] = env["NAIVE_JWT_SECRET"]
+    seeded = naive.seed(
+        app,
+        users=USERS,
+        revoked=PEER_REVOKED_ROWS,
+        refresh_batches=refresh_batches,
+        batch_size=REFRESH_BATCH,
+    )
+    directory.mkdir(parents=True)
+    prepared = Prepared(env=env, app=app, data=None)
+    prepared.files = {"access": _lines(directory / "access.txt", seeded.access_tokens)}
+    prepared.refresh_files = [
+        _lines(directory / f"refresh-{i}.txt", batch)
+        for i, batch in enumerate(seeded.refresh_batches)
     ]
     return prepared
 

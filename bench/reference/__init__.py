@@ -1,0 +1,1 @@
+"""The peers the service is measured against in `make bench`, served by the same gunicorn."""
