@@ -1,8 +1,9 @@
 """gunicorn settings for the auth service: `gunicorn -c gunicorn.conf.py wsgi:app`.
 
 Environment: HOST and PORT (bind), WEB_CONCURRENCY (workers; default one per CPU, at least 2),
-GUNICORN_THREADS (threads per worker, default 4), GUNICORN_REUSE_PORT (1: a socket per
-worker, the production default; 0: one shared socket).
+GUNICORN_THREADS (threads per worker, default 4), GUNICORN_ACCESS_LOG (0: none, where a proxy
+writes one), GUNICORN_REUSE_PORT (1: a socket per worker, the production default; 0: one shared
+socket).
 """
 
 import multiprocessing
@@ -39,7 +40,8 @@ control_socket_disable = True
 
 # Access log: method and path only (no query string, no Referer), so a token that a client
 # wrongly puts in a URL is never written down; the User-Agent is kept, quoted and escaped.
-accesslog = "-"
+# GUNICORN_ACCESS_LOG=0 turns it off where a reverse proxy writes one already.
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -251,7 +251,8 @@ METHOD = """# Benchmarks
 ## Method
 
 - The service runs under gunicorn with its own `gunicorn.conf.py`, `APP_ENV=production`, on
-  loopback, against SQLite and, when `BENCH_DATABASE_URL` is set, PostgreSQL (a schema of its
+  loopback, against SQLite and PostgreSQL (`BENCH_DATABASE_URL`, else the machine's own at
+  127.0.0.1:5432 when it answers; a schema of its
   own). Rate limits are on, in {rate_limit_storage}, with budgets too large to trip, so
   their cost is measured but they never refuse the load.
 - Seeded: 1,000 users (user role), one live session each, and their access tokens; batches

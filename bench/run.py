@@ -3,7 +3,8 @@
 Every figure is read against the service's own /healthz measured in the same round, so the
 targets mean the same on a faster or a slower machine. Environment:
 
-    BENCH_DATABASE_URL  PostgreSQL to measure too (a schema of its own is made and dropped)
+    BENCH_DATABASE_URL  PostgreSQL to measure too (a schema of its own is made and dropped);
+                        default: 127.0.0.1:5432/test when it answers, "" to leave it out
     BENCH_REDIS_URL     Redis for the rate limits (default redis://127.0.0.1:6379/0)
     BENCH_SECONDS       length of one measurement (default 5)
     BENCH_ROUNDS        interleaved rounds (default 5)
@@ -44,6 +45,7 @@ from bench.load import Scenario
 from bench.reference import naive
 
 RESULTS = Path(__file__).resolve().parent / "results"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 USERS = 1_000
 SMALL_TABLE_ROWS = 1_000
 BIG_TABLE_ROWS = 1_000_000
@@ -102,7 +104,7 @@ class Settings:
             seconds=float(os.environ.get("BENCH_SECONDS", "5")),
             rounds=int(os.environ.get("BENCH_ROUNDS", "5")),
             connections=int(os.environ.get("BENCH_CONNECTIONS", "16")),
-            postgres_url=os.environ.get("BENCH_DATABASE_URL") or None,
+            postgres_url=_postgres_url(),
             redis_url=redis_url if redis_url and _answers(redis_url) else None,
             compare_workers=os.environ.get("BENCH_WORKERS", "1") != "0",
         )
@@ -176,7 +178,7 @@ def main() -> int:
     started = datetime.now(UTC)
     kinds = ["sqlite"] + (["postgresql"] if settings.postgres_url else [])
     if settings.postgres_url is None:
-        print("bench: BENCH_DATABASE_URL is not set, so PostgreSQL is not measured")
+        print("bench: no PostgreSQL answers (BENCH_DATABASE_URL), so it is not measured")
     if settings.redis_url is None:
         print("bench: Redis does not answer; the rate limits use per-process memory")
     results: dict[str, Any] = {
@@ -350,6 +352,7 @@ def _prepare(
             "SQLALCHEMY_DATABASE_URI": url,
             **{name: env[name] for name in servers.SIGNING_SETTINGS if name in env},
             "RATELIMIT_STORAGE_URI": "memory://",
+            "AUTH_MFA_ENCRYPTION_KEY": env["AUTH_MFA_ENCRYPTION_KEY"],
             # Seeding a million rows takes longer than a request may.
             "DATABASE_STATEMENT_TIMEOUT_MS": 600_000,
         },
@@ -424,8 +427,17 @@ def _lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def _answers(redis_url: str) -> bool:
-    parsed = urlparse(redis_url)
+def _postgres_url() -> str | None:
+    """BENCH_DATABASE_URL, else the machine's PostgreSQL when it answers ("" skips it)."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url is not None:
+        return url or None
+    return DEFAULT_POSTGRES_URL if _answers(DEFAULT_POSTGRES_URL) else None
+
+
+def _answers(url: str) -> bool:
+    """Whether the server of ``url`` accepts a connection (its port, else Redis's)."""
+    parsed = urlparse(url)
     try:
         socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 2).close()
     except OSError:

@@ -26,3 +26,12 @@ def test_each_worker_listens_on_its_own_socket_in_production(monkeypatch, enviro
         monkeypatch.setenv(name, value)
 
     assert runpy.run_path(str(CONFIG))["reuse_port"] is reuse_port
+
+
+@pytest.mark.parametrize(("setting", "accesslog"), [(None, "-"), ("1", "-"), ("0", None)])
+def test_the_access_log_is_on_unless_gunicorn_access_log_is_0(monkeypatch, setting, accesslog):
+    monkeypatch.delenv("GUNICORN_ACCESS_LOG", raising=False)
+    if setting is not None:
+        monkeypatch.setenv("GUNICORN_ACCESS_LOG", setting)
+
+    assert runpy.run_path(str(CONFIG))["accesslog"] == accesslog

@@ -58,7 +58,7 @@ def test_a_wrong_password_fails_for_every_imported_format(app_context, runner, l
 
 
 @pytest.mark.parametrize("user", LEGACY, ids=lambda user: user.key)
-def test_the_first_login_replaces_the_imported_hash_with_the_services_own(
+def test_the_first_login_replaces_an_imported_hash_with_the_services_own(
     app_context, runner, tmp_path, user
 ):
     _import(runner, write_lines(tmp_path / "one.jsonl", [user.line()]))
@@ -70,12 +70,15 @@ def test_the_first_login_replaces_the_imported_hash_with_the_services_own(
     accounts.authenticate(identifier=user.email, password=user.password)
     db.session.expire_all()
 
-    assert upgraded.startswith("pbkdf2:sha256:1$")  # the testing configuration's method
-    assert upgraded != imported
-    assert _stored(user.email).password_hash == upgraded  # the second login changes nothing
     events = db.session.scalars(
         db.select(AuthEvent).where(AuthEvent.event == "password_upgraded")
     ).all()
+    assert _stored(user.email).password_hash == upgraded  # the second login changes nothing
+    if user.key == "wzscrypt":  # werkzeug above the floors: the service's own kind, kept
+        assert (upgraded, events) == (imported, [])
+        return
+    assert upgraded.startswith("pbkdf2:sha256:1$")  # the testing configuration's method
+    assert upgraded != imported
     assert [event.user_id for event in events] == [_stored(user.email).id]
 
 

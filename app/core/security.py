@@ -19,7 +19,7 @@ from app.core.passwords import normalize_password
 @dataclass(frozen=True)
 class PasswordCheck:
     matches: bool
-    # Matched a hash that is not the service's own of today's method: replace it.
+    # Matched an imported hash (foreign or wrapped), which the service's own replaces.
     outdated: bool = False
     format_name: str = "werkzeug"
 
@@ -43,8 +43,10 @@ def check_password(stored: str, password: str) -> PasswordCheck:
     without a usable password still spends one check, so it answers like any other."""
     try:
         if _is_own_format(stored):
-            matches = check_password_hash(stored, normalize_password(password))
-            return PasswordCheck(matches, outdated=matches and not _is_current_method(stored))
+            # werkzeug's hashes are the service's own kind, whatever their method: one made
+            # before AUTH_PASSWORD_HASH_METHOD changed, or imported above the floors, stays
+            # until the password changes (a login must not pay a new hash for it).
+            return PasswordCheck(check_password_hash(stored, normalize_password(password)))
         return _check_foreign(stored, password)
     except ValueError:
         burn_password_check(password)
@@ -98,11 +100,6 @@ def _service_hash(text: str) -> str:
 
 def _is_own_format(stored: str) -> bool:
     return stored.startswith(("scrypt:", "pbkdf2:"))
-
-
-def _is_current_method(stored: str) -> bool:
-    method = current_app.config["AUTH_PASSWORD_HASH_METHOD"]
-    return stored.split("$", 1)[0] == _dummy_hash(method).split("$", 1)[0]
 
 
 def burn_password_check(password: str) -> None:
