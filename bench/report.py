@@ -443,6 +443,39 @@ The service's own views keep the guard: 60-80 us is a fifth to a third of what a
 authenticated request costs under gunicorn (`/auth/me` 250-280 us in-process without the
 test client, above), for no difference in what is accepted.
 
+## Against the peers, and the fixed cost per request (2026-12-03, in progress)
+
+Since 2026-12-03 every round also measures bare Flask and the naive flask-jwt-extended stack
+(Method). A short run (2 rounds of 2 s, `BENCH_WORKERS=0`) gave, as same-round ratios:
+
+| scenario | SQLite (peer in WAL mode) | PostgreSQL |
+|---|---:|---:|
+| `/healthz` ÷ bare Flask | 0.72 | 0.75 |
+| `GET /auth/me` ÷ naive peer (÷ bare Flask) | 1.67 (0.52) | 2.29 (0.35) |
+| refresh ÷ naive peer (÷ bare Flask) | 2.06 (0.19) | 1.87 (0.18) |
+
+Where `/healthz`'s fixed cost goes, first accounting:
+
+- **gunicorn's access log** (same `gunicorn.conf.py` for every server): an A/B of four
+  servers, five interleaved rounds of 4 s each on SQLite: service 3,354/s with the log and
+  3,900/s without (+16%), bare Flask 3,489/s and 4,571/s (+31%). Same-round ratios to a bare
+  Flask with the same setting: 0.88 with the log, 0.85 without (before the change below:
+  0.86 and 0.83). The log stays on by default (one line per request is what operators expect
+  from a service that handles logins, and several platforms keep no proxy log);
+  `GUNICORN_ACCESS_LOG=0` turns it off where a reverse proxy writes one.
+- **In-process** (`app.wsgi_app` called in a loop, no server), `/healthz` cost 169 us against
+  bare Flask's 105 us. Removing one part at a time, medians of 7 alternating rounds of 3,000
+  calls: the client-origin read for the audit log 12.6 us, `_protective_headers` about 12
+  us, Flask-Limiter's after-request and teardown hooks 5 us together; the rest (Flask
+  running four hooks where bare Flask runs none, routing among 50 rules, the JSON provider)
+  is within the noise of single parts (+-13 us between runs). The origin read now happens
+  only on blueprints that write audit events (156 us). Flask-Limiter's hooks stay: a team's
+  own `@limiter.limit(..., deduct_when=...)` needs its after-request pass. The protective
+  headers stay: they are part of the security contract.
+- Still to do (issue 23): py-spy on a worker and `/proc` CPU per request under gunicorn, the
+  gthread hand-offs, and the refresh alternatives on PostgreSQL (one round trip for budget
+  and rotation, fixed against moving window).
+
 ## Importing users (2026-12-03)
 
 `python -m bench.user_import` runs the real `flask users import` (production configuration)
