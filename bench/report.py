@@ -531,15 +531,6 @@ trips. Figures from the 2026-12-03 run above.
   `SELECT 1`) and the response. On SQLite, where the round trip is almost free (floor 0.90),
   that same work costs 0.53 baselines (1/0.61 - 1/0.90). The issue requires exactly one
   round trip per authenticated request, and PostgreSQL, wrk and the service share two cores.
-- The peers, measured in every round after the floor, each on a gunicorn of its own with the
-  same `gunicorn.conf.py` (2 workers x 4 threads here, SO_REUSEPORT, the access log on):
-  bare Flask returning one JSON object (`bench/reference/bare.py`), and the naive stack
-  (`bench/reference/naive.py`): flask-jwt-extended with a `token_in_blocklist_loader` (a jti
-  lookup) and a `user_lookup_loader` (the user by primary key), and a refresh that rotates
-  (the old jti blocklisted, a new pair minted, one commit); SQLite in WAL mode, or
-  PostgreSQL. Its database holds 1,000 users and 100,000 revoked jtis. Each peer target is
-  the median over the rounds of the ratio within one round; the other targets quote the
-  same two ratios beside their own.
 - Login beyond the hash: until 2026-12-01 the figure was the served login's p50 less the
   hash timed in the benchmark's own process, two figures of 70 to 130 ms whose difference
   moved by several milliseconds from run to run (10.0, 10.9, 14.5, 17.2, -2.5 and 9.2 ms on

@@ -74,7 +74,7 @@ FLOOR_ROUTES = {
 PEER_ROUTES = {
     "bare": ("GET /healthz", "plain.lua"),
     "naive_me": ("GET /auth/me", "bearer_get.lua"),
-    "naive_refresh": ("POST /auth/refresh", "refresh_bearer.lua"),
+    "naive_refresh": ("POST /auth/refresh", "refresh.lua"),
 }
 PEER_REVOKED_ROWS = 100_000
 # Each login scenario logs in the users of one file of emails.
@@ -139,9 +139,7 @@ class Stand:
         if name == "baseline":
             return Scenario(name, route, "plain.lua")
         if name == "refresh":
-            batch = self.refresh_files[self.next_batch]
-            self.next_batch += 1
-            return Scenario(name, route, "refresh.lua", (str(batch),))
+            return Scenario(name, route, "refresh.lua", (str(self._next_refresh_batch()), "cookie"))
         if name in LOGIN_USERS:
             emails = self.files[LOGIN_USERS[name]]
             return Scenario(name, route, "login.lua", (str(emails), seed.PASSWORD))
@@ -151,11 +149,14 @@ class Stand:
         route, script = PEER_ROUTES[name]
         if script == "bearer_get.lua":
             return Scenario(name, route, script, (str(self.files["access"]),))
-        if script == "refresh_bearer.lua":
-            batch = self.refresh_files[self.next_batch]
-            self.next_batch += 1
-            return Scenario(name, route, script, (str(batch),))
+        if script == "refresh.lua":
+            return Scenario(name, route, script, (str(self._next_refresh_batch()), "bearer"))
         return Scenario(name, route, script)
+
+    def _next_refresh_batch(self) -> Path:
+        batch = self.refresh_files[self.next_batch]
+        self.next_batch += 1
+        return batch
 
     def measure(self, wrk: str, name: str, amount: Load) -> Measurement:
         measured = load.run(wrk, self.server.url, self.scenario(name), amount)
@@ -371,10 +372,7 @@ def _prepare(
         "emails": _lines(directory / "emails.txt", data.emails),
         "light_emails": _lines(directory / "light-emails.txt", data.light_emails),
     }
-    prepared.refresh_files = [
-        _lines(directory / f"refresh-{i}.txt", tokens)
-        for i, tokens in enumerate(data.refresh_batches)
-    ]
+    prepared.refresh_files = _refresh_files(directory, data.refresh_batches)
     return prepared
 
 
@@ -399,10 +397,7 @@ def _prepare_peer(
     directory.mkdir(parents=True)
     prepared = Prepared(env=env, app=app, data=None)
     prepared.files = {"access": _lines(directory / "access.txt", seeded.access_tokens)}
-    prepared.refresh_files = [
-        _lines(directory / f"refresh-{i}.txt", batch)
-        for i, batch in enumerate(seeded.refresh_batches)
-    ]
+    prepared.refresh_files = _refresh_files(directory, seeded.refresh_batches)
     return prepared
 
 
@@ -420,6 +415,10 @@ def _hash_p50_ms(app: Flask, username_prefix: str) -> float:
             timings.append((time.perf_counter() - start) * 1000)
         db.session.remove()
     return statistics.median(timings)
+
+
+def _refresh_files(directory: Path, batches: list[list[str]]) -> list[Path]:
+    return [_lines(directory / f"refresh-{i}.txt", batch) for i, batch in enumerate(batches)]
 
 
 def _lines(path: Path, lines: list[str]) -> Path:
