@@ -125,7 +125,7 @@ def import_users(source: TextIO, update: bool, skip_invalid: bool, dry_run: bool
             _print_problems(refused.report)
             raise click.ClickException(
                 f"{refused.reason}: nothing was imported"
-                + ("." if refused.report.written else " (--skip-invalid imports the rest).")
+                + (" (--skip-invalid imports the rest)." if refused.report.problems else ".")
             ) from None
     _print_problems(report)
     click.echo(_import_summary(report, name, time.monotonic() - started, dry_run=dry_run))

@@ -362,3 +362,50 @@ def test_a_file_that_is_not_utf8_is_refused_in_one_line(app_context, runner, tmp
     assert "Error: the file is not UTF-8 text: nothing was imported" in result.output
     assert "Traceback" not in result.output
     assert _stored("ok@legacy.example") is None
+
+
+def test_update_never_undoes_a_password_set_while_the_import_runs(
+    app_context, runner, tmp_path, monkeypatch
+):
+    """As when a reset commits between the batch's read of the account and its write."""
+    from app.core.security import hash_password
+    from app.core.services import user_import
+
+    user = LEGACY[0]
+    _import(runner, write_lines(tmp_path / "first.jsonl", [user.line()]))
+    read_accounts = user_import._existing_by_email
+    reset_hash = hash_password("reset meanwhile pw")
+
+    def read_then_reset(emails):
+        found = read_accounts(emails)
+        db.session.execute(
+            db.update(User).where(User.email == user.email).values(password_hash=reset_hash)
+        )
+        return found
+
+    monkeypatch.setattr(user_import, "_existing_by_email", read_then_reset)
+    again = [user.line(passwordHash=LEGACY[1].password_hash, displayName="Renamed")]
+
+    result = _import(runner, write_lines(tmp_path / "again.jsonl", again), "--update")
+
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert (_stored(user.email).password_hash, _stored(user.email).display_name) == (
+        reset_hash,
+        "Renamed",
+    )
+
+
+def test_an_imported_user_changes_the_password_with_the_old_one(app_context, runner, tmp_path):
+    user = next(u for u in LEGACY if u.scheme == "sha256")
+    _import(runner, write_lines(tmp_path / "one.jsonl", [user.line()]))
+    user_id = _stored(user.email).id
+
+    accounts.change_password(
+        user_id=user_id,
+        current_password=user.password,
+        new_password="a brand new passphrase",
+        keep_session_id=None,
+    )
+
+    assert accounts.authenticate(identifier=user.email, password="a brand new passphrase")

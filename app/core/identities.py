@@ -38,6 +38,13 @@ def normalize_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().lower()
 
 
+def username_from_email(email: str) -> str:
+    """A valid username made from an address's local part (a caller appends digits when it
+    is taken)."""
+    base = re.sub(r"[^a-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
+    return base.ljust(3, "0")
+
+
 def is_valid_email(email: str) -> bool:
     return len(email) <= MAX_EMAIL_LENGTH and _checked(email) is not None
 

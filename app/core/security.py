@@ -42,7 +42,7 @@ def check_password(stored: str, password: str) -> PasswordCheck:
     its own hash, a wrapped legacy hash, or a foreign hash kept as imported. An account
     without a usable password still spends one check, so it answers like any other."""
     try:
-        if _is_own_format(stored):
+        if is_service_hash(stored):
             # werkzeug's hashes are the service's own kind, whatever their method: one made
             # before AUTH_PASSWORD_HASH_METHOD changed, or imported above the floors, stays
             # until the password changes (a login must not pay a new hash for it).
@@ -90,16 +90,12 @@ def wrapped_length(fmt: foreign_hashes.HashFormat, legacy: str) -> int:
 
 
 def is_service_hash(stored: str) -> bool:
-    """A hash the service made (or could have): not imported, wrapped or unusable."""
-    return _is_own_format(stored)
+    """A hash the service made (or could have): werkzeug's, not imported, wrapped or unusable."""
+    return stored.startswith(("scrypt:", "pbkdf2:"))
 
 
 def _service_hash(text: str) -> str:
     return generate_password_hash(text, method=current_app.config["AUTH_PASSWORD_HASH_METHOD"])
-
-
-def _is_own_format(stored: str) -> bool:
-    return stored.startswith(("scrypt:", "pbkdf2:"))
 
 
 def burn_password_check(password: str) -> None:

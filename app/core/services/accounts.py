@@ -1,6 +1,5 @@
 """User accounts: creation, authentication, password changes and administration."""
 
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from app.core.identities import is_valid_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
 from app.core.identities import normalize_username
+from app.core.identities import username_from_email
 from app.core.models import Role
 from app.core.models import User
 from app.core.passwords import check_new_password
@@ -248,14 +248,20 @@ def _lock_admins() -> None:
 def _require_an_active_admin() -> None:
     """Caller commits. Refuse (and undo) a change that leaves no active admin."""
     db.session.flush()
-    remaining = db.session.scalar(
-        select(func.count(User.id))
-        .join(User.roles)
-        .where(Role.name == roles.ADMIN, User.is_active.is_(True))
-    )
-    if not remaining:
+    if not count_active_admins():
         db.session.rollback()
         raise PermissionDeniedError("The service must keep at least one active admin.")
+
+
+def count_active_admins() -> int:
+    return (
+        db.session.scalar(
+            select(func.count(User.id))
+            .join(User.roles)
+            .where(Role.name == roles.ADMIN, User.is_active.is_(True))
+        )
+        or 0
+    )
 
 
 def _administered_user(actor: roles.Actor, user_id: int) -> User:
@@ -298,8 +304,7 @@ def _find_by_login(identifier: str) -> User | None:
 
 def _free_username(email: str) -> str:
     """A username derived from the email's local part, made unique with digits."""
-    base = re.sub(r"[^a-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
-    base = base.ljust(3, "0")
+    base = username_from_email(email)
     candidate = base
     while _find_by_username(candidate) is not None:
         candidate = f"{base}{secrets.randbelow(10**6)}"

@@ -73,16 +73,10 @@ def record(
     """Log one event at once and store its row: batched off the request path
     (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
     after the caller's own commit: it never commits the caller's work."""
-    row = {
-        "occurred_at": clock.utcnow(),
-        "event": event,
-        "outcome": outcome,
-        "user_id": user_id,
+    row = _row(event, outcome, user_id, details, origin) | {
         "target_user_id": target_user_id,
         "client_id": client_id,
         "session_id": session_id,
-        "details": details or None,
-        **(origin or request_origin()),
     }
     current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
     writer = audit_writer(current_app)
@@ -99,12 +93,28 @@ def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]
     events, such as an import's thousands."""
     if not user_ids:
         return
-    common = {"occurred_at": clock.utcnow(), "event": event, "outcome": "success"}
+    common = _row(event, "success", None, details, None)
     common |= {"target_user_id": None, "client_id": None, "session_id": None}
-    common |= {"details": details, **request_origin()}
     db.session.execute(insert(AuthEvent), [common | {"user_id": uid} for uid in user_ids])
     fields = {"event": event, "count": len(user_ids), "details": details}
     current_app.logger.info("auth events", extra={"fields": fields})
+
+
+def _row(
+    event: str,
+    outcome: str,
+    user_id: int | None,
+    details: dict[str, Any] | None,
+    origin: dict[str, str | None] | None,
+) -> dict[str, Any]:
+    return {
+        "occurred_at": clock.utcnow(),
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "details": details or None,
+        **(origin or request_origin()),
+    }
 
 
 def list_events(

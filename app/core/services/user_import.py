@@ -9,7 +9,6 @@ Weak hashes are wrapped before they are written (app/core/foreign_hashes.py), on
 
 import json
 import os
-import re
 import secrets
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -28,10 +27,10 @@ from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -42,6 +41,7 @@ from app.core.identities import MAX_EMAIL_LENGTH
 from app.core.identities import canonical_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_username
+from app.core.identities import username_from_email
 from app.core.models import Role
 from app.core.models import User
 from app.core.models import user_roles
@@ -50,6 +50,7 @@ from app.core.security import is_service_hash
 from app.core.security import legacy_wrapper
 from app.core.security import unusable_password
 from app.core.security import wrapped_length
+from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import roles
 from app.core.services import sessions
@@ -122,7 +123,6 @@ class ImportReport:
     # Existing accounts whose password was set here: --update keeps it.
     kept_passwords: int = 0
     problems: list[LineProblem] = field(default_factory=list)
-    written: bool = False
 
     @property
     def invalid_lines(self) -> int:
@@ -194,7 +194,7 @@ class _Importer:
         self.usernames_seen: dict[str, int] = {}
         self.wrap: LegacyWrapper = legacy_wrapper()
         self.deactivated: list[int] = []
-        self.active_admins_before = _active_admins()
+        self.active_admins_before = accounts.count_active_admins()
         self.changed_admin_power = False
 
     @property
@@ -233,11 +233,14 @@ class _Importer:
         if self.options.dry_run:
             db.session.rollback()
             return self.report
-        if self.changed_admin_power and self.active_admins_before and not _active_admins():
+        if (
+            self.changed_admin_power
+            and self.active_admins_before
+            and not accounts.count_active_admins()
+        ):
             db.session.rollback()
             raise ImportRefused(self.report, "the service must keep at least one active admin")
         db.session.commit()
-        self.report.written = True
         for user_id in self.deactivated:
             sessions.end_user_sessions(user_id=user_id)
         return self.report
@@ -362,16 +365,23 @@ class _Importer:
             verified_at = user.email_verified_at or clock.utcnow()
             user.email_verified_at = verified_at if data["email_verified"] else None
         if "roles" in data:
-            user.roles = _roles_named(data["roles"])
+            user.roles = roles.find_roles(data["roles"])
             self.changed_admin_power = True
         if "is_active" in data:
             if user.is_active and not data["is_active"]:
                 self.deactivated.append(user.id)
                 self.changed_admin_power = True
             user.is_active = data["is_active"]
-        if account.password is not None and not is_service_hash(user.password_hash):
-            user.password_hash = account.password
         db.session.flush()
+        if account.password is not None and not is_service_hash(current.password_hash):
+            # Only over the hash read for this batch: a reset or first login that commits
+            # meanwhile set a password here, which the file must not undo.
+            db.session.execute(
+                update(User)
+                .where(User.id == user.id, User.password_hash == current.password_hash)
+                .values(password_hash=account.password)
+                .execution_options(synchronize_session=False)
+            )
         self._audit([user.id], created=False)
 
     def _audit(self, user_ids: Sequence[int], *, created: bool) -> None:
@@ -459,38 +469,18 @@ def _taken_usernames(usernames: list[str]) -> dict[str, int]:
 
 def _free_usernames(accounts: list[_Account], seen: dict[str, int]) -> dict[int, str]:
     """A username for each account without one, from its email, unique in the file and table."""
-    wanted = {account.line: _username_base(account.email) for account in accounts}
+    bases = {account.line: username_from_email(account.email) for account in accounts}
+    wanted = dict(bases)
     chosen: dict[int, str] = {}
     while wanted:
         taken = set(_taken_usernames(list(set(wanted.values()))))
         for line, candidate in list(wanted.items()):
             if candidate in taken or candidate in seen:
-                base = _username_base(candidate)[:30]
-                wanted[line] = f"{base}{secrets.randbelow(10**6)}"
+                wanted[line] = f"{bases[line]}{secrets.randbelow(10**6)}"
                 continue
             seen[candidate] = line
             chosen[line] = wanted.pop(line)
     return chosen
-
-
-def _username_base(email: str) -> str:
-    base = re.sub(r"[^a-z0-9_.-]", "", email.split("@", 1)[0])[:30] or "user"
-    return base.ljust(3, "0")
-
-
-def _roles_named(names: list[str]) -> list[Role]:
-    return list(db.session.scalars(select(Role).where(Role.name.in_(names)).order_by(Role.id)))
-
-
-def _active_admins() -> int:
-    return (
-        db.session.scalar(
-            select(func.count(User.id))
-            .join(User.roles)
-            .where(Role.name == roles.ADMIN, User.is_active.is_(True))
-        )
-        or 0
-    )
 
 
 def _json_problem(error: Exception) -> str:
