@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 export HOST ?= 127.0.0.1
 export PORT ?= 5000
 export APP_ENV ?= development
+# Test processes (pytest-xdist); a file's tests stay in one process, so its servers are shared.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format install clean openapi bench
 
@@ -21,7 +23,7 @@ run: install
 	WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install lint
-	APP_ENV=testing $(BIN)/pytest
+	APP_ENV=testing $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
