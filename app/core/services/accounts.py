@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import attempts
 from app.core import clock
-from app.core.bounds import MAX_INTEGER
+from app.core.bounds import can_be_row_id
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
 from app.core.errors import InvalidCredentialsError
@@ -266,7 +266,7 @@ def count_active_admins() -> int:
 
 def _administered_user(actor: roles.Actor, user_id: int) -> User:
     roles.require_role(actor, roles.ADMIN)
-    found = 0 < user_id <= MAX_INTEGER
+    found = can_be_row_id(user_id)
     # Read again even if this request loaded it: the admins' lock may have waited on a change.
     user = db.session.get(User, user_id, populate_existing=True) if found else None
     if user is None:

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import exists
 from sqlalchemy import select
 
-from app.core.bounds import MAX_INTEGER
+from app.core.bounds import can_be_row_id
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
 from app.core.models import Permission
@@ -118,7 +118,7 @@ def find_caller(claims: dict[str, Any]) -> Caller | None:
         return None
     if not (isinstance(sid, str) and isinstance(jti, str) and isinstance(exp, int)):
         return None
-    if not 0 < int(sub) <= MAX_INTEGER:
+    if not can_be_row_id(int(sub)):
         return None
     rows = CALLER_READ.rows(
         own_transaction_engine(), {"user_id": int(sub), "session_id": sid, "jti": jti}

@@ -38,7 +38,7 @@ from webauthn.helpers.structs import UserVerificationRequirement
 
 from app.core import attempts
 from app.core import clock
-from app.core.bounds import MAX_INTEGER
+from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PasskeyRefusedError
@@ -165,7 +165,7 @@ def add_passkey(*, user_id: int, credential: dict[str, Any], name: str | None) -
 
 def remove_passkey(*, user_id: int, passkey_id: int) -> None:
     """The caller ends other sessions."""
-    if not 0 < passkey_id <= MAX_INTEGER:
+    if not can_be_row_id(passkey_id):
         raise NotFoundError("Passkey not found.")
     removed = rows_changed(
         delete(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user_id)

@@ -26,6 +26,7 @@ from sqlalchemy import update
 
 from app.core import attempts
 from app.core import clock
+from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidMfaCodeError
 from app.core.errors import MfaRequiredError
 from app.core.errors import MfaStateError
@@ -294,7 +295,7 @@ def reset_factors(*, actor: roles.Actor | None, user_id: int) -> None:
     then signs in with the password alone."""
     if actor is not None:
         roles.require_role(actor, roles.ADMIN)
-    if db.session.get(User, user_id) is None:
+    if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
     _remove_factors(user_id)
     db.session.commit()

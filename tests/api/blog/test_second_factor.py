@@ -7,6 +7,7 @@ from flask_jwt_extended import decode_token
 from sqlalchemy import func
 from sqlalchemy import select
 
+from app.core.bounds import MAX_INTEGER
 from app.core.models import AuthEvent
 from app.core.models import Session
 from app.core.models import TotpFactor
@@ -451,6 +452,22 @@ def test_an_admin_removes_a_users_second_factor(client, app_context):
     assert _login(client, user.email).status_code == 200
     event = db.session.scalars(select(AuthEvent).where(AuthEvent.event == "mfa_disabled")).one()
     assert (event.user_id, event.target_user_id) == (admin.id, user.id)
+
+
+@pytest.mark.parametrize("user_id", [0, MAX_INTEGER + 1, 5320473857330744538708771088629760])
+def test_removing_the_second_factor_of_an_id_that_cannot_exist_is_a_404(
+    client, app_context, user_id
+):
+    admin = make_admin()
+
+    response = client.patch(
+        f"/api/v1/users/{user_id}",
+        json={"mfa": False},
+        headers=_bearer(_access_token(client, admin.email)),
+    )
+
+    assert response.status_code == 404
+    assert response.get_json()["message"] == "User not found."
 
 
 def test_an_admin_cannot_turn_a_second_factor_on(client, app_context):
