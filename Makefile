@@ -23,7 +23,8 @@ run: install
 	WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install lint
-	APP_ENV=testing $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	APP_ENV=testing $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not timing"
+	APP_ENV=testing $(BIN)/pytest -m timing
 
 lint: install
 	$(BIN)/ruff check .
