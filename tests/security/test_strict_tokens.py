@@ -87,6 +87,17 @@ def test_a_token_missing_a_required_claim_is_refused(client, claims, claim):
         ("type", "id_token"),
         ("nbf", "now"),
     ],
+    # Fixed ids: the test processes must collect the same names, and one value is a time.
+    ids=[
+        "sub-int",
+        "sid-int",
+        "jti-list",
+        "exp-string",
+        "iat-float",
+        "exp-bool",
+        "type-id",
+        "nbf-string",
+    ],
 )
 def test_a_token_with_an_ill_typed_claim_is_refused(client, claims, claim, value):
     """ASVS 5 V9.2.1: claims are validated, not coerced; sub is a string (RFC 7519 4.1.2)."""
