@@ -22,7 +22,14 @@ run: install
 	$(BIN)/flask --app wsgi db upgrade
 	WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install lint
+# The tests' OpenID provider (panva's oidc-provider, pinned in its package-lock.json), when
+# npm is here; without it those tests fail and say how to install it.
+OPENID_PROVIDER := tests/openid_provider/node_modules/.package-lock.json
+
+$(OPENID_PROVIDER): tests/openid_provider/package-lock.json
+	npm ci --prefix tests/openid_provider --no-audit --no-fund --silent
+
+test: install lint $(if $(shell command -v npm),$(OPENID_PROVIDER))
 	APP_ENV=testing $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not timing"
 	APP_ENV=testing $(BIN)/pytest -m timing
 
@@ -44,4 +51,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/openid_provider/node_modules

@@ -135,6 +135,10 @@ class Config:
     AUTH_WEBAUTHN_RP_NAME = os.environ.get("AUTH_WEBAUTHN_RP_NAME", "Auth Service")
     AUTH_WEBAUTHN_ORIGINS = _env_list("AUTH_WEBAUTHN_ORIGINS")
     AUTH_WEBAUTHN_CHALLENGE_SECONDS = _env_int("AUTH_WEBAUTHN_CHALLENGE_SECONDS", 5 * MINUTE)
+    # Sign-in with OpenID providers (app/core/oidc_providers.py): their names, comma-separated
+    # (a-z, then a-z or 0-9); each one's AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET,
+    # _SCOPES, _AUDIENCES and _TRUST_MFA are read below, as they are.
+    AUTH_OIDC_PROVIDERS = _env_list("AUTH_OIDC_PROVIDERS")
     # Admin endpoints refuse an access token whose login had no second factor.
     AUTH_ADMIN_REQUIRES_MFA = _env_bool("AUTH_ADMIN_REQUIRES_MFA", False)
     # GET /openapi.json and the Swagger UI page at /docs.
@@ -203,6 +207,18 @@ class TestingConfig(Config):
     AUTH_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # noqa: S105 (a method name)
     # Rows stored by the request itself, so a test reads them at once.
     AUTH_AUDIT_BATCHED = False
+
+
+def _oidc_provider_settings() -> dict[str, str]:
+    """Every AUTH_OIDC_<NAME>_* variable of the providers AUTH_OIDC_PROVIDERS names."""
+    prefixes = tuple(f"AUTH_OIDC_{name.upper()}_" for name in Config.AUTH_OIDC_PROVIDERS)
+    if not prefixes:
+        return {}
+    return {key: value for key, value in os.environ.items() if key.startswith(prefixes)}
+
+
+for _key, _value in _oidc_provider_settings().items():
+    setattr(Config, _key, _value)
 
 
 CONFIGS: dict[str, type[Config]] = {

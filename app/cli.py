@@ -25,6 +25,7 @@ from app.core.services import account_tokens
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import clients
+from app.core.services import oidc
 from app.core.services import roles
 from app.core.services import second_factor
 from app.core.services import sessions
@@ -256,15 +257,17 @@ def whitelist_list() -> None:
 @tokens_cli.command("purge")
 def purge_tokens() -> None:
     """Delete expired or revoked sessions, expired revocation rows, spent or expired reset
-    and verification tokens, and audit events older than AUTH_AUDIT_RETENTION_DAYS."""
+    and verification tokens, expired second steps and OpenID proofs, and audit events older
+    than AUTH_AUDIT_RETENTION_DAYS."""
     counts = sessions.purge_expired()
     mailed = account_tokens.purge()
     challenges = second_factor.purge_expired_challenges()
+    proofs = oidc.purge_spent_proofs()
     events = audit.purge_events()
     click.echo(
         f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows, "
-        f"{mailed} reset and verification tokens, {challenges} expired second-step tokens "
-        f"and {events} audit events past their retention."
+        f"{mailed} reset and verification tokens, {challenges} expired second-step tokens, "
+        f"{proofs} expired OpenID proofs and {events} audit events past their retention."
     )
 
 

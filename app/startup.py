@@ -207,13 +207,14 @@ def _mfa_encryption_key(app: Flask) -> str:
         return keys
     env = app.config["APP_ENV"]
     if env == "production":
-        if app.config["AUTH_TOTP_ENABLED"]:
+        if app.config["AUTH_TOTP_ENABLED"] or app.config["AUTH_OIDC_PROVIDERS"]:
             raise ConfigurationError(
-                "AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets are stored encrypted with it. "
-                "Make one with python3 -c 'from cryptography.fernet import Fernet; "
-                "print(Fernet.generate_key().decode())', or set AUTH_TOTP_ENABLED=false"
+                "AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets and OpenID sign-ins in "
+                "progress are sealed with it. Make one with python3 -c 'from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+                "; without OpenID providers, AUTH_TOTP_ENABLED=false needs none"
             )
-        return new_key()  # seals nothing: TOTP is off
+        return new_key()  # seals nothing: TOTP and OpenID sign-in are off
     if env == "development":
         path = Path(app.instance_path) / MFA_KEY_FILE
         if not path.exists():

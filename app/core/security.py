@@ -33,6 +33,12 @@ def unusable_password() -> str:
     return foreign_hashes.UNUSABLE_PREFIX + secrets.token_urlsafe(24)
 
 
+def has_usable_password(stored: str) -> bool:
+    """Whether some password can match ``stored`` (not so for an account made by an OpenID
+    sign-in, or imported without a password, until a reset gives it one)."""
+    return not stored.startswith(foreign_hashes.UNUSABLE_PREFIX)
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     return check_password(password_hash, password).matches
 

@@ -192,9 +192,56 @@ def test_production_with_totp_on_and_no_encryption_key_is_refused(tmp_path):
 
     assert result.returncode != 0
     assert result.stderr.startswith(
-        "authsvc: refusing to start: AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets are "
-        "stored encrypted with it."
+        "authsvc: refusing to start: AUTH_MFA_ENCRYPTION_KEY is not set: TOTP secrets and "
+        "OpenID sign-ins in progress are sealed with it."
     )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_production_with_openid_providers_and_no_encryption_key_is_refused(tmp_path):
+    result = _start(
+        tmp_path,
+        AUTH_MFA_ENCRYPTION_KEY="",
+        AUTH_TOTP_ENABLED="false",
+        AUTH_OIDC_PROVIDERS="corp",
+        AUTH_OIDC_CORP_ISSUER="https://id.example.com",
+        AUTH_OIDC_CORP_CLIENT_ID="authsvc",
+    )
+
+    assert result.returncode != 0
+    assert "AUTH_MFA_ENCRYPTION_KEY is not set" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"AUTH_OIDC_PROVIDERS": "Corp"}, "AUTH_OIDC_PROVIDERS: 'Corp' is not a provider name"),
+        ({"AUTH_OIDC_PROVIDERS": "corp"}, "AUTH_OIDC_CORP_ISSUER and AUTH_OIDC_CORP_CLIENT_ID"),
+        (
+            {
+                "AUTH_OIDC_PROVIDERS": "corp",
+                "AUTH_OIDC_CORP_ISSUER": "http://id.example.com",
+                "AUTH_OIDC_CORP_CLIENT_ID": "authsvc",
+            },
+            "AUTH_OIDC_CORP_ISSUER must be an https URL",
+        ),
+        (
+            {
+                "AUTH_OIDC_PROVIDERS": "corp",
+                "AUTH_OIDC_CORP_ISSUER": "https://id.example.com",
+                "AUTH_OIDC_CORP_CLIENT_ID": "authsvc",
+                "AUTH_OIDC_CORP_SCOPES": "email profile",
+            },
+            "AUTH_OIDC_CORP_SCOPES must include openid",
+        ),
+    ],
+)
+def test_a_misconfigured_openid_provider_stops_startup_with_one_line(tmp_path, settings, message):
+    result = _start(tmp_path, **settings)
+
+    assert result.returncode != 0
+    assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -6,6 +6,7 @@ from app.api.openapi import Operation
 E = schemas.ErrorSchema
 TAG = "blog"
 AUTH = "/api/v1/auth"
+PROVIDER = ("provider", {"type": "string", "pattern": "^[a-z][a-z0-9]{0,31}$"})
 
 OPERATIONS = [
     Operation("POST", f"{AUTH}/register", "Register and sign in", TAG,
@@ -59,6 +60,33 @@ OPERATIONS = [
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Not verified, or an unknown, used or expired challenge", E),
                          429: ("Too many attempts", E)}),
+    Operation("GET", f"{AUTH}/oidc", "The OpenID providers to sign in with", TAG,
+              responses={200: ("Their names, for a login page's buttons",
+                               schemas.OidcProviderListSchema)}),
+    Operation("POST", f"{AUTH}/oidc/{{provider}}/token", "Sign in with a provider's ID token",
+              TAG, request=schemas.OidcTokenExchangeSchema, path_parameters=(PROVIDER,),
+              responses={200: ("Signed in: the refresh token is in the body, for a native app's "
+                               "secure storage; it rotates through /api/token/refresh/",
+                               schemas.OidcSignedInSchema),
+                         400: ("Invalid input", E),
+                         401: ("Refused: details.reason is invalid_id_token, "
+                               "id_token_replayed, email_missing, link_required or "
+                               "account_disabled", E),
+                         403: ("A second factor is required (MfaRequiredError, as at login)", E),
+                         404: ("No such provider (unknown_provider)", E),
+                         409: ("A concurrent first sign-in linked it (identity_taken)", E),
+                         429: ("Too many attempts", E),
+                         503: ("The provider could not be reached (provider_unavailable)", E)}),
+    Operation("GET", f"{AUTH}/identities", "List your linked provider accounts", TAG,
+              security=("bearer",),
+              responses={200: ("Your identities", schemas.IdentityListSchema),
+                         401: ("Not authenticated", E)}),
+    Operation("DELETE", f"{AUTH}/identities/{{identity_id}}", "Unlink a provider account", TAG,
+              security=("bearer",), path_parameters=("identity_id",),
+              responses={200: ("Removed", schemas.MessageSchema),
+                         401: ("Not authenticated", E),
+                         404: ("Not an identity of yours", E),
+                         409: ("Your last way to sign in (last_way_in)", E)}),
     Operation("POST", f"{AUTH}/mfa/totp", "Start a TOTP enrolment", TAG, security=("bearer",),
               request=schemas.PasswordSchema,
               responses={200: ("The secret, its otpauth:// URI and a QR code (SVG); not on "

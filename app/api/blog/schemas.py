@@ -268,3 +268,36 @@ class ErrorSchema(Schema):
 
 class MessageSchema(Schema):
     message = fields.String(required=True)
+
+
+class OidcProviderSchema(Schema):
+    name = fields.String()
+
+
+class OidcProviderListSchema(Schema):
+    providers = fields.List(fields.Nested(OidcProviderSchema))
+
+
+class OidcTokenExchangeSchema(Schema):
+    id_token = fields.String(
+        required=True, data_key="idToken", validate=validate.Length(min=1, max=16_384)
+    )
+    nonce = fields.String(load_default=None, validate=validate.Length(min=1, max=255))
+
+
+class OidcSignedInSchema(SignedInSchema):
+    """A native app's sign-in: the refresh token in the body, for its secure storage."""
+
+    refresh_token = fields.String(attribute="tokens.refresh_token", data_key="refreshToken")
+
+
+class IdentitySchema(Schema):
+    id = fields.Function(lambda identity: str(identity.id))
+    provider = fields.String()
+    email = fields.String(allow_none=True)
+    created_at = Timestamp(data_key="createdAt")
+    last_used_at = Timestamp(data_key="lastUsedAt", allow_none=True)
+
+
+class IdentityListSchema(Schema):
+    identities = fields.List(fields.Nested(IdentitySchema))

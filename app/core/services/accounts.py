@@ -32,6 +32,7 @@ from app.core.passwords import check_new_password
 from app.core.security import burn_password_check
 from app.core.security import check_password
 from app.core.security import hash_password
+from app.core.security import unusable_password
 from app.core.security import verify_password
 from app.core.services import audit
 from app.core.services import roles
@@ -82,6 +83,31 @@ def create_user(
     db.session.add(user)
     _commit_or_conflict("Email or username is already registered.")
     return user
+
+
+def stage_user_without_password(*, email: str, username: str | None, email_verified: bool) -> User:
+    """A new user who signs in elsewhere (an OpenID provider), added to the session for the
+    caller to commit with what it links to it: a password that nothing matches, the
+    ``username`` asked for when it is valid and free, else one derived from the email."""
+    email = normalize_email(email)
+    _check_email(email)
+    wanted = None if username is None else normalize_username(username)
+    if wanted is None or not is_valid_username(wanted) or _find_by_username(wanted) is not None:
+        wanted = _free_username(email)
+    user = User(
+        email=email,
+        username=wanted,
+        password_hash=unusable_password(),
+        social_links={},
+        roles=roles.find_roles([roles.USER]),
+        email_verified_at=clock.utcnow() if email_verified else None,
+    )
+    db.session.add(user)
+    return user
+
+
+def find_user_by_email(email: str) -> User | None:
+    return _find_by_email(normalize_email(email))
 
 
 def register_user(*, email: str, password: str, role: str = roles.USER) -> User:

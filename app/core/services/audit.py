@@ -48,6 +48,10 @@ EVENTS = (
     "passkey_cloned",
     "user_imported",
     "password_upgraded",
+    "oidc_login",
+    "oidc_failed",
+    "identity_linked",
+    "identity_unlinked",
 )
 
 

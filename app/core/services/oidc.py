@@ -1,0 +1,352 @@
+"""Signing in with an OpenID provider, and the identities that link provider accounts to users.
+
+An identity is keyed by the provider's issuer and subject, never by email. A first sign-in
+with a new identity:
+- whose email belongs to no user creates one, without a usable password, its email verified
+  if the provider says so;
+- whose email belongs to a user is linked to it only when the provider says the address is
+  verified and the user's own address is verified too; otherwise it is refused
+  (``link_required``), and the user signs in as before and links the identity from settings.
+
+Refusals carry a ``reason`` from a fixed list (``REASONS``), the same one the web flow puts in
+its error redirect, and are audited as ``oidc_failed``.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from app.core import attempts
+from app.core import clock
+from app.core.bounds import can_be_row_id
+from app.core.errors import AuthServiceError
+from app.core.errors import NotFoundError
+from app.core.identities import canonical_email
+from app.core.models import OidcIdentity
+from app.core.models import Passkey
+from app.core.models import SpentOidcProof
+from app.core.models import User
+from app.core.oidc_providers import IdTokenRejected
+from app.core.oidc_providers import Provider
+from app.core.oidc_providers import ProviderUnavailable
+from app.core.oidc_providers import oidc_providers
+from app.core.security import has_usable_password
+from app.core.services import accounts
+from app.core.services import audit
+from app.core.services import second_factor
+from app.core.services import sessions
+from app.core.services.authentication import ClientInfo
+from app.core.services.authentication import SignedIn
+from app.core.tokens import AMR_MFA
+from app.core.tokens import TokenPolicy
+from app.database import db
+
+# RFC 8176 has no value for "signed in at another provider"; "fed" is what the service's
+# tokens carry for it (README), beside "mfa" when a trusted provider did a second factor.
+AMR_FEDERATED = "fed"
+DIALECT = "blog"
+
+REASONS = {
+    "unknown_provider": (404, "No such provider."),
+    "provider_unavailable": (503, "The provider could not be reached; try again later."),
+    "invalid_id_token": (401, "The ID token is not valid."),
+    "id_token_replayed": (401, "This ID token was already used."),
+    "email_missing": (401, "The provider gave no email address."),
+    "link_required": (
+        401,
+        "An account with this email exists. Sign in to it and link this provider from your "
+        "settings.",
+    ),
+    "identity_taken": (409, "This provider account is linked to another user."),
+    "account_disabled": (401, "This account is disabled."),
+    "last_way_in": (
+        409,
+        "This is the account's last way to sign in; set a password or link another provider first.",
+    ),
+}
+
+
+class OidcError(AuthServiceError):
+    """A refused OpenID sign-in or link; details name the reason."""
+
+    code = "oidc_failed"
+
+    def __init__(self, reason: str) -> None:
+        status, message = REASONS[reason]
+        super().__init__(message, details={"reason": reason})
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ProviderIdentity:
+    """Who the provider says signed in."""
+
+    issuer: str
+    subject: str
+    email: str | None
+    email_verified: bool
+    preferred_username: str | None
+    amr: tuple[str, ...]
+
+
+def provider_names() -> list[str]:
+    return oidc_providers().names()
+
+
+def exchange_id_token(
+    *, provider: str, id_token: str, nonce: str | None, policy: TokenPolicy, client: ClientInfo
+) -> SignedIn:
+    """A native app's sign-in: the ID token its provider SDK obtained, good once."""
+    found = _provider(provider)
+    attempts.reserve_credential_check(account=None)
+    claims = _verified(found, id_token, nonce=nonce)
+    _spend(_digest(id_token), _expiry(claims))
+    identity = _identity_of(found, claims)
+    user = _user_signing_in(found, identity)
+    return _signed_in(found, user, identity, policy, client)
+
+
+def list_identities(*, user_id: int) -> list[OidcIdentity]:
+    return list(
+        db.session.scalars(
+            select(OidcIdentity).where(OidcIdentity.user_id == user_id).order_by(OidcIdentity.id)
+        )
+    )
+
+
+def unlink(*, user_id: int, identity_id: int) -> None:
+    """Remove one of the user's identities, unless it is their last way in."""
+    _lock_user(user_id)
+    identity = db.session.get(OidcIdentity, identity_id) if can_be_row_id(identity_id) else None
+    if identity is None or identity.user_id != user_id:
+        db.session.rollback()
+        raise NotFoundError("Identity not found.")
+    user = db.session.get(User, user_id)
+    assert user is not None
+    if not _other_way_in(user, identity.id):
+        db.session.rollback()
+        raise OidcError("last_way_in")
+    db.session.delete(identity)
+    db.session.commit()
+    audit.record(
+        event="identity_unlinked",
+        outcome="success",
+        user_id=user_id,
+        details={"provider": identity.provider},
+    )
+
+
+def _lock_user(user_id: int) -> None:
+    """Take the user's row (PostgreSQL) or the database's write lock (SQLite) first, so two
+    removals of a user's last two ways in run one after the other and the second sees the
+    first."""
+    db.session.execute(update(User).where(User.id == user_id).values(updated_at=clock.utcnow()))
+
+
+def purge_spent_proofs() -> int:
+    deleted = db.session.execute(
+        delete(SpentOidcProof).where(SpentOidcProof.expires_at < clock.utcnow())
+    )
+    db.session.commit()
+    return int(getattr(deleted, "rowcount", 0) or 0)
+
+
+def _provider(name: str) -> Provider:
+    found = oidc_providers().get(name)
+    if found is None:
+        raise OidcError("unknown_provider")
+    return found
+
+
+def _verified(found: Provider, id_token: str, *, nonce: str | None) -> dict[str, Any]:
+    try:
+        return dict(found.verify_id_token(id_token, nonce=nonce))
+    except ProviderUnavailable as error:
+        _fail(found, "provider_unavailable")
+        raise OidcError("provider_unavailable") from error
+    except IdTokenRejected as error:
+        _fail(found, "invalid_id_token", check=error.reason)
+        raise OidcError("invalid_id_token") from error
+
+
+def _spend(digest: str, expires_at: datetime) -> None:
+    """Keep the proof's digest; a second use finds it there (one INSERT, so of two
+    concurrent uses exactly one passes)."""
+    db.session.add(SpentOidcProof(digest=digest, expires_at=expires_at))
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        audit.record(event="oidc_failed", outcome="failure", details={"reason": "replayed"})
+        raise OidcError("id_token_replayed") from error
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _expiry(claims: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+
+
+def _identity_of(found: Provider, claims: dict[str, Any]) -> ProviderIdentity:
+    email = claims.get("email")
+    amr = claims.get("amr")
+    username = claims.get("preferred_username")
+    return ProviderIdentity(
+        issuer=found.settings.issuer,
+        subject=str(claims["sub"]),
+        email=canonical_email(email) if isinstance(email, str) else None,
+        email_verified=claims.get("email_verified") is True,
+        preferred_username=username if isinstance(username, str) else None,
+        amr=tuple(a for a in amr if isinstance(a, str)) if isinstance(amr, list) else (),
+    )
+
+
+def _user_signing_in(found: Provider, identity: ProviderIdentity) -> User:
+    linked = _linked(identity)
+    if linked is not None:
+        linked.last_used_at = clock.utcnow()
+        if identity.email:
+            linked.email = identity.email
+        db.session.commit()
+        user = db.session.get(User, linked.user_id)
+        assert user is not None
+        return user
+    if identity.email is None:
+        _fail(found, "email_missing")
+        raise OidcError("email_missing")
+    existing = accounts.find_user_by_email(identity.email)
+    if existing is None:
+        return _new_user(found, identity)
+    if not (identity.email_verified and existing.email_verified_at is not None):
+        _fail(found, "link_required", user_id=existing.id)
+        raise OidcError("link_required")
+    _link(found, existing, identity)
+    return existing
+
+
+def _linked(identity: ProviderIdentity) -> OidcIdentity | None:
+    return db.session.scalar(
+        select(OidcIdentity).where(
+            OidcIdentity.issuer == identity.issuer, OidcIdentity.subject == identity.subject
+        )
+    )
+
+
+def _new_user(found: Provider, identity: ProviderIdentity) -> User:
+    assert identity.email is not None
+    user = accounts.stage_user_without_password(
+        email=identity.email,
+        username=identity.preferred_username,
+        email_verified=identity.email_verified,
+    )
+    db.session.flush()
+    _stage_identity(found, user, identity)
+    _commit_linking()
+    audit.record(
+        event="register",
+        outcome="success",
+        user_id=user.id,
+        details={"provider": found.settings.name},
+    )
+    return user
+
+
+def _link(found: Provider, user: User, identity: ProviderIdentity) -> None:
+    _stage_identity(found, user, identity)
+    _commit_linking()
+    audit.record(
+        event="identity_linked",
+        outcome="success",
+        user_id=user.id,
+        details={"provider": found.settings.name},
+    )
+
+
+def _stage_identity(found: Provider, user: User, identity: ProviderIdentity) -> None:
+    db.session.add(
+        OidcIdentity(
+            user_id=user.id,
+            provider=found.settings.name,
+            issuer=identity.issuer,
+            subject=identity.subject,
+            email=identity.email,
+            last_used_at=clock.utcnow(),
+        )
+    )
+
+
+def _commit_linking() -> None:
+    """Commit a new identity (and its new user); a concurrent first sign-in of the same
+    identity or email wins the race, and this one is answered as taken."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise OidcError("identity_taken") from error
+
+
+def _signed_in(
+    found: Provider,
+    user: User,
+    identity: ProviderIdentity,
+    policy: TokenPolicy,
+    client: ClientInfo,
+) -> SignedIn:
+    if not user.is_active:
+        _fail(found, "account_disabled", user_id=user.id)
+        raise OidcError("account_disabled")
+    provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
+    if not provider_did_mfa:
+        second_factor.require_no_second_factor(user=user, dialect=DIALECT)
+    amr: Sequence[str] = (AMR_FEDERATED, AMR_MFA) if provider_did_mfa else (AMR_FEDERATED,)
+    tokens = sessions.open_session(
+        user=user,
+        dialect=DIALECT,
+        policy=policy,
+        user_agent=client.user_agent,
+        ip=client.ip,
+        amr=amr,
+    )
+    audit.record(
+        event="oidc_login",
+        outcome="success",
+        user_id=user.id,
+        session_id=tokens.session_id,
+        details={"provider": found.settings.name},
+    )
+    return SignedIn(user=user, tokens=tokens)
+
+
+def _other_way_in(user: User, leaving_identity_id: int) -> bool:
+    """Whether the user can still sign in once this identity is gone: a password, another
+    identity, or a passkey."""
+    if has_usable_password(user.password_hash):
+        return True
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(OidcIdentity)
+        .where(OidcIdentity.user_id == user.id, OidcIdentity.id != leaving_identity_id)
+    )
+    passkeys = db.session.scalar(
+        select(func.count()).select_from(Passkey).where(Passkey.user_id == user.id)
+    )
+    return bool(others) or bool(passkeys)
+
+
+def _fail(found: Provider, reason: str, *, user_id: int | None = None, check: str = "") -> None:
+    details = {"provider": found.settings.name, "reason": reason}
+    if check:
+        details["check"] = check
+    audit.record(event="oidc_failed", outcome="failure", user_id=user_id, details=details)
