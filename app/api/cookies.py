@@ -1,10 +1,11 @@
 """The refresh-token cookie: HttpOnly, SameSite=Strict, scoped to one dialect's path."""
 
 from datetime import datetime
+from typing import TypeVar
 
-from flask import Response
 from flask import current_app
 from flask import request
+from werkzeug.wrappers import Response
 
 from app.core import clock
 from app.core.tokens import IssuedTokens
@@ -24,9 +25,12 @@ def set_refresh_cookie(
     )
 
 
+AnyResponse = TypeVar("AnyResponse", bound=Response)
+
+
 def attach_refresh_cookie(
-    response: Response, tokens: IssuedTokens, *, name: str, path: str
-) -> Response:
+    response: AnyResponse, tokens: IssuedTokens, *, name: str, path: str
+) -> AnyResponse:
     """Set the cookie that carries ``tokens``' refresh token; return the response."""
     assert tokens.refresh_token and tokens.refresh_expires_at
     set_refresh_cookie(

@@ -6,11 +6,14 @@ encrypts, every one decrypts, so a key is rotated by putting the new one first a
 the old one once ``flask mfa reencrypt`` has run.
 """
 
+import base64
 from typing import cast
 
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
 from cryptography.fernet import MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from flask import current_app
 
@@ -38,6 +41,19 @@ class SecretBox:
     def reseal(self, sealed: str) -> str:
         """The same secret under the first key."""
         return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
+
+
+def purpose_fernet(keys: str, purpose: str) -> MultiFernet:
+    """Fernet keys for one other ``purpose`` (an OpenID sign-in in progress), derived from
+    AUTH_MFA_ENCRYPTION_KEY's keys by HKDF-SHA256: no ciphertext of one purpose opens as
+    another's, and rotating the configured keys rotates these too."""
+    derived = []
+    for key in parse_keys(keys):
+        secret = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"authsvc {purpose}".encode()
+        ).derive(base64.urlsafe_b64decode(key))
+        derived.append(Fernet(base64.urlsafe_b64encode(secret)))
+    return MultiFernet(derived)
 
 
 def parse_keys(value: str) -> list[str]:

@@ -63,6 +63,25 @@ OPERATIONS = [
     Operation("GET", f"{AUTH}/oidc", "The OpenID providers to sign in with", TAG,
               responses={200: ("Their names, for a login page's buttons",
                                schemas.OidcProviderListSchema)}),
+    Operation("GET", f"{AUTH}/oidc/{{provider}}/login", "Sign in with a provider (web)", TAG,
+              query=schemas.OidcStartQuerySchema, path_parameters=(PROVIDER,),
+              responses={302: ("To the provider, with state, nonce and PKCE S256 (the flow in "
+                               "an HttpOnly, SameSite=Lax cookie on the callback's path); on "
+                               "failure to AUTH_FRONTEND_URL/login?error=<reason>", None)}),
+    Operation("GET", f"{AUTH}/oidc/{{provider}}/callback", "The provider's return (web)", TAG,
+              query=schemas.OidcCallbackQuerySchema, path_parameters=(PROVIDER,),
+              responses={302: ("To AUTH_FRONTEND_URL + next with the refreshToken cookie set; "
+                               "to /login#mfaToken=...&methods=... when a second factor is "
+                               "due; to /login?error=<reason> on any failure, with no session",
+                               None)}),
+    Operation("POST", f"{AUTH}/oidc/{{provider}}/link", "Link a provider account (web)", TAG,
+              security=("bearer",), query=schemas.OidcStartQuerySchema,
+              path_parameters=(PROVIDER,),
+              responses={200: ("Send the browser to authorizationUrl; the callback links the "
+                               "provider account to yours and lands on next",
+                               schemas.OidcLinkStartedSchema),
+                         401: ("Not authenticated", E), 404: ("No such provider", E),
+                         503: ("The provider could not be reached", E)}),
     Operation("POST", f"{AUTH}/oidc/{{provider}}/token", "Sign in with a provider's ID token",
               TAG, request=schemas.OidcTokenExchangeSchema, path_parameters=(PROVIDER,),
               responses={200: ("Signed in: the refresh token is in the body, for a native app's "

@@ -1,7 +1,14 @@
 """The blog API's sign-in with OpenID providers, and the identities linked to an account."""
 
+from urllib.parse import urlencode
+
 from flask import Response
+from flask import current_app
 from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
@@ -10,10 +17,19 @@ from app.api.blog.schemas import IdentityListSchema
 from app.api.blog.schemas import OidcProviderListSchema
 from app.api.blog.schemas import OidcSignedInSchema
 from app.api.blog.schemas import OidcTokenExchangeSchema
+from app.api.blog.views import COOKIE
+from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.errors import AuthServiceError
+from app.core.errors import MfaRequiredError
+from app.core.errors import TooManyAttemptsError
 from app.core.services import oidc
+from app.core.services import oidc_flow
+from app.core.services.oidc import OidcError
 from app.core.tokens import policy_for
+
+FLOW_COOKIE = "oidcFlow"
 
 PROVIDER_LIST_SCHEMA = OidcProviderListSchema()
 TOKEN_EXCHANGE_SCHEMA = OidcTokenExchangeSchema()
@@ -52,3 +68,96 @@ def unlink_identity(identity_id: int) -> Response:
     """Remove a linked provider account, unless it is the account's last way in."""
     oidc.unlink(user_id=current_caller.user.id, identity_id=identity_id)
     return jsonify({"message": "Identity removed"})
+
+
+@bp.get("/auth/oidc/<string:provider>/login")
+def start_oidc_sign_in(provider: str) -> BaseResponse:
+    """Send the browser to the provider; it comes back to the callback."""
+    try:
+        started = oidc_flow.begin(
+            provider=provider,
+            redirect_uri=_callback_url(provider),
+            next_path=request.args.get("next"),
+        )
+    except OidcError as error:
+        return _to_frontend_login(error=error.reason)
+    return _with_flow_cookie(redirect(started.authorization_url), provider, started.sealed_flow)
+
+
+@bp.post("/auth/oidc/<string:provider>/link")
+@access_token_required
+def start_oidc_link(provider: str) -> BaseResponse:
+    """Start the web flow that links a provider account to the caller's: the SPA sends the
+    browser to ``authorizationUrl``; the callback links instead of signing in."""
+    started = oidc_flow.begin(
+        provider=provider,
+        redirect_uri=_callback_url(provider),
+        next_path=request.args.get("next"),
+        link_user_id=current_caller.user.id,
+    )
+    body = jsonify({"authorizationUrl": started.authorization_url})
+    return _with_flow_cookie(body, provider, started.sealed_flow)
+
+
+@bp.get("/auth/oidc/<string:provider>/callback")
+def finish_oidc_sign_in(provider: str) -> BaseResponse:
+    """The provider's return: a session (the refreshToken cookie) and a redirect to the
+    frontend, or a redirect to its login page with ?error=<reason>; never a session then."""
+    try:
+        outcome = oidc_flow.finish(
+            provider=provider,
+            params=request.args.to_dict(),
+            sealed_flow=request.cookies.get(FLOW_COOKIE),
+            policy=policy_for("BLOG"),
+            client=client_info(),
+        )
+    except MfaRequiredError as error:
+        response = _to_frontend_login(fragment=_second_step_fragment(error))
+    except OidcError as error:
+        response = _to_frontend_login(error=error.reason)
+    except TooManyAttemptsError:
+        response = _to_frontend_login(error="rate_limited")
+    except AuthServiceError:
+        response = _to_frontend_login(error="sign_in_failed")
+    else:
+        response = redirect(_frontend_url(outcome.next_path))
+        if isinstance(outcome, oidc_flow.SignedInByProvider):
+            attach_refresh_cookie(response, outcome.signed_in.tokens, **COOKIE)
+    response.delete_cookie(FLOW_COOKIE, path=_callback_path(provider))
+    return response
+
+
+def _callback_path(provider: str) -> str:
+    return url_for("blog.finish_oidc_sign_in", provider=provider)
+
+
+def _callback_url(provider: str) -> str:
+    return url_for("blog.finish_oidc_sign_in", provider=provider, _external=True)
+
+
+def _with_flow_cookie(response: BaseResponse, provider: str, sealed_flow: str) -> BaseResponse:
+    response.set_cookie(
+        FLOW_COOKIE,
+        sealed_flow,
+        max_age=oidc_flow.FLOW_SECONDS,
+        path=_callback_path(provider),
+        secure=current_app.config["AUTH_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _frontend_url(path: str) -> str:
+    return current_app.config["AUTH_FRONTEND_URL"].rstrip("/") + path
+
+
+def _to_frontend_login(*, error: str | None = None, fragment: str = "") -> BaseResponse:
+    query = f"?{urlencode({'error': error})}" if error else ""
+    return redirect(_frontend_url("/login") + query + fragment)
+
+
+def _second_step_fragment(error: MfaRequiredError) -> str:
+    """The mfaToken in the fragment, which browsers never send to a server or a Referer."""
+    methods = ",".join(error.details.get("methods", []))
+    return "#" + urlencode({"mfaToken": error.details["mfaToken"], "methods": methods})

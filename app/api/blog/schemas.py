@@ -301,3 +301,21 @@ class IdentitySchema(Schema):
 
 class IdentityListSchema(Schema):
     identities = fields.List(fields.Nested(IdentitySchema))
+
+
+class OidcStartQuerySchema(Schema):
+    next = fields.String(
+        metadata={"description": "A path on the frontend to land on; anything else is /"}
+    )
+
+
+class OidcCallbackQuerySchema(Schema):
+    code = fields.String()
+    state = fields.String()
+    iss = fields.String()
+    error = fields.String()
+    error_description = fields.String()
+
+
+class OidcLinkStartedSchema(Schema):
+    authorization_url = fields.String(data_key="authorizationUrl")

@@ -68,6 +68,10 @@ REASONS = {
     ),
     "identity_taken": (409, "This provider account is linked to another user."),
     "account_disabled": (401, "This account is disabled."),
+    "invalid_state": (401, "The sign-in's state does not match; start again."),
+    "flow_expired": (401, "The sign-in took too long or was already finished; start again."),
+    "provider_error": (401, "The provider did not sign you in."),
+    "code_exchange_failed": (401, "The provider refused the sign-in's code."),
     "last_way_in": (
         409,
         "This is the account's last way to sign in; set a password or link another provider first.",
@@ -107,13 +111,13 @@ def exchange_id_token(
     *, provider: str, id_token: str, nonce: str | None, policy: TokenPolicy, client: ClientInfo
 ) -> SignedIn:
     """A native app's sign-in: the ID token its provider SDK obtained, good once."""
-    found = _provider(provider)
+    found = find_provider(provider)
     attempts.reserve_credential_check(account=None)
-    claims = _verified(found, id_token, nonce=nonce)
-    _spend(_digest(id_token), _expiry(claims))
-    identity = _identity_of(found, claims)
-    user = _user_signing_in(found, identity)
-    return _signed_in(found, user, identity, policy, client)
+    claims = verified_claims(found, id_token, nonce=nonce)
+    spend_once(id_token, _expiry(claims), reason="id_token_replayed")
+    identity = identity_of(found, claims)
+    user = user_signing_in(found, identity)
+    return open_signed_in(found, user, identity, policy, client)
 
 
 def list_identities(*, user_id: int) -> list[OidcIdentity]:
@@ -161,34 +165,36 @@ def purge_spent_proofs() -> int:
     return int(getattr(deleted, "rowcount", 0) or 0)
 
 
-def _provider(name: str) -> Provider:
+def find_provider(name: str) -> Provider:
     found = oidc_providers().get(name)
     if found is None:
         raise OidcError("unknown_provider")
     return found
 
 
-def _verified(found: Provider, id_token: str, *, nonce: str | None) -> dict[str, Any]:
+def verified_claims(
+    found: Provider, id_token: str, *, nonce: str | None, access_token: str | None = None
+) -> dict[str, Any]:
     try:
-        return dict(found.verify_id_token(id_token, nonce=nonce))
+        return dict(found.verify_id_token(id_token, nonce=nonce, access_token=access_token))
     except ProviderUnavailable as error:
-        _fail(found, "provider_unavailable")
+        record_failure(found, "provider_unavailable")
         raise OidcError("provider_unavailable") from error
     except IdTokenRejected as error:
-        _fail(found, "invalid_id_token", check=error.reason)
+        record_failure(found, "invalid_id_token", check=error.reason)
         raise OidcError("invalid_id_token") from error
 
 
-def _spend(digest: str, expires_at: datetime) -> None:
-    """Keep the proof's digest; a second use finds it there (one INSERT, so of two
-    concurrent uses exactly one passes)."""
-    db.session.add(SpentOidcProof(digest=digest, expires_at=expires_at))
+def spend_once(proof: str, expires_at: datetime, *, reason: str) -> None:
+    """Keep the proof's digest; a second use finds it there and is refused with ``reason``
+    (one INSERT, so of two concurrent uses exactly one passes)."""
+    db.session.add(SpentOidcProof(digest=_digest(proof), expires_at=expires_at))
     try:
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        audit.record(event="oidc_failed", outcome="failure", details={"reason": "replayed"})
-        raise OidcError("id_token_replayed") from error
+        audit.record(event="oidc_failed", outcome="failure", details={"reason": reason})
+        raise OidcError(reason) from error
 
 
 def _digest(value: str) -> str:
@@ -199,7 +205,7 @@ def _expiry(claims: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
 
 
-def _identity_of(found: Provider, claims: dict[str, Any]) -> ProviderIdentity:
+def identity_of(found: Provider, claims: dict[str, Any]) -> ProviderIdentity:
     email = claims.get("email")
     amr = claims.get("amr")
     username = claims.get("preferred_username")
@@ -213,7 +219,7 @@ def _identity_of(found: Provider, claims: dict[str, Any]) -> ProviderIdentity:
     )
 
 
-def _user_signing_in(found: Provider, identity: ProviderIdentity) -> User:
+def user_signing_in(found: Provider, identity: ProviderIdentity) -> User:
     linked = _linked(identity)
     if linked is not None:
         linked.last_used_at = clock.utcnow()
@@ -224,16 +230,32 @@ def _user_signing_in(found: Provider, identity: ProviderIdentity) -> User:
         assert user is not None
         return user
     if identity.email is None:
-        _fail(found, "email_missing")
+        record_failure(found, "email_missing")
         raise OidcError("email_missing")
     existing = accounts.find_user_by_email(identity.email)
     if existing is None:
         return _new_user(found, identity)
     if not (identity.email_verified and existing.email_verified_at is not None):
-        _fail(found, "link_required", user_id=existing.id)
+        record_failure(found, "link_required", user_id=existing.id)
         raise OidcError("link_required")
     _link(found, existing, identity)
     return existing
+
+
+def link_identity(found: Provider, user_id: int, identity: ProviderIdentity) -> None:
+    """Link a provider account to a signed-in user (from settings); one linked to another
+    user stays theirs."""
+    linked = _linked(identity)
+    if linked is not None and linked.user_id != user_id:
+        record_failure(found, "identity_taken", user_id=user_id)
+        raise OidcError("identity_taken")
+    if linked is not None:
+        return
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        record_failure(found, "account_disabled", user_id=user_id)
+        raise OidcError("account_disabled")
+    _link(found, user, identity)
 
 
 def _linked(identity: ProviderIdentity) -> OidcIdentity | None:
@@ -297,7 +319,7 @@ def _commit_linking() -> None:
         raise OidcError("identity_taken") from error
 
 
-def _signed_in(
+def open_signed_in(
     found: Provider,
     user: User,
     identity: ProviderIdentity,
@@ -305,7 +327,7 @@ def _signed_in(
     client: ClientInfo,
 ) -> SignedIn:
     if not user.is_active:
-        _fail(found, "account_disabled", user_id=user.id)
+        record_failure(found, "account_disabled", user_id=user.id)
         raise OidcError("account_disabled")
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
@@ -345,7 +367,9 @@ def _other_way_in(user: User, leaving_identity_id: int) -> bool:
     return bool(others) or bool(passkeys)
 
 
-def _fail(found: Provider, reason: str, *, user_id: int | None = None, check: str = "") -> None:
+def record_failure(
+    found: Provider, reason: str, *, user_id: int | None = None, check: str = ""
+) -> None:
     details = {"provider": found.settings.name, "reason": reason}
     if check:
         details["check"] = check
