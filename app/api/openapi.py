@@ -72,7 +72,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "operationId": operation_id(op.tag, op.method, op.path),
         "responses": {
-            str(status): _response(*answer) | _links(op.links.get(status))
+            str(status): _response(*answer) | _location(status) | _links(op.links.get(status))
             for status, answer in op.responses.items()
         },
         "security": [{scheme: []} for scheme in op.security] if op.security else [],
@@ -103,6 +103,13 @@ def _links(links: dict[str, Any] | None) -> dict[str, Any]:
 
 def _response(description: str, schema: SchemaRef) -> dict[str, Any]:
     return {"description": description, **({"content": _json(schema)} if schema else {})}
+
+
+def _location(status: int) -> dict[str, Any]:
+    """A redirect's answer is its Location header; it has no body."""
+    if not 300 <= status < 400:
+        return {}
+    return {"headers": {"Location": {"description": "Where to", "schema": {"type": "string"}}}}
 
 
 def _json(schema: SchemaRef) -> dict[str, Any]:
