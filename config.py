@@ -139,6 +139,8 @@ class Config:
     # (a-z, then a-z or 0-9); each one's AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET,
     # _SCOPES, _AUDIENCES and _TRUST_MFA are read below, as they are.
     AUTH_OIDC_PROVIDERS = _env_list("AUTH_OIDC_PROVIDERS")
+    # A provider that could not be reached is asked again after this many seconds, not sooner.
+    AUTH_OIDC_RETRY_SECONDS = _env_int("AUTH_OIDC_RETRY_SECONDS", 30)
     # Admin endpoints refuse an access token whose login had no second factor.
     AUTH_ADMIN_REQUIRES_MFA = _env_bool("AUTH_ADMIN_REQUIRES_MFA", False)
     # GET /openapi.json and the Swagger UI page at /docs.

@@ -3,7 +3,7 @@
 Each provider is found by discovery: its ``/.well-known/openid-configuration`` is fetched once
 per process (at startup, where the process that loads the app also serves or forks the
 workers) and kept; a provider that cannot be reached is logged and asked again on a later
-sign-in, at most once per ``RETRY_SECONDS``, so a provider that is down never stops the
+sign-in, at most once per AUTH_OIDC_RETRY_SECONDS, so a provider that is down never stops the
 service nor stalls every request on its timeout. Its signing keys (JWKS) are fetched with the
 metadata and again when a token names a key the set lacks, at most once per
 ``JWKS_REFETCH_SECONDS``, so tokens naming made-up keys cannot make the service hammer the
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 _EXTENSION = "authsvc.oidc_providers"
 NAME = re.compile(r"^[a-z][a-z0-9]{0,31}$")
 DEFAULT_SCOPES = "openid email profile"
-RETRY_SECONDS = 30.0
 JWKS_REFETCH_SECONDS = 60.0
 HTTP_TIMEOUT_SECONDS = 5.0
 # Clock skew allowed on exp, iat and nbf.
@@ -84,6 +83,7 @@ class Provider:
 
     settings: ProviderSettings
     client: FlaskOAuth2App
+    retry_seconds: float
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _failed_at: float = float("-inf")
     _jwks_fetched_at: float = float("-inf")
@@ -93,7 +93,7 @@ class Provider:
         with self._lock:
             if "_loaded_at" in self.client.server_metadata:
                 return cast(dict[str, Any], self.client.server_metadata)
-            if time.monotonic() - self._failed_at < RETRY_SECONDS:
+            if time.monotonic() - self._failed_at < self.retry_seconds:
                 raise ProviderUnavailable(self.settings.name)
             try:
                 metadata = self.client.load_server_metadata()
@@ -182,8 +182,10 @@ class Provider:
 class Providers:
     def __init__(self, app: Flask, settings: list[ProviderSettings]) -> None:
         oauth = OAuth(app)
+        retry = float(app.config["AUTH_OIDC_RETRY_SECONDS"])
         self._providers = {
-            one.name: Provider(one, cast(FlaskOAuth2App, _register(oauth, one))) for one in settings
+            one.name: Provider(one, cast(FlaskOAuth2App, _register(oauth, one)), retry)
+            for one in settings
         }
 
     def names(self) -> list[str]:
