@@ -16,6 +16,13 @@ def spa_index() -> Response:
     return _static("index.html")
 
 
+@bp.get("/login")
+def spa_login() -> Response:
+    """Where an OpenID sign-in lands when it fails or waits for a second step
+    (AUTH_FRONTEND_URL/login): the same page, which reads the error or the mfaToken."""
+    return _static("index.html")
+
+
 @bp.get("/<path:filename>")
 def spa_file(filename: str) -> Response:
     return _static(filename)

@@ -280,5 +280,43 @@ $("totp-confirm").addEventListener("submit", (event) => {
 $("logout").addEventListener("click", logOut);
 $("reload-profile").addEventListener("click", showCurrentUser);
 
+// "Sign in with <provider>": a plain link; the service sends the browser to the provider and
+// back to this page's root, with the refresh cookie set.
+async function showProviders() {
+  const response = await call("/auth/oidc");
+  if (!response.ok) return;
+  const { providers } = await response.json();
+  $("providers").replaceChildren(...providers.map(({ name }) => {
+    const link = document.createElement("a");
+    link.id = `oidc-${name}`;
+    link.className = "button";
+    link.href = `${API}/auth/oidc/${encodeURIComponent(name)}/login?next=/`;
+    link.textContent = `Sign in with ${name}`;
+    return link;
+  }));
+}
+
+// Back from a provider: ?error=<reason> when it failed, #mfaToken=... when the account's
+// second step is due. Both are read once and taken out of the address bar.
+function readProviderReturn() {
+  const error = new URLSearchParams(location.search).get("error");
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (error || fragment.has("mfaToken")) history.replaceState(null, "", location.pathname);
+  if (error) $("error").textContent = `Signing in with the provider failed (${error}).`;
+  if (fragment.has("mfaToken")) {
+    mfaToken = fragment.get("mfaToken");
+    return true;
+  }
+  return false;
+}
+
 // A reload forgets the access token; the refresh cookie brings the session back.
-(async () => ((await refresh()) ? showCurrentUser() : showSignedOut()))();
+(async () => {
+  showProviders();
+  if (readProviderReturn()) {
+    showSignedOut();
+    showSecondStep(true);
+    return;
+  }
+  return (await refresh()) ? showCurrentUser() : showSignedOut();
+})();

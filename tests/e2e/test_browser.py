@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.openid_provider import running_provider
+from tests.openid_provider import web_client
 from tests.processes import ROOT
 from tests.totp_codes import codes_in_order
 
@@ -340,3 +342,39 @@ def test_the_docs_page_renders_every_operation_offline(start_server, browser):
 def _documented_operations() -> int:
     spec = json.loads((ROOT / "docs" / "openapi.json").read_text())
     return sum(len(methods) for methods in spec["paths"].values())
+
+
+def test_a_new_user_signs_in_with_an_openid_provider_from_the_spa(start_server, browser):
+    """The SPA's "Sign in with test" button, the provider's own login and consent pages
+    (panva's oidc-provider), and back: the new user lands on the SPA, logged in."""
+    clients = [web_client("authsvc-web", "spa-client-secret-" + "z" * 32,
+                          "http://127.0.0.1/api/v1/auth/oidc/test/callback")]  # fmt: skip
+    email = "from-the-provider@example.com"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with running_provider(clients=clients) as provider:
+        server = start_server(
+            AUTH_SERVE_EXAMPLES="true",
+            AUTH_OIDC_PROVIDERS="test",
+            AUTH_OIDC_TEST_ISSUER=provider.issuer,
+            AUTH_OIDC_TEST_CLIENT_ID="authsvc-web",
+            AUTH_OIDC_TEST_CLIENT_SECRET="spa-client-secret-" + "z" * 32,
+            AUTH_FRONTEND_URL="http://127.0.0.1:{port}/examples/spa",
+        )
+        page = browser.new_context().new_page()
+        status = page.locator("#status")
+
+        page.goto(f"{server.url}/examples/spa/")
+        status.filter(has_text="Logged out").wait_for()
+        page.click("#oidc-test")
+        page.locator("input[name=login]").fill(email)
+        page.locator("input[name=password]").fill("whatever the provider asks")
+        page.screenshot(path=SHOTS / "14-provider-login.png")
+        page.locator("button[type=submit]").click()
+        page.locator("button[type=submit]").click()  # the provider's consent page
+        status.filter(has_text=f"Logged in as {email}").wait_for()
+        page.screenshot(path=SHOTS / "15-signed-in-with-the-provider.png")
+        landed = page.url
+        page.reload()
+        status.filter(has_text=f"Logged in as {email}").wait_for()
+
+    assert landed == f"{server.url}/examples/spa/"
