@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
 from app.core import clock
@@ -18,6 +19,7 @@ from app.core.services import totp
 from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
+from tests.conftest import reset_tables
 from tests.dialects import USER_ENDPOINTS
 from tests.dialects import bearer
 from tests.factories import PASSWORD
@@ -343,6 +345,8 @@ def test_an_identity_is_removed_when_the_account_has_a_password(client, app_cont
         == 200
     )
     assert db.session.scalar(select(OidcIdentity)) is None
+    unlinked = db.session.scalar(select(AuthEvent).where(AuthEvent.event == "identity_unlinked"))
+    assert unlinked is not None and unlinked.user_id == local.id
 
 
 def test_someone_elses_identity_is_not_found(client, app_context, provider):
@@ -369,3 +373,82 @@ def test_tokens_purge_deletes_the_expired_proofs_only(app_context, runner):
 
     assert "1 expired OpenID proofs" in result.output
     assert db.session.scalars(select(SpentOidcProof.digest)).all() == ["b" * 64]
+
+
+def _user_with_totp(client, provider) -> str:
+    """An account made by a provider sign-in, with TOTP on; its email."""
+    email = _login_name()
+    assert _sign_in(client, provider, email).status_code == 200
+    _turn_on_totp_without_a_password(
+        db.session.scalars(select(User).where(User.email == email)).one()
+    )
+    return email
+
+
+def _signed_with_amr(provider, email, amr):
+    claims = provider.id_token_claims(IOS_CLIENT, sub=email, email=email, amr=amr)
+    return provider.sign(claims | {"email_verified": True})
+
+
+@pytest.mark.parametrize(
+    ("trust", "amr", "status"),
+    [("true", ["pwd", "mfa"], 200), ("true", ["pwd"], 403), ("false", ["pwd", "mfa"], 403)],
+    ids=["trusted-and-done", "trusted-not-done", "done-not-trusted"],
+)
+def test_the_providers_second_factor_counts_only_when_trusted(
+    database_url, seed_rows, provider, trust, amr, status
+):
+    app = make_app(
+        database_url, **provider_settings(provider.issuer, AUTH_OIDC_TEST_TRUST_MFA=trust)
+    )
+    client = app.test_client()
+    try:
+        with app.app_context():
+            reset_tables(seed_rows)
+            email = _user_with_totp(client, provider)
+            response = _exchange(client, _signed_with_amr(provider, email, amr))
+            amr_claim = (
+                decode_token(response.get_json()["accessToken"])["amr"] if status == 200 else None
+            )
+    finally:
+        with app.app_context():
+            dispose_engines()
+
+    assert response.status_code == status, response.get_json()
+    if status == 200:
+        assert amr_claim == ["fed", "mfa"]
+
+
+def test_a_sign_in_without_a_second_factor_carries_amr_fed(client, app_context, provider):
+    response = _sign_in(client, provider, _login_name())
+
+    assert decode_token(response.get_json()["accessToken"])["amr"] == ["fed"]
+
+
+def test_sign_ins_draw_from_the_per_address_login_budget(database_url, seed_rows, provider):
+    app = make_app(
+        database_url,
+        **provider_settings(provider.issuer, AUTH_RATELIMIT_CREDENTIALS_PER_IP="2 per minute"),
+    )
+    client = app.test_client()
+    try:
+        answers = [_exchange(client, "not.a.token").status_code for _ in range(3)]
+    finally:
+        with app.app_context():
+            dispose_engines()
+
+    assert answers == [401, 401, 429]
+
+
+def test_sign_ins_links_removals_and_refusals_are_audited(client, app_context, provider):
+    _sign_in(client, provider, _login_name())
+    _exchange(client, "not.a.token")
+
+    events = db.session.execute(
+        select(AuthEvent.event, AuthEvent.outcome, AuthEvent.details).order_by(AuthEvent.id)
+    ).all()
+
+    assert ("oidc_login", "success", {"provider": "test"}) in events
+    refused = [e for e in events if e.event == "oidc_failed"]
+    assert refused[-1].details["reason"] == "invalid_id_token"
+    assert "not.a.token" not in str(events)
