@@ -443,7 +443,7 @@ The service's own views keep the guard: 60-80 us is a fifth to a third of what a
 authenticated request costs under gunicorn (`/auth/me` 250-280 us in-process without the
 test client, above), for no difference in what is accepted.
 
-## Against the peers, and the fixed cost per request (2026-12-03, in progress)
+## Against the peers, and the fixed cost per request (2026-12-03 and 04)
 
 Since 2026-12-03 every round also measures bare Flask and the naive flask-jwt-extended stack
 (Method). The full `make bench` of 2026-12-03 22:54 (tables above; 5 rounds of 5 s) and a
@@ -487,9 +487,47 @@ Where `/healthz`'s fixed cost goes, first accounting:
   2.7 ms of machine CPU each refresh took in the full run (741/s on SQLite's stand, 2
   cores), and let a client spend twice its budget across a window's edge, so the sliding
   window counter stays.
-- Still to do (issue 23): py-spy on a worker and `/proc` CPU per request under gunicorn, the
-  gthread hand-offs, and overlapping the budget's Redis round trip with the rotation's
-  database round trip on PostgreSQL (the two stores cannot share one).
+- **Under gunicorn** (`python -m bench.fixed_cost`: the service and bare Flask on the same
+  gunicorn settings, 7 alternating rounds of `wrk -t2 -c16` for 5 s on `/healthz`). The CPU
+  time of every process of each server (master and workers, user and system, from
+  `/proc/<pid>/stat`) divided by the requests served: the service **455 us** a request
+  (rounds 421-482), bare Flask **395 us** (356-434). The fixed cost left is 60 us, 15% over
+  bare Flask. Then py-spy (`--gil`, 250 Hz, 20 s on one worker of each) charged each sample
+  to the first part found in its stack, as microseconds of those totals:
+
+  | part | service | bare Flask | difference |
+  |---|---:|---:|---:|
+  | gunicorn: accept, parse, hand between threads, write the answer | 175 | 166 | +9 |
+  | Flask and werkzeug: contexts, routing, request and response objects | 119 | 112 | +7 |
+  | gunicorn's access log line | 78 | 74 | +4 |
+  | the service's hooks and view (protective headers, JSON, the check) | 30 | 0 | +30 |
+  | Flask-Limiter's before/after-request hooks | 17 | 0 | +17 |
+  | the rest (threads, selectors and sockets outside gunicorn's frames) | 37 | 43 | -6 |
+
+  So of a `/healthz` under gunicorn, gunicorn and Flask themselves take about 380 us on
+  this machine whatever the app does; the service adds its security headers and JSON
+  (30 us) and Flask-Limiter's hooks (17 us). Both stay: the headers are part of the security
+  contract, and a team's own `@limiter.limit(..., deduct_when=...)` needs the limiter's
+  after-request pass. The gthread hand-off (the main thread accepts and polls, a pool thread
+  answers) is inside gunicorn's 166-175 us for both servers alike; JSON logging costs
+  nothing on `/healthz`, which writes no event. Earlier removals: the client-origin read on
+  unaudited blueprints (12.6 us in process) and, for operators who choose it, the access
+  log (78 us here, `GUNICORN_ACCESS_LOG=0`). With the same-round rate ratios of the full
+  run (0.89 on SQLite's stand, 1.00 on PostgreSQL's) the `/healthz` target (0.85) is met.
+- **Refresh on PostgreSQL** (1.58 x the naive peer; target 2.0). What stands in the way,
+  from the full run's PostgreSQL table: the peer rotates 401 times a second, so 2.0 x needs
+  802. The service's refresh does two round trips the peer does not have or has cheaper: the
+  budget's Redis hit, which one budget across workers and hosts requires, and one committed
+  UPDATE. Those two alone, with no token work (`/bench/floor/refresh-io`), run 954 a
+  second: 2.38 x the peer. Reaching 802 would leave 0.40 ms of the machine's two cores per
+  refresh (2/802 - 2/954 seconds) for checking the refresh token, minting two tokens, the
+  cookie, the JSON and the audit event, which take 1.23 ms today (2/601 - 2/954). The
+  alternatives issue 23 named, measured: the budget and the rotation cannot share one
+  round trip (Redis and PostgreSQL); a cheaper strategy saves 11 us of 3,300 (above); and
+  overlapping the two round trips would shorten a refresh's latency, not the machine time it
+  costs, which is what bounds the throughput when wrk, gunicorn, PostgreSQL and Redis share
+  two saturated cores (the budget's round trip costs 0.38 ms of it: 2/954 - 2/1169 seconds,
+  the write alone). No guarantee was relaxed to close the gap.
 
 ## Importing users (2026-12-03)
 
