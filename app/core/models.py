@@ -216,6 +216,8 @@ class MfaChallenge(Model):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     dialect: Mapped[str] = mapped_column(String(32))
+    # How the first step proved who it was: "pwd", or "fed" after an OpenID provider.
+    first_factor: Mapped[str] = mapped_column(String(8), default="pwd", server_default="pwd")
     tries_left: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -5,8 +5,8 @@ per process (at startup, where the process that loads the app also serves or for
 workers) and kept; a provider that cannot be reached is logged and asked again on a later
 sign-in, at most once per AUTH_OIDC_RETRY_SECONDS, so a provider that is down never stops the
 service nor stalls every request on its timeout. Its signing keys (JWKS) are fetched with the
-metadata and again when a token names a key the set lacks, at most once per
-``JWKS_REFETCH_SECONDS``, so tokens naming made-up keys cannot make the service hammer the
+metadata and again when a token names a key the set lacks, also at most once per
+AUTH_OIDC_RETRY_SECONDS, so tokens naming made-up keys cannot make the service hammer the
 provider. Signatures are checked by joserfc and claims by Authlib's ID token rules.
 """
 
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 _EXTENSION = "authsvc.oidc_providers"
 NAME = re.compile(r"^[a-z][a-z0-9]{0,31}$")
 DEFAULT_SCOPES = "openid email profile"
-JWKS_REFETCH_SECONDS = 60.0
 HTTP_TIMEOUT_SECONDS = 5.0
 # Clock skew allowed on exp, iat and nbf.
 LEEWAY_SECONDS = 60
@@ -157,7 +156,7 @@ class Provider:
         """Fetch the JWKS again (a key the token names is new), unless it was fetched
         lately; whether it was."""
         with self._lock:
-            if time.monotonic() - self._jwks_fetched_at < JWKS_REFETCH_SECONDS:
+            if time.monotonic() - self._jwks_fetched_at < self.retry_seconds:
                 return False
             self._jwks_fetched_at = time.monotonic()
         try:

@@ -1,4 +1,5 @@
-"""OpenID sign-in: identities linked to users, and the one-time proofs already spent.
+"""OpenID sign-in: identities linked to users, the one-time proofs already spent, and the
+first factor of a login waiting for its second step.
 
 Revision ID: 0009
 Revises: 0008
@@ -38,9 +39,15 @@ def upgrade():
         sa.PrimaryKeyConstraint("digest"),
     )
     op.create_index(op.f("ix_oidc_spent_proofs_expires_at"), "oidc_spent_proofs", ["expires_at"])
+    with op.batch_alter_table("mfa_challenges") as batch:
+        batch.add_column(
+            sa.Column("first_factor", sa.String(length=8), server_default="pwd", nullable=False)
+        )
 
 
 def downgrade():
+    with op.batch_alter_table("mfa_challenges") as batch:
+        batch.drop_column("first_factor")
     op.drop_index(op.f("ix_oidc_spent_proofs_expires_at"), table_name="oidc_spent_proofs")
     op.drop_table("oidc_spent_proofs")
     op.drop_index(op.f("ix_oidc_identities_user_id"), table_name="oidc_identities")

@@ -70,6 +70,7 @@ def running_provider(
     accounts: dict[str, dict[str, Any]] | None = None,
     conform_id_token_claims: bool = False,
     port: int | None = None,
+    kid: str = KEY_ID,
 ) -> Iterator[OpenIdProvider]:
     """Serve a provider on loopback for the block's duration."""
     node = shutil.which("node")
@@ -79,7 +80,7 @@ def running_provider(
             pytrace=False,
         )
     port = port or free_port()
-    key = new_signing_key()
+    key = new_signing_key(kid)
     config = {
         "port": port,
         "jwks": KeySet([key]).as_dict(private=True),

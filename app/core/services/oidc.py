@@ -331,7 +331,9 @@ def open_signed_in(
         raise OidcError("account_disabled")
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
-        second_factor.require_no_second_factor(user=user, dialect=DIALECT)
+        second_factor.require_no_second_factor(
+            user=user, dialect=DIALECT, first_factor=AMR_FEDERATED
+        )
     amr: Sequence[str] = (AMR_FEDERATED, AMR_MFA) if provider_did_mfa else (AMR_FEDERATED,)
     tokens = sessions.open_session(
         user=user,

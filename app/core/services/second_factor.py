@@ -101,7 +101,7 @@ def methods_of(*, user_id: int) -> list[str]:
     return [TOTP] * has_totp + [RECOVERY_CODE] + [PASSKEY] * has_passkeys
 
 
-def require_no_second_factor(*, user: User, dialect: str) -> None:
+def require_no_second_factor(*, user: User, dialect: str, first_factor: str = AMR_PWD) -> None:
     """Let a login with a password alone through, or refuse it: with an mfaToken on the blog
     face, which has a second step, and as bad credentials on the others, which have none."""
     methods = methods_of(user_id=user.id)
@@ -116,7 +116,7 @@ def require_no_second_factor(*, user: User, dialect: str) -> None:
         )
         raise SecondFactorElsewhereError(user_id=user.id)
     details: dict[str, object] = {
-        "mfaToken": _open_challenge(user_id=user.id, dialect=dialect),
+        "mfaToken": _open_challenge(user_id=user.id, dialect=dialect, first_factor=first_factor),
         "methods": methods,
     }
     if PASSKEY in methods:
@@ -137,7 +137,7 @@ def finish_login(
 ) -> SecondStepDone:
     """The session a login's second step opens: one try of the mfaToken, one code (or one
     passkey assertion) checked."""
-    user_id, dialect = _take_a_try(mfa_token)
+    user_id, dialect, first_factor = _take_a_try(mfa_token)
     if credential is not None:
         assertion = passkeys.verify_second_step(user_id=user_id, credential=credential)
         if not _spend_challenge(mfa_token):
@@ -150,7 +150,7 @@ def finish_login(
             policy,
             user_agent,
             ip,
-            (AMR_PWD, assertion.methods[0], AMR_MFA),
+            (first_factor, assertion.methods[0], AMR_MFA),
             PASSKEY,
         )
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
@@ -164,7 +164,7 @@ def finish_login(
     if method == RECOVERY_CODE:
         audit.record(event="recovery_code_used", outcome="success", user_id=user_id)
     return _open_second_step_session(
-        user_id, dialect, policy, user_agent, ip, (AMR_PWD, AMR_OTP, AMR_MFA), method
+        user_id, dialect, policy, user_agent, ip, (first_factor, AMR_OTP, AMR_MFA), method
     )
 
 
@@ -317,7 +317,7 @@ def purge_expired_challenges() -> int:
     return deleted + passkeys.purge_expired_challenges()
 
 
-def _open_challenge(*, user_id: int, dialect: str) -> str:
+def _open_challenge(*, user_id: int, dialect: str, first_factor: str) -> str:
     now = clock.utcnow()
     raw = secrets.token_urlsafe(32)
     db.session.add(
@@ -325,6 +325,7 @@ def _open_challenge(*, user_id: int, dialect: str) -> str:
             token_hash=_digest(raw),
             user_id=user_id,
             dialect=dialect,
+            first_factor=first_factor,
             tries_left=current_app.config["AUTH_MFA_TOKEN_TRIES"],
             created_at=now,
             expires_at=now + timedelta(seconds=current_app.config["AUTH_MFA_TOKEN_SECONDS"]),
@@ -334,8 +335,9 @@ def _open_challenge(*, user_id: int, dialect: str) -> str:
     return raw
 
 
-def _take_a_try(raw: str) -> tuple[int, str]:
-    """The user and face of a live mfaToken, one of its tries now taken (committed)."""
+def _take_a_try(raw: str) -> tuple[int, str, str]:
+    """The user, face and first factor of a live mfaToken, one of its tries now taken
+    (committed)."""
     if not (isinstance(raw, str) and 0 < len(raw) <= MAX_MFA_TOKEN_CHARS and raw.isascii()):
         raise MfaTokenInvalidError()
     taken = db.session.execute(
@@ -347,13 +349,13 @@ def _take_a_try(raw: str) -> tuple[int, str]:
             MfaChallenge.expires_at > clock.utcnow(),
         )
         .values(tries_left=MfaChallenge.tries_left - 1)
-        .returning(MfaChallenge.user_id, MfaChallenge.dialect)
+        .returning(MfaChallenge.user_id, MfaChallenge.dialect, MfaChallenge.first_factor)
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
     if taken is None:
         raise MfaTokenInvalidError()
-    return int(taken[0]), str(taken[1])
+    return int(taken[0]), str(taken[1]), str(taken[2])
 
 
 def _spend_challenge(raw: str) -> bool:

@@ -452,3 +452,29 @@ def test_sign_ins_links_removals_and_refusals_are_audited(client, app_context, p
     refused = [e for e in events if e.event == "oidc_failed"]
     assert refused[-1].details["reason"] == "invalid_id_token"
     assert "not.a.token" not in str(events)
+
+
+def test_a_providers_new_signing_key_is_fetched_when_a_token_names_it(database_url, seed_rows):
+    """The provider rotates its key (here: restarts with a new one on the same address); the
+    first token naming the new key makes the service fetch the JWKS again."""
+    port = free_port()
+    clients = [native_client(IOS_CLIENT)]
+    app = make_app(
+        database_url,
+        **provider_settings(f"http://127.0.0.1:{port}", AUTH_OIDC_RETRY_SECONDS="3"),
+    )
+    client = app.test_client()
+    try:
+        with running_provider(clients=clients, port=port) as before:
+            old_key = _exchange(client, _signed_with_amr(before, _login_name(), []))
+        with running_provider(clients=clients, port=port, kid="provider-key-2") as after:
+            too_soon = _exchange(client, _signed_with_amr(after, _login_name(), []))
+            time.sleep(3.1)
+            rotated = _exchange(client, _signed_with_amr(after, _login_name(), []))
+    finally:
+        with app.app_context():
+            dispose_engines()
+
+    assert old_key.status_code == 200, old_key.get_json()
+    assert too_soon.status_code == 401
+    assert rotated.status_code == 200, rotated.get_json()

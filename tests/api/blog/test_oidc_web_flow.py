@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pyotp
 import pytest
 import requests
+from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
 from app.core.models import OidcIdentity
@@ -234,6 +235,7 @@ def test_an_account_with_totp_goes_through_the_second_step(client, app_context, 
         json={"mfaToken": fragment["mfaToken"][0], "code": pyotp.TOTP(secret).now()},
     )
     assert verified.status_code == 200, verified.get_json()
+    assert decode_token(verified.get_json()["accessToken"])["amr"] == ["fed", "otp", "mfa"]
 
 
 def _confirmed_totp(user: User) -> str:
