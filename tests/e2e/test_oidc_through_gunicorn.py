@@ -38,6 +38,8 @@ def _settings(issuer: str, **extra: str) -> dict[str, str]:
         "AUTH_OIDC_TEST_CLIENT_SECRET": WEB_SECRET,
         "AUTH_OIDC_TEST_AUDIENCES": APP_CLIENT,
         "AUTH_FRONTEND_URL": FRONTEND,
+        # The module signs in well over the default 30 times a minute from one address.
+        "AUTH_RATELIMIT_CREDENTIALS_PER_IP": "1000 per minute",
         **extra,
     }
 
@@ -263,3 +265,18 @@ def test_a_provider_down_at_startup_and_at_login_gives_error_redirects_then_reco
     assert health.status_code == 200
     assert "OpenID provider unavailable" in server.logs()
     assert up.headers["Location"].startswith(f"{issuer}/auth?")
+
+
+def test_first_sign_ins_of_one_new_identity_at_once_make_one_user(server, provider):
+    """The same person on several devices at once, each with its own ID token: one user."""
+    email = _login_name()
+    signed = []
+    for _ in range(8):
+        nonce = uuid.uuid4().hex
+        signed.append((id_token_from_provider(provider, APP_CLIENT, email, nonce=nonce), nonce))
+
+    with ThreadPoolExecutor(len(signed)) as pool:
+        answers = list(pool.map(lambda pair: _exchange(server, pair[0], nonce=pair[1]), signed))
+
+    assert [a.status_code for a in answers] == [200] * len(signed), [a.text for a in answers]
+    assert len({a.json()["user"]["_id"] for a in answers}) == 1

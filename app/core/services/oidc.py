@@ -13,7 +13,9 @@ its error redirect, and are audited as ``oidc_failed``.
 """
 
 import hashlib
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -220,15 +222,32 @@ def identity_of(found: Provider, claims: dict[str, Any]) -> ProviderIdentity:
 
 
 def user_signing_in(found: Provider, identity: ProviderIdentity) -> User:
+    """The user this identity signs in: linked before, linked now, or new. Two first
+    sign-ins of one identity at once (two devices) both end with the one user the first
+    made: the second, refused by the unique keys, finds it."""
     linked = _linked(identity)
     if linked is not None:
-        linked.last_used_at = clock.utcnow()
-        if identity.email:
-            linked.email = identity.email
-        db.session.commit()
-        user = db.session.get(User, linked.user_id)
-        assert user is not None
-        return user
+        return _signed_in_again(linked, identity)
+    try:
+        return _first_sign_in(found, identity)
+    except OidcError as error:
+        raced = _linked(identity) if error.reason == "identity_taken" else None
+        if raced is None:
+            raise
+        return _signed_in_again(raced, identity)
+
+
+def _signed_in_again(linked: OidcIdentity, identity: ProviderIdentity) -> User:
+    linked.last_used_at = clock.utcnow()
+    if identity.email:
+        linked.email = identity.email
+    db.session.commit()
+    user = db.session.get(User, linked.user_id)
+    assert user is not None
+    return user
+
+
+def _first_sign_in(found: Provider, identity: ProviderIdentity) -> User:
     if identity.email is None:
         record_failure(found, "email_missing")
         raise OidcError("email_missing")
@@ -273,9 +292,10 @@ def _new_user(found: Provider, identity: ProviderIdentity) -> User:
         username=identity.preferred_username,
         email_verified=identity.email_verified,
     )
-    db.session.flush()
-    _stage_identity(found, user, identity)
-    _commit_linking()
+    with _taken_if_raced():
+        db.session.flush()  # the new user's id, for its identity
+        _stage_identity(found, user, identity)
+        db.session.commit()
     audit.record(
         event="register",
         outcome="success",
@@ -286,8 +306,9 @@ def _new_user(found: Provider, identity: ProviderIdentity) -> User:
 
 
 def _link(found: Provider, user: User, identity: ProviderIdentity) -> None:
-    _stage_identity(found, user, identity)
-    _commit_linking()
+    with _taken_if_raced():
+        _stage_identity(found, user, identity)
+        db.session.commit()
     audit.record(
         event="identity_linked",
         outcome="success",
@@ -309,11 +330,12 @@ def _stage_identity(found: Provider, user: User, identity: ProviderIdentity) -> 
     )
 
 
-def _commit_linking() -> None:
-    """Commit a new identity (and its new user); a concurrent first sign-in of the same
+@contextmanager
+def _taken_if_raced() -> Iterator[None]:
+    """Writing a new identity (and its new user): a concurrent first sign-in of the same
     identity or email wins the race, and this one is answered as taken."""
     try:
-        db.session.commit()
+        yield
     except IntegrityError as error:
         db.session.rollback()
         raise OidcError("identity_taken") from error
