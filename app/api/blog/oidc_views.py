@@ -119,6 +119,11 @@ def finish_oidc_sign_in(provider: str) -> BaseResponse:
         response = _to_frontend_login(error="rate_limited")
     except AuthServiceError:
         response = _to_frontend_login(error="sign_in_failed")
+    except Exception:
+        # A browser navigation gets a page to land on, never a 500: a database outage or a
+        # bug is logged (with its traceback) and the user is sent back to try again.
+        current_app.logger.exception("OpenID callback failed")
+        response = _to_frontend_login(error="server_error")
     else:
         response = redirect(_frontend_url(outcome.next_path))
         if isinstance(outcome, oidc_flow.SignedInByProvider):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.core.models import OidcIdentity
 from app.core.models import TotpFactor
 from app.core.models import User
+from app.core.services import oidc_flow
 from app.core.services import totp
 from app.database import db
 from tests.api.blog.test_oidc_token_exchange import WEB_CLIENT
@@ -303,3 +304,28 @@ def test_the_email_is_read_from_userinfo_when_the_id_token_lacks_it(
 
     assert landed.headers["Location"] == f"{FRONTEND}/dashboard"
     assert email in created
+
+
+def test_a_bad_code_comes_back_as_an_error_redirect_not_a_500(client, provider):
+    callback = _back_from_provider(client, provider, _login_name())
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+
+    response = client.get(callback.replace(f"code={code}", "code=not-a-code-the-provider-gave"))
+
+    assert _error_of(response) == "code_exchange_failed"
+    assert _refresh_cookie(client) is None
+
+
+def test_an_unexpected_failure_at_the_callback_is_an_error_redirect_not_a_500(
+    client, provider, monkeypatch
+):
+    callback = _back_from_provider(client, provider, _login_name())
+
+    def broken(**_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(oidc_flow, "finish", broken)
+    response = client.get(callback)
+
+    assert _error_of(response) == "server_error"
+    assert _refresh_cookie(client) is None
