@@ -27,6 +27,7 @@ def make_user(
     username: str | None = None,
     display_name: str | None = None,
     client_id: int | None = None,
+    email_verified: bool = False,
 ) -> User:
     """Create a user through the service layer (needs an app context)."""
     return accounts.create_user(
@@ -36,6 +37,7 @@ def make_user(
         role_names=roles,
         display_name=display_name,
         client_id=client_id,
+        email_verified=email_verified,
     )
 
 

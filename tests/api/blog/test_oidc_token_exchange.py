@@ -203,9 +203,7 @@ def test_the_nonce_sent_matches_the_one_the_provider_put_in(client, provider):
 def test_an_unverified_provider_email_is_not_linked_to_a_local_account(
     client, app_context, provider
 ):
-    local = make_user(email="unverified@example.com")
-    local.email_verified_at = local.created_at
-    db.session.commit()
+    local = make_user(email="unverified@example.com", email_verified=True)
 
     response = _sign_in(client, provider, "unverified@example.com")
 
@@ -226,9 +224,7 @@ def test_a_verified_email_is_not_linked_to_an_unverified_local_account(
 
 
 def test_a_verified_email_links_to_a_verified_local_account(client, app_context, provider):
-    local = make_user(email=_login_name())
-    local.email_verified_at = local.created_at
-    db.session.commit()
+    local = make_user(email=_login_name(), email_verified=True)
 
     response = _sign_in(client, provider, local.email)
 
@@ -327,9 +323,7 @@ def test_identities_are_listed_and_the_last_way_in_cannot_be_removed(client, app
 
 
 def test_an_identity_is_removed_when_the_account_has_a_password(client, app_context, provider):
-    local = make_user(email=_login_name())
-    local.email_verified_at = local.created_at
-    db.session.commit()
+    local = make_user(email=_login_name(), email_verified=True)
     token = _sign_in(client, provider, local.email).get_json()["accessToken"]
     (identity,) = client.get("/api/v1/auth/identities", headers=bearer(token)).get_json()[
         "identities"

@@ -208,9 +208,7 @@ def test_an_unknown_provider_gives_an_error_redirect(client):
 def test_an_unverified_email_of_an_existing_account_is_refused_without_a_session(
     client, app_context, provider
 ):
-    local = make_user(email="unverified-web@example.com")
-    local.email_verified_at = local.created_at
-    db.session.commit()
+    make_user(email="unverified-web@example.com", email_verified=True)
 
     response = _web_sign_in(client, provider, "unverified-web@example.com")
 
