@@ -305,16 +305,24 @@ function readProviderReturn() {
   if (error) $("error").textContent = `Signing in with the provider failed (${error}).`;
   if (fragment.has("mfaToken")) {
     mfaToken = fragment.get("mfaToken");
-    return true;
+    return fragment.get("methods") || "";
   }
-  return false;
+  return null;
+}
+
+// The redirect carries no passkey options (too big for a URL): ask for them.
+async function fetchPasskeyOptions() {
+  const response = await call("/auth/mfa/passkey-options", { method: "POST", body: { mfaToken } });
+  if (response.ok) passkeyOptions = await response.json();
 }
 
 // A reload forgets the access token; the refresh cookie brings the session back.
 (async () => {
   showProviders();
-  if (readProviderReturn()) {
+  const methods = readProviderReturn();
+  if (methods !== null) {
     showSignedOut();
+    if (methods.split(",").includes("passkey")) await fetchPasskeyOptions();
     showSecondStep(true);
     return;
   }

@@ -24,6 +24,14 @@ OPERATIONS = [
                                "and no cookie; finish with POST /auth/mfa/verify. Or the email "
                                "is not verified (AUTH_REQUIRE_VERIFIED_EMAIL)", E),
                          429: ("Too many attempts", E)}),
+    Operation("POST", f"{AUTH}/mfa/passkey-options", "Passkey options for a second step", TAG,
+              request=schemas.MfaTokenSchema,
+              responses={200: ("WebAuthn JSON for navigator.credentials.get(), for an mfaToken "
+                               "that came without them (an OpenID sign-in's redirect)",
+                               schemas.WebAuthnOptionsSchema),
+                         400: ("Invalid input", E),
+                         401: ("The mfaToken is invalid, expired or used up", E),
+                         409: ("The account has no passkey", E)}),
     Operation("POST", f"{AUTH}/mfa/verify", "Finish a login with its second factor", TAG,
               request=schemas.MfaVerifySchema,
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),

@@ -123,6 +123,12 @@ class RecoveryCodesSchema(Schema):
     recovery_codes = fields.List(fields.String(), required=True, data_key="recoveryCodes")
 
 
+class MfaTokenSchema(Schema):
+    mfa_token = fields.String(
+        required=True, data_key="mfaToken", validate=validate.Length(min=1, max=128)
+    )
+
+
 class MfaVerifySchema(Schema):
     mfa_token = fields.String(
         required=True, data_key="mfaToken", validate=validate.Length(min=1, max=128)

@@ -6,6 +6,7 @@ from flask import jsonify
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
 from app.api.blog import bp
+from app.api.blog.schemas import MfaTokenSchema
 from app.api.blog.schemas import MfaVerifySchema
 from app.api.blog.schemas import PasswordSchema
 from app.api.blog.schemas import RecoveryCodesSchema
@@ -20,6 +21,7 @@ from app.api.requests import load_body
 from app.core.services import second_factor
 from app.core.tokens import policy_for
 
+MFA_TOKEN_SCHEMA = MfaTokenSchema()
 MFA_VERIFY_SCHEMA = MfaVerifySchema()
 PASSWORD_SCHEMA = PasswordSchema()
 RECOVERY_CODES_SCHEMA = RecoveryCodesSchema()
@@ -73,6 +75,14 @@ def new_recovery_codes() -> Response:
         **load_body(PASSWORD_SCHEMA),
     )
     return jsonify(RECOVERY_CODES_SCHEMA.dump({"recovery_codes": codes}))
+
+
+@bp.post("/auth/mfa/passkey-options")
+def second_step_passkey_options() -> Response:
+    """Passkey options for a login's second step whose 403 did not carry them: an OpenID
+    sign-in's redirect gives only the mfaToken and the methods."""
+    data = load_body(MFA_TOKEN_SCHEMA)
+    return jsonify(second_factor.passkey_options_for(mfa_token=data["mfa_token"]))
 
 
 @bp.post("/auth/mfa/verify")

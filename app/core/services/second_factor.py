@@ -335,6 +335,33 @@ def _open_challenge(*, user_id: int, dialect: str, first_factor: str) -> str:
     return raw
 
 
+def passkey_options_for(*, mfa_token: str) -> dict[str, Any]:
+    """Passkey request options for a live mfaToken, when the login arrived without them (an
+    OpenID sign-in's redirect carries only the token). No try is taken: the options prove
+    nothing, and the token is 32 random bytes."""
+    user_id = _live_challenge_user(mfa_token)
+    options = passkeys.second_step_options(user_id=user_id)
+    if options is None:
+        raise MfaStateError("The account has no passkey.")
+    return options
+
+
+def _live_challenge_user(raw: str) -> int:
+    if not (isinstance(raw, str) and 0 < len(raw) <= MAX_MFA_TOKEN_CHARS and raw.isascii()):
+        raise MfaTokenInvalidError()
+    user_id = db.session.scalar(
+        select(MfaChallenge.user_id).where(
+            MfaChallenge.token_hash == _digest(raw),
+            MfaChallenge.tries_left > 0,
+            MfaChallenge.used_at.is_(None),
+            MfaChallenge.expires_at > clock.utcnow(),
+        )
+    )
+    if user_id is None:
+        raise MfaTokenInvalidError()
+    return int(user_id)
+
+
 def _take_a_try(raw: str) -> tuple[int, str, str]:
     """The user, face and first factor of a live mfaToken, one of its tries now taken
     (committed)."""

@@ -293,3 +293,30 @@ def test_a_malformed_credential_is_a_400_not_a_crash(client, app_context):
     )
 
     assert response.status_code == 400
+
+
+def test_passkey_options_are_given_again_for_an_mfa_token_that_came_without_them(
+    client, app_context
+):
+    """An OpenID sign-in's redirect carries only the mfaToken: the SPA asks for the options."""
+    user = make_user()
+    authenticator = SoftAuthenticator(user_verified=False)
+    _add_passkey(client, _access_token(client, user.email), authenticator)
+    held = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    mfa_token = held.get_json()["details"]["mfaToken"]
+
+    options = client.post("/api/v1/auth/mfa/passkey-options", json={"mfaToken": mfa_token})
+    done = client.post(
+        "/api/v1/auth/mfa/verify",
+        json={"mfaToken": mfa_token, "credential": authenticator.get(options.get_json())},
+    )
+
+    assert options.status_code == 200
+    assert done.status_code == 200, done.get_json()
+
+
+@pytest.mark.parametrize(("mfa_token", "status"), [("not-a-token", 401), ("x" * 129, 400)])
+def test_passkey_options_need_a_live_mfa_token(client, mfa_token, status):
+    response = client.post("/api/v1/auth/mfa/passkey-options", json={"mfaToken": mfa_token})
+
+    assert response.status_code == status
