@@ -1,6 +1,8 @@
 """A native app's sign-in: the ID token its provider SDK obtained, exchanged for the service's
 tokens. The provider is panva's oidc-provider on loopback (tests/openid_provider)."""
 
+import base64
+import json
 import time
 import uuid
 from datetime import timedelta
@@ -472,3 +474,46 @@ def test_a_providers_new_signing_key_is_fetched_when_a_token_names_it(database_u
     assert old_key.status_code == 200, old_key.get_json()
     assert too_soon.status_code == 401
     assert rotated.status_code == 200, rotated.get_json()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: object, claims: object = None) -> str:
+    body = json.dumps(claims if claims is not None else {"sub": "x"}).encode()
+    return f"{_b64(json.dumps(header).encode())}.{_b64(body)}.{_b64(b'sig')}"
+
+
+@pytest.mark.parametrize(
+    "id_token",
+    [
+        "a.b",
+        "a.b.c.d",
+        "!!!.???.***",
+        _unsigned({"alg": "none"}),
+        _unsigned({"alg": "HS256", "kid": "provider-key-1"}),
+        _unsigned({"alg": "RS256", "kid": 7}),
+        _unsigned({"alg": "RS256", "kid": "k" * 5000}),
+        _unsigned(["not", "an", "object"]),
+        _unsigned({"alg": "RS256"}, ["claims", "as", "a", "list"]),
+        f"{_b64(b'not json')}.{_b64(b'{}')}.{_b64(b'sig')}",
+    ],
+    ids=[
+        "two-parts",
+        "four-parts",
+        "not-base64",
+        "alg-none",
+        "hmac",
+        "kid-number",
+        "kid-huge",
+        "header-list",
+        "claims-list",
+        "header-not-json",
+    ],
+)
+def test_a_malformed_id_token_is_a_401_never_a_500(client, id_token):
+    response = _exchange(client, id_token)
+
+    assert response.status_code == 401, response.get_json()
+    assert response.get_json()["details"] == {"reason": "invalid_id_token"}
