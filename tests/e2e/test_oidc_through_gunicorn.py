@@ -280,3 +280,30 @@ def test_first_sign_ins_of_one_new_identity_at_once_make_one_user(server, provid
 
     assert [a.status_code for a in answers] == [200] * len(signed), [a.text for a in answers]
     assert len({a.json()["user"]["_id"] for a in answers}) == 1
+
+
+def test_removing_the_last_two_ways_in_at_once_leaves_one(server, provider):
+    """An account without a password and with two linked identities: both removed at once,
+    one removal wins and the other is refused as the last way in."""
+    email = _login_name()
+    first = _app_sign_in(server, provider, email)
+    second_identity = provider.id_token_claims(APP_CLIENT, sub=f"other-{email}", email=email)
+    linked = _exchange(server, provider.sign(second_identity | {"email_verified": True}))
+    headers = {"Authorization": f"Bearer {first.json()['accessToken']}"}
+    identities = http.get(f"{server.url}/api/v1/auth/identities", headers=headers).json()
+    ids = [identity["id"] for identity in identities["identities"]]
+
+    with ThreadPoolExecutor(2) as pool:
+        removals = list(
+            pool.map(
+                lambda i: requests.delete(
+                    f"{server.url}/api/v1/auth/identities/{i}", headers=headers, timeout=30
+                ),
+                ids,
+            )
+        )
+
+    assert linked.status_code == 200 and len(ids) == 2
+    assert sorted(r.status_code for r in removals) == [200, 409]
+    left = http.get(f"{server.url}/api/v1/auth/identities", headers=headers).json()
+    assert len(left["identities"]) == 1

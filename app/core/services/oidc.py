@@ -51,6 +51,7 @@ from app.core.services.authentication import SignedIn
 from app.core.tokens import AMR_MFA
 from app.core.tokens import TokenPolicy
 from app.database import db
+from app.database import rows_changed
 
 # RFC 8176 has no value for "signed in at another provider"; "fed" is what the service's
 # tokens carry for it (README), beside "mfa" when a trusted provider did a second factor.
@@ -160,11 +161,9 @@ def _lock_user(user_id: int) -> None:
 
 
 def purge_spent_proofs() -> int:
-    deleted = db.session.execute(
-        delete(SpentOidcProof).where(SpentOidcProof.expires_at < clock.utcnow())
-    )
+    deleted = rows_changed(delete(SpentOidcProof).where(SpentOidcProof.expires_at < clock.utcnow()))
     db.session.commit()
-    return int(getattr(deleted, "rowcount", 0) or 0)
+    return deleted
 
 
 def find_provider(name: str) -> Provider:
