@@ -4,6 +4,8 @@ imports nothing from startup (app/startup.py builds on this, never the other way
 import os
 from pathlib import Path
 
+from flask import current_app
+
 # The signing algorithms the service mints and accepts (RFC 8725 3.1: an explicit list).
 ALLOWED_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 # The second engine on the same database, in autocommit, for single-statement reads.
@@ -20,3 +22,10 @@ def write_new_file(path: Path, data: bytes, *, mode: int) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
+
+
+def frontend_url(path: str) -> str:
+    """``path`` (with its leading slash) on the frontend, AUTH_FRONTEND_URL: where mailed
+    links and OpenID sign-ins send the browser."""
+    base: str = current_app.config["AUTH_FRONTEND_URL"]
+    return base.rstrip("/") + path

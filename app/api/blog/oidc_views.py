@@ -21,6 +21,7 @@ from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.configuration import frontend_url
 from app.core.errors import AuthServiceError
 from app.core.errors import MfaRequiredError
 from app.core.errors import TooManyAttemptsError
@@ -125,7 +126,7 @@ def finish_oidc_sign_in(provider: str) -> BaseResponse:
         current_app.logger.exception("OpenID callback failed")
         response = _to_frontend_login(error="server_error")
     else:
-        response = redirect(_frontend_url(outcome.next_path))
+        response = redirect(frontend_url(outcome.next_path))
         if isinstance(outcome, oidc_flow.SignedInByProvider):
             attach_refresh_cookie(response, outcome.signed_in.tokens, **COOKIE)
     response.delete_cookie(FLOW_COOKIE, path=_callback_path(provider))
@@ -153,13 +154,9 @@ def _with_flow_cookie(response: BaseResponse, provider: str, sealed_flow: str) -
     return response
 
 
-def _frontend_url(path: str) -> str:
-    return current_app.config["AUTH_FRONTEND_URL"].rstrip("/") + path
-
-
 def _to_frontend_login(*, error: str | None = None, fragment: str = "") -> BaseResponse:
     query = f"?{urlencode({'error': error})}" if error else ""
-    return redirect(_frontend_url("/login") + query + fragment)
+    return redirect(frontend_url("/login") + query + fragment)
 
 
 def _second_step_fragment(error: MfaRequiredError) -> str:

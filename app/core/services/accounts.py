@@ -70,17 +70,15 @@ def create_user(
         raise ConflictError("Email is already registered.")
     if username is not None and _find_by_username(username) is not None:
         raise ConflictError("Username is already taken.")
-    user = User(
+    user = _staged_user(
         email=email,
         username=username or _free_username(email),
         password_hash=hash_password(password),
+        role_names=role_names,
+        email_verified=email_verified,
         display_name=display_name,
         client_id=client_id,
-        social_links={},
-        roles=roles.find_roles(role_names),
-        email_verified_at=clock.utcnow() if email_verified else None,
     )
-    db.session.add(user)
     _commit_or_conflict("Email or username is already registered.")
     return user
 
@@ -94,12 +92,34 @@ def stage_user_without_password(*, email: str, username: str | None, email_verif
     wanted = None if username is None else normalize_username(username)
     if wanted is None or not is_valid_username(wanted) or _find_by_username(wanted) is not None:
         wanted = _free_username(email)
-    user = User(
+    return _staged_user(
         email=email,
         username=wanted,
         password_hash=unusable_password(),
+        role_names=[roles.USER],
+        email_verified=email_verified,
+    )
+
+
+def _staged_user(
+    *,
+    email: str,
+    username: str,
+    password_hash: str,
+    role_names: Sequence[str],
+    email_verified: bool,
+    display_name: str | None = None,
+    client_id: int | None = None,
+) -> User:
+    """A new user row, added to the session and not committed."""
+    user = User(
+        email=email,
+        username=username,
+        password_hash=password_hash,
+        display_name=display_name,
+        client_id=client_id,
         social_links={},
-        roles=roles.find_roles([roles.USER]),
+        roles=roles.find_roles(role_names),
         email_verified_at=clock.utcnow() if email_verified else None,
     )
     db.session.add(user)

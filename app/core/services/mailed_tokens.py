@@ -15,6 +15,7 @@ from flask import current_app
 
 from app.core import attempts
 from app.core import clock
+from app.core.configuration import frontend_url
 from app.core.errors import InvalidInputError
 from app.core.identities import normalize_email
 from app.core.mail import Message
@@ -184,5 +185,4 @@ def _mailed_recently(user: User, purpose: str) -> bool:
 
 
 def _link(page: str, token: str) -> str:
-    base = current_app.config["AUTH_FRONTEND_URL"].rstrip("/")
-    return f"{base}/{page}?token={quote(token)}"
+    return frontend_url(f"/{page}?token={quote(token)}")

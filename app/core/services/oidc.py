@@ -56,7 +56,6 @@ from app.database import rows_changed
 # RFC 8176 has no value for "signed in at another provider"; "fed" is what the service's
 # tokens carry for it (README), beside "mfa" when a trusted provider did a second factor.
 AMR_FEDERATED = "fed"
-DIALECT = "blog"
 
 REASONS = {
     "unknown_provider": (404, "No such provider."),
@@ -179,11 +178,9 @@ def verified_claims(
     try:
         return dict(found.verify_id_token(id_token, nonce=nonce, access_token=access_token))
     except ProviderUnavailable as error:
-        record_failure(found, "provider_unavailable")
-        raise OidcError("provider_unavailable") from error
+        raise refused(found, "provider_unavailable") from error
     except IdTokenRejected as error:
-        record_failure(found, "invalid_id_token", check=error.reason)
-        raise OidcError("invalid_id_token") from error
+        raise refused(found, "invalid_id_token", check=error.reason) from error
 
 
 def spend_once(proof: str, expires_at: datetime, *, reason: str) -> None:
@@ -248,14 +245,12 @@ def _signed_in_again(linked: OidcIdentity, identity: ProviderIdentity) -> User:
 
 def _first_sign_in(found: Provider, identity: ProviderIdentity) -> User:
     if identity.email is None:
-        record_failure(found, "email_missing")
-        raise OidcError("email_missing")
+        raise refused(found, "email_missing")
     existing = accounts.find_user_by_email(identity.email)
     if existing is None:
         return _new_user(found, identity)
     if not (identity.email_verified and existing.email_verified_at is not None):
-        record_failure(found, "link_required", user_id=existing.id)
-        raise OidcError("link_required")
+        raise refused(found, "link_required", user_id=existing.id)
     _link(found, existing, identity)
     return existing
 
@@ -265,14 +260,12 @@ def link_identity(found: Provider, user_id: int, identity: ProviderIdentity) -> 
     user stays theirs."""
     linked = _linked(identity)
     if linked is not None and linked.user_id != user_id:
-        record_failure(found, "identity_taken", user_id=user_id)
-        raise OidcError("identity_taken")
+        raise refused(found, "identity_taken", user_id=user_id)
     if linked is not None:
         return
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
-        record_failure(found, "account_disabled", user_id=user_id)
-        raise OidcError("account_disabled")
+        raise refused(found, "account_disabled", user_id=user_id)
     _link(found, user, identity)
 
 
@@ -348,17 +341,16 @@ def open_signed_in(
     client: ClientInfo,
 ) -> SignedIn:
     if not user.is_active:
-        record_failure(found, "account_disabled", user_id=user.id)
-        raise OidcError("account_disabled")
+        raise refused(found, "account_disabled", user_id=user.id)
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
         second_factor.require_no_second_factor(
-            user=user, dialect=DIALECT, first_factor=AMR_FEDERATED
+            user=user, dialect=second_factor.SECOND_STEP_DIALECT, first_factor=AMR_FEDERATED
         )
     amr: Sequence[str] = (AMR_FEDERATED, AMR_MFA) if provider_did_mfa else (AMR_FEDERATED,)
     tokens = sessions.open_session(
         user=user,
-        dialect=DIALECT,
+        dialect=second_factor.SECOND_STEP_DIALECT,
         policy=policy,
         user_agent=client.user_agent,
         ip=client.ip,
@@ -390,10 +382,13 @@ def _other_way_in(user: User, leaving_identity_id: int) -> bool:
     return bool(others) or bool(passkeys)
 
 
-def record_failure(
+def refused(
     found: Provider, reason: str, *, user_id: int | None = None, check: str = ""
-) -> None:
+) -> OidcError:
+    """The refusal for ``reason``, audited as oidc_failed (with which check failed, never
+    the token): ``raise refused(...)``."""
     details = {"provider": found.settings.name, "reason": reason}
     if check:
         details["check"] = check
     audit.record(event="oidc_failed", outcome="failure", user_id=user_id, details=details)
+    return OidcError(reason)

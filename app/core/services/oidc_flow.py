@@ -26,7 +26,6 @@ from app.core.secret_box import purpose_fernet
 from app.core.services import oidc
 from app.core.services.authentication import ClientInfo
 from app.core.services.authentication import SignedIn
-from app.core.services.oidc import OidcError
 from app.core.tokens import TokenPolicy
 
 FLOW_SECONDS = 600
@@ -70,8 +69,7 @@ def begin(
         found.metadata()
         started = found.client.create_authorization_url(redirect_uri)
     except ProviderUnavailable as error:
-        oidc.record_failure(found, "provider_unavailable")
-        raise OidcError("provider_unavailable") from error
+        raise oidc.refused(found, "provider_unavailable") from error
     flow = {
         "provider": found.settings.name,
         "state": started["state"],
@@ -112,23 +110,18 @@ def finish(
 
 def _opened(found: Provider, sealed_flow: str | None, params: dict[str, str]) -> dict[str, Any]:
     if not sealed_flow:
-        oidc.record_failure(found, "flow_expired")
-        raise OidcError("flow_expired")
+        raise oidc.refused(found, "flow_expired")
     try:
         flow: dict[str, Any] = json.loads(_sealer().decrypt(sealed_flow.encode(), FLOW_SECONDS))
     except (InvalidToken, ValueError) as error:
-        oidc.record_failure(found, "flow_expired")
-        raise OidcError("flow_expired") from error
+        raise oidc.refused(found, "flow_expired") from error
     if flow.get("provider") != found.settings.name or params.get("state") != flow.get("state"):
-        oidc.record_failure(found, "invalid_state")
-        raise OidcError("invalid_state")
+        raise oidc.refused(found, "invalid_state")
     # RFC 9207: a provider that names itself must be the one the flow went to (mix-up).
     if "iss" in params and params["iss"].rstrip("/") != found.settings.issuer:
-        oidc.record_failure(found, "invalid_state")
-        raise OidcError("invalid_state")
+        raise oidc.refused(found, "invalid_state")
     if "error" in params or not params.get("code"):
-        oidc.record_failure(found, "provider_error", check=params.get("error", "no code")[:64])
-        raise OidcError("provider_error")
+        raise oidc.refused(found, "provider_error", check=params.get("error", "no code")[:64])
     return flow
 
 
@@ -141,11 +134,9 @@ def _claims_after_exchange(
             redirect_uri=flow["redirect_uri"], code=params["code"], code_verifier=flow["verifier"]
         )
     except (OAuthError, RequestException, ValueError) as error:
-        oidc.record_failure(found, "code_exchange_failed", check=type(error).__name__)
-        raise OidcError("code_exchange_failed") from error
+        raise oidc.refused(found, "code_exchange_failed", check=type(error).__name__) from error
     if "id_token" not in token:
-        oidc.record_failure(found, "invalid_id_token", check="no id_token")
-        raise OidcError("invalid_id_token")
+        raise oidc.refused(found, "invalid_id_token", check="no id_token")
     claims = oidc.verified_claims(
         found, token["id_token"], nonce=flow["nonce"], access_token=token.get("access_token")
     )
