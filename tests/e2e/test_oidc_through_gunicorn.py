@@ -307,3 +307,42 @@ def test_removing_the_last_two_ways_in_at_once_leaves_one(server, provider):
     assert sorted(r.status_code for r in removals) == [200, 409]
     left = http.get(f"{server.url}/api/v1/auth/identities", headers=headers).json()
     assert len(left["identities"]) == 1
+
+
+def test_one_callback_raced_by_ten_requests_with_its_cookie_signs_in_once(server, provider):
+    browser, callback = _at_callback(server, provider)
+    cookie = {"Cookie": f"oidcFlow={browser.cookies.get('oidcFlow')}"}
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(
+            pool.map(lambda _: http.get(callback, allow_redirects=False, headers=cookie), range(10))
+        )
+
+    landed = [a for a in answers if a.headers["Location"] == f"{FRONTEND}/"]
+    assert len(landed) == 1 and "refreshToken" in landed[0].cookies
+    refused = [a for a in answers if a is not landed[0]]
+    assert {_error_of(a) for a in refused} == {"invalid_state"}
+    assert not any("refreshToken" in a.cookies for a in refused)
+
+
+def test_a_provider_session_works_in_a_teams_own_view_until_it_ends(start_module_server, provider):
+    """examples/extension.py's @jwt_required() view (flask-jwt-extended's door) accepts the
+    session a provider sign-in opened, and refuses it at once after its logout."""
+    server = start_module_server(
+        **_settings(provider.issuer), TEST_GUNICORN_APP="examples.extension:app"
+    )
+    email = _login_name()
+    signed_in = _app_sign_in(server, provider, email).json()
+    headers = {"Authorization": f"Bearer {signed_in['accessToken']}"}
+
+    before = http.get(f"{server.url}/orders/mine", headers=headers)
+    logout = http.post(
+        f"{server.url}/api/v1/auth/logout",
+        headers=headers,
+        cookies={"refreshToken": signed_in["refreshToken"]},
+    )
+    after = http.get(f"{server.url}/orders/mine", headers=headers)
+
+    assert before.status_code == 200 and before.json()["email"] == email
+    assert logout.status_code == 200
+    assert after.status_code == 401
