@@ -141,6 +141,11 @@ class Config:
     AUTH_OIDC_PROVIDERS = _env_list("AUTH_OIDC_PROVIDERS")
     # A provider that could not be reached is asked again after this many seconds, not sooner.
     AUTH_OIDC_RETRY_SECONDS = _env_int("AUTH_OIDC_RETRY_SECONDS", 30)
+    # Sensitive actions (a factor added or removed, a password changed, a provider linked, an
+    # admin's change to another account) need a proof of who is calling this recent.
+    AUTH_REAUTH_MAX_AGE_SECONDS = _env_int("AUTH_REAUTH_MAX_AGE_SECONDS", 5 * MINUTE)
+    # Failed second-factor checks in a row that lock the account's second step.
+    AUTH_MFA_MAX_FAILURES = _env_int("AUTH_MFA_MAX_FAILURES", 10)
     # Admin endpoints refuse an access token whose login had no second factor.
     AUTH_ADMIN_REQUIRES_MFA = _env_bool("AUTH_ADMIN_REQUIRES_MFA", False)
     # GET /openapi.json and the Swagger UI page at /docs.

@@ -25,6 +25,7 @@ from app.core.services import account_tokens
 from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import clients
+from app.core.services import mfa_lock
 from app.core.services import oidc
 from app.core.services import roles
 from app.core.services import second_factor
@@ -203,8 +204,21 @@ def reset_mfa(identifier: str) -> None:
     user_id = accounts.find_user_id(identifier=identifier)
     if user_id is None:
         raise click.ClickException(f"No user {identifier!r}.")
-    second_factor.reset_factors(actor=None, user_id=user_id)
+    second_factor.reset_factors(caller=None, user_id=user_id)
     click.echo(f"Removed the second factors of user {user_id}; their sessions are ended.")
+
+
+@users_cli.command("unlock-mfa")
+@click.argument("identifier")
+@_one_line_errors
+def unlock_mfa(identifier: str) -> None:
+    """Unlock the second step of the user with this email or username, locked after too many
+    wrong codes in a row (audited); their factors stay."""
+    user_id = accounts.find_user_id(identifier=identifier)
+    if user_id is None:
+        raise click.ClickException(f"No user {identifier!r}.")
+    mfa_lock.unlock(caller=None, user_id=user_id)
+    click.echo(f"Unlocked the second step of user {user_id}.")
 
 
 @roles_cli.command("create")

@@ -16,6 +16,7 @@ from app import create_app
 from app.api.guards import client_token_required
 from app.api.guards import current_client
 from app.api.guards import permission_required
+from app.api.guards import recent_authentication_required
 from app.api.guards import roles_required
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -48,6 +49,22 @@ def sales_report() -> ResponseReturnValue:
 def publish_news() -> ResponseReturnValue:
     """Whoever holds a role granting ``news:write``."""
     return jsonify({"published": True, "by": current_user.username}), 201
+
+
+@bp.post("/payout-address")
+@recent_authentication_required()
+def change_payout_address() -> ResponseReturnValue:
+    """A sensitive action: only within AUTH_REAUTH_MAX_AGE_SECONDS of a proof of who is calling
+    (the login, or POST /api/v1/auth/reauthenticate), as the database records it."""
+    return jsonify({"changed": True, "by": current_user.username})
+
+
+@bp.get("/invoices")
+@jwt_required(fresh=True)
+def invoices() -> ResponseReturnValue:
+    """flask-jwt-extended's own ``fresh``: the token's claim says until when its session's
+    latest proof counts (never longer than the database would allow)."""
+    return jsonify({"invoices": [], "user": current_user.username})
 
 
 @bp.get("/export")

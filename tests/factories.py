@@ -2,10 +2,20 @@
 
 import itertools
 import uuid
+from datetime import timedelta
 
+from sqlalchemy import select
+
+from app.core.models import Session
 from app.core.models import User
 from app.core.services import accounts
 from app.core.services import clients
+from app.core.services import sessions
+from app.core.services.callers import Caller
+from app.core.services.callers import find_caller
+from app.core.tokens import decode_any_token
+from app.core.tokens import policy_for
+from app.database import db
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -48,3 +58,26 @@ def make_admin(**overrides: object) -> User:
 def make_client(name: str = "reporting service") -> clients.NewClient:
     """Create an API client; the result carries its one-time key."""
     return clients.create_client(name=name)
+
+
+def signed_in_caller(user: User) -> Caller:
+    """The caller of a new blog session of ``user``, as a request would find it, for calling a
+    use case of the core directly (its login is its step-up proof, for a few minutes)."""
+    tokens = sessions.open_session(user=user, dialect="blog", policy=policy_for("BLOG"))
+    caller = find_caller(decode_any_token(tokens.access_token))
+    assert caller is not None
+    return caller
+
+
+def age_proofs(seconds: int, *, user_id: int | None = None) -> None:
+    """Move the sessions' latest proofs of who holds them ``seconds`` into the past (every
+    session, or ``user_id``'s), as if their logins or reauthentications were that old: the
+    step-up's clock, turned back without waiting."""
+    query = select(Session)
+    if user_id is not None:
+        query = query.where(Session.user_id == user_id)
+    for session in db.session.scalars(query):
+        session.auth_time -= timedelta(seconds=seconds)
+        if session.second_factor_at is not None:
+            session.second_factor_at -= timedelta(seconds=seconds)
+    db.session.commit()

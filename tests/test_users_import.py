@@ -13,6 +13,7 @@ from app.core.services import accounts
 from app.core.services import roles
 from app.database import db
 from tests.factories import make_user
+from tests.factories import signed_in_caller
 from tests.legacy_users import legacy_users
 from tests.legacy_users import write_lines
 
@@ -399,13 +400,11 @@ def test_update_never_undoes_a_password_set_while_the_import_runs(
 def test_an_imported_user_changes_the_password_with_the_old_one(app_context, runner, tmp_path):
     user = next(u for u in LEGACY if u.scheme == "sha256")
     _import(runner, write_lines(tmp_path / "one.jsonl", [user.line()]))
-    user_id = _stored(user.email).id
 
     accounts.change_password(
-        user_id=user_id,
+        caller=signed_in_caller(_stored(user.email)),
         current_password=user.password,
         new_password="a brand new passphrase",
-        keep_session_id=None,
     )
 
     assert accounts.authenticate(identifier=user.email, password="a brand new passphrase")

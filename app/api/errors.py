@@ -158,6 +158,9 @@ def _render_unexpected(exception: Exception) -> Response:
 
 
 def _render_plain(error: AuthServiceError) -> Response:
-    response = jsonify({"error": error.code, "message": error.message})
+    body: dict[str, object] = {"error": error.code, "message": error.message}
+    if "methods" in error.details:  # how a caller asked to reauthenticate can do it
+        body["methods"] = error.details["methods"]
+    response = jsonify(body)
     response.status_code = error.status
     return response

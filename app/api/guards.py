@@ -5,7 +5,9 @@
 caller's roles or permissions as read from the database on this request, like the admin
 endpoints do; a token's ``roles`` claim grants nothing. ``client_token_required`` is for
 machine-to-machine views: it accepts only a client-credentials token of an active client,
-available as ``current_client``. Refusals are 401 or 403 in the format of the request's
+available as ``current_client``. ``recent_authentication_required`` is the step-up the
+service's own sensitive actions pass, for a team's (flask-jwt-extended's ``fresh``, decided by
+the database). Refusals are 401 or 403 in the format of the request's
 dialect prefix, or the neutral ``{"error", "message"}`` body elsewhere (README, "Adding your
 own endpoints").
 """
@@ -25,6 +27,7 @@ from app.api.requests import required_bearer_token
 from app.core.errors import PermissionDeniedError
 from app.core.services import clients
 from app.core.services import roles
+from app.core.services import step_up
 from app.core.services.callers import CallingUser
 
 P = ParamSpec("P")
@@ -45,6 +48,27 @@ def roles_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 def permission_required(*names: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Only a user whose roles grant every one of ``names`` (403 otherwise)."""
     return _caller_must(lambda user: set(names) <= set(user.permission_names))
+
+
+def recent_authentication_required(
+    *, second_factor: bool = False
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Only a caller whose session proved who holds it within AUTH_REAUTH_MAX_AGE_SECONDS
+    (the login, or POST /api/v1/auth/reauthenticate), as the service's own sensitive actions
+    require; with ``second_factor``, a proof by a second factor when the account has one.
+    The session's record in the database decides (app/core/services/step_up.py); a refusal is
+    401 ``reauthentication_required`` with the ``methods`` the account can prove itself with."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            verify_jwt_in_request()
+            step_up.require_recent_authentication(caller=g.caller, factor_change=second_factor)
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
 def client_token_required(view: Callable[P, R]) -> Callable[P, R]:

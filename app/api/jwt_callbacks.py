@@ -17,11 +17,14 @@ from flask import g
 from app.api.auth import caller_for
 from app.api.errors import render_error
 from app.api.requests import bearer_token
+from app.core.bounds import can_be_row_id
 from app.core.errors import AuthServiceError
+from app.core.errors import ReauthenticationRequiredError
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenMissingError
 from app.core.errors import TokenRevokedError
+from app.core.services import step_up
 from app.core.services.callers import CallingUser
 from app.extensions import jwt
 
@@ -37,7 +40,7 @@ def install_jwt_callbacks() -> None:
     jwt.revoked_token_loader(lambda _header, _data: render_error(TokenRevokedError()))
     jwt.user_lookup_error_loader(lambda _header, _data: render_error(TokenRevokedError()))
     jwt.token_verification_failed_loader(lambda _header, _data: render_error(TokenInvalidError()))
-    jwt.needs_fresh_token_loader(lambda _header, _data: render_error(TokenInvalidError()))
+    jwt.needs_fresh_token_loader(_needs_recent_proof)
 
 
 def _not_honoured(_header: dict[str, Any], claims: dict[str, Any]) -> bool:
@@ -54,6 +57,16 @@ def _is_user_access_token(_header: dict[str, Any], claims: dict[str, Any]) -> bo
 
 def _calling_user(_header: dict[str, Any], _claims: dict[str, Any]) -> CallingUser:
     return g.caller.user
+
+
+def _needs_recent_proof(_header: dict[str, Any], claims: dict[str, Any]) -> Response:
+    """``@jwt_required(fresh=True)`` and a token minted more than AUTH_REAUTH_MAX_AGE_SECONDS
+    after its session's latest proof (its ``fresh`` claim has passed): the step-up refusal."""
+    sub = claims.get("sub")
+    methods: list[str] = []
+    if isinstance(sub, str) and sub.isascii() and sub.isdigit() and can_be_row_id(int(sub)):
+        methods = step_up.proof_methods(user_id=int(sub), second_factor_only=False)
+    return render_error(ReauthenticationRequiredError(details={"methods": methods}))
 
 
 def _no_usable_header(_reason: str) -> Response:

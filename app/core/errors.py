@@ -77,6 +77,27 @@ class PasskeyRefusedError(InvalidInputError):
     message = "The passkey could not be verified."
 
 
+class ReauthenticationRequiredError(AuthServiceError):
+    """A sensitive action, and no recent enough proof of who is calling (details: the
+    ``methods`` this account can prove itself with, POST /api/v1/auth/reauthenticate)."""
+
+    code = "reauthentication_required"
+    message = "This action needs a recent authentication: prove who you are again first."
+    status = 401
+
+
+class MfaLockedError(AuthServiceError):
+    """Too many failed second-factor checks in a row: the account's second step is locked
+    until a password reset or an admin unlocks it."""
+
+    code = "mfa_locked"
+    message = (
+        "Too many wrong codes: the second step of this account is locked. Reset the "
+        "password, or ask an administrator to unlock it."
+    )
+    status = 403
+
+
 class TotpUnavailableError(AuthServiceError):
     code = "totp_unavailable"
     message = "TOTP is not offered by this service."

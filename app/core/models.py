@@ -98,6 +98,10 @@ class User(Model):
     # Registered as admin with a whitelisted address while admins need a verified email:
     # becomes admin when the address is verified.
     admin_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Second-factor codes that failed in a row (app/core/services/mfa_lock.py): at
+    # AUTH_MFA_MAX_FAILURES the account's second step is locked until a password reset or an
+    # admin clears it.
+    mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.id)
 
@@ -152,6 +156,13 @@ class Session(Model):
     # How the login proved who it was (RFC 8176 values, space-separated: "pwd", "pwd otp mfa");
     # every access token of the session carries it as "amr". None: opened before it was kept.
     amr: Mapped[str | None] = mapped_column(String(64))
+    # The holder's latest proof of who they are (the login, a reauthentication, or a password
+    # or code brought along with a sensitive action), how it was made (RFC 8176 values), and
+    # the latest proof that was a second factor: what the step-up rule reads
+    # (app/core/services/step_up.py). Access tokens carry the first as "auth_time".
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    auth_methods: Mapped[str] = mapped_column(String(64), default="pwd")
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RevokedToken(Model):

@@ -83,6 +83,9 @@ class SessionState(Protocol):
     @property
     def amr(self) -> str | None: ...
 
+    @property
+    def auth_time(self) -> datetime: ...
+
 
 @dataclass(frozen=True)
 class IssuedTokens:
@@ -114,6 +117,15 @@ CLIENT_TOKEN = "client"  # noqa: S105 (a token type, not a secret)
 AMR_PWD = "pwd"  # noqa: S105 (a method name)
 AMR_OTP = "otp"
 AMR_MFA = "mfa"
+AMR_HARDWARE_KEY = "hwk"
+AMR_SOFTWARE_KEY = "swk"
+# The methods that prove a second factor: a one-time code (TOTP or recovery code), a passkey,
+# or a provider's "mfa" that the service trusts.
+SECOND_FACTOR_METHODS = frozenset({AMR_OTP, AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY, AMR_MFA})
+
+
+def proves_second_factor(methods: Sequence[str]) -> bool:
+    return not SECOND_FACTOR_METHODS.isdisjoint(methods)
 
 
 def mint_client_token(*, client: ApiClient, ttl: timedelta) -> str:
@@ -137,9 +149,23 @@ def decode_client_token(raw: str) -> ClientClaims:
 
 
 def mint_access_token(
-    *, user: Holder, session_id: str, ttl: timedelta, amr: Sequence[str] = (AMR_PWD,)
+    *,
+    user: Holder,
+    session_id: str,
+    ttl: timedelta,
+    auth_time: datetime,
+    amr: Sequence[str] = (AMR_PWD,),
 ) -> str:
-    claims = _identity_claims(user, session_id) | {"amr": list(amr)}
+    """An access token of the session. ``auth_time`` (OpenID Connect's claim) is when the
+    holder last proved who they are; ``fresh`` is when that proof stops counting for a
+    sensitive action, flask-jwt-extended's way of saying it, so ``@jwt_required(fresh=True)``
+    refuses a token minted before a recent proof (app/core/services/step_up.py decides)."""
+    proved_at = int(auth_time.timestamp())
+    claims = _identity_claims(user, session_id) | {
+        "amr": list(amr),
+        "auth_time": proved_at,
+        "fresh": proved_at + current_app.config["AUTH_REAUTH_MAX_AGE_SECONDS"],
+    }
     return token_minter().mint(kind="access", subject=str(user.id), ttl=ttl, claims=claims)
 
 
@@ -172,7 +198,11 @@ def issue_tokens(*, user: Holder, session: SessionState, policy: TokenPolicy) ->
         refresh_token = mint_refresh_token(user=user, session=session)
     return IssuedTokens(
         access_token=mint_access_token(
-            user=user, session_id=session.id, ttl=policy.access_ttl, amr=methods_of(session)
+            user=user,
+            session_id=session.id,
+            ttl=policy.access_ttl,
+            auth_time=session.auth_time,
+            amr=methods_of(session),
         ),
         access_expires_in=int(policy.access_ttl.total_seconds()),
         refresh_token=refresh_token,

@@ -22,6 +22,7 @@ from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
 from tests.databases import new_database
+from tests.factories import age_proofs
 from tests.mailbox import Mailbox
 from tests.processes import ROOT
 from tests.processes import run_flask
@@ -75,10 +76,27 @@ class LiveServer:
             db.session.remove()
             dispose_engines()
 
+    def age_proofs(self, seconds: int) -> None:
+        """Move every session's latest proof of who holds it ``seconds`` into the past, in
+        the server's database (the step-up's clock, turned back without waiting)."""
+        app = make_app(self.database_url)
+        with app.app_context():
+            age_proofs(seconds)
+            db.session.remove()
+            dispose_engines()
+
 
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     """A real SMTP server on loopback; give a server MAIL_URL=mailbox.url."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox_module() -> Iterator[Mailbox]:
+    """A real SMTP server shared by a module's servers (each test mails its own accounts)."""
     box = Mailbox().start()
     yield box
     box.stop()

@@ -17,3 +17,7 @@ def post(url: str, **kwargs: Any) -> requests.Response:
 
 def patch(url: str, **kwargs: Any) -> requests.Response:
     return requests.request("PATCH", url, timeout=TIMEOUT_SECONDS, **kwargs)
+
+
+def delete(url: str, **kwargs: Any) -> requests.Response:
+    return requests.request("DELETE", url, timeout=TIMEOUT_SECONDS, **kwargs)

@@ -79,7 +79,9 @@ def test_a_login_with_totp_through_gunicorn_ends_in_a_session_with_two_factors(t
 
 def test_one_code_raced_on_two_hosts_opens_one_session(two_hosts):
     """Thirty logins bring the same fresh code at once, each with its own mfaToken: the code's
-    step is taken by one conditional UPDATE, so exactly one of them signs in."""
+    step is taken by one conditional UPDATE, so exactly one of them signs in. The others are
+    wrong codes for the account's second-step lock, which lets no more than
+    AUTH_MFA_MAX_FAILURES of them be checked at once: the rest are 403 MfaLockedError."""
     first, second = two_hosts
     _secret, _recovery, codes = _signed_up_with_totp(first, "race@example.com")
     tokens = [_mfa_token(first, "race@example.com") for _ in range(30)]
@@ -93,7 +95,8 @@ def test_one_code_raced_on_two_hosts_opens_one_session(two_hosts):
     with ThreadPoolExecutor(max_workers=30) as pool:
         statuses = list(pool.map(verify, range(30)))
 
-    assert sorted(statuses) == [200] + [400] * 29
+    assert statuses.count(200) == 1
+    assert set(statuses) <= {200, 400, 403}
 
 
 def test_thirty_parallel_tries_on_one_mfa_token_get_no_more_than_its_tries(two_hosts):
@@ -157,4 +160,5 @@ def test_one_passkey_assertion_raced_on_two_hosts_signs_in_once(two_hosts):
     with ThreadPoolExecutor(max_workers=30) as pool:
         statuses = list(pool.map(sign_in, range(30)))
 
-    assert sorted(statuses) == [200] + [400] * 29
+    assert statuses.count(200) == 1
+    assert set(statuses) <= {200, 400, 403}

@@ -7,6 +7,13 @@ E = schemas.ErrorSchema
 TAG = "blog"
 AUTH = "/api/v1/auth"
 PROVIDER = ("provider", {"type": "string", "pattern": "^[a-z][a-z0-9]{0,31}$"})
+# A sensitive action's 401: no token, or no recent enough proof of who is calling.
+STEP_UP = (
+    "Not authenticated; or ReauthenticationRequiredError: no proof of who you are within "
+    "AUTH_REAUTH_MAX_AGE_SECONDS (a second factor, to change the factors of an account "
+    "that has one); details.methods says what POST /auth/reauthenticate takes",
+    E,
+)
 
 OPERATIONS = [
     Operation("POST", f"{AUTH}/register", "Register and sign in", TAG,
@@ -37,12 +44,14 @@ OPERATIONS = [
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Invalid code, or invalid input", E),
                          401: ("The mfaToken is invalid, expired or used up", E),
+                         403: ("Too many wrong codes in a row: the account's second step is "
+                               "locked until a password reset or an admin (MfaLockedError)", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/passkeys/register/options", "Creation options for a new passkey",
               TAG, security=("bearer",),
               responses={200: ("WebAuthn JSON for navigator.credentials.create()",
                                schemas.WebAuthnOptionsSchema),
-                         401: ("Not authenticated", E)}),
+                         401: STEP_UP}),
     Operation("POST", f"{AUTH}/passkeys/register", "Add a passkey", TAG, security=("bearer",),
               request=schemas.PasskeyRegisterSchema,
               responses={201: ("The passkey (with the recovery codes when it is the account's "
@@ -50,14 +59,14 @@ OPERATIONS = [
                                schemas.PasskeyAddedSchema),
                          400: ("Not verified, or an unknown, used or expired challenge, or "
                                "already registered", E),
-                         401: ("Not authenticated", E), 429: ("Too many attempts", E)}),
+                         401: STEP_UP, 429: ("Too many attempts", E)}),
     Operation("GET", f"{AUTH}/passkeys", "List your passkeys", TAG, security=("bearer",),
               responses={200: ("Your passkeys", schemas.PasskeyListSchema),
                          401: ("Not authenticated", E)}),
     Operation("DELETE", f"{AUTH}/passkeys/{{passkey_id}}", "Remove one of your passkeys", TAG,
               security=("bearer",), path_parameters=("passkey_id",),
               responses={200: ("Removed; every other session ended", schemas.MessageSchema),
-                         401: ("Not authenticated", E), 404: ("Not a passkey of yours", E)}),
+                         401: STEP_UP, 404: ("Not a passkey of yours", E)}),
     Operation("POST", f"{AUTH}/passkeys/login/options", "Options for a passkey sign-in", TAG,
               request=schemas.PasskeySignInOptionsSchema,
               responses={200: ("WebAuthn JSON for navigator.credentials.get(), with the "
@@ -88,7 +97,7 @@ OPERATIONS = [
               responses={200: ("Send the browser to authorizationUrl; the callback links the "
                                "provider account to yours and lands on next",
                                schemas.OidcLinkStartedSchema),
-                         401: ("Not authenticated", E), 404: ("No such provider", E),
+                         401: STEP_UP, 404: ("No such provider", E),
                          503: ("The provider could not be reached", E)}),
     Operation("POST", f"{AUTH}/oidc/{{provider}}/token", "Sign in with a provider's ID token",
               TAG, request=schemas.OidcTokenExchangeSchema, path_parameters=(PROVIDER,),
@@ -111,7 +120,7 @@ OPERATIONS = [
     Operation("DELETE", f"{AUTH}/identities/{{identity_id}}", "Unlink a provider account", TAG,
               security=("bearer",), path_parameters=("identity_id",),
               responses={200: ("Removed", schemas.MessageSchema),
-                         401: ("Not authenticated", E),
+                         401: STEP_UP,
                          404: ("Not an identity of yours", E),
                          409: ("Your last way to sign in (last_way_in)", E)}),
     Operation("POST", f"{AUTH}/mfa/totp", "Start a TOTP enrolment", TAG, security=("bearer",),
@@ -119,28 +128,43 @@ OPERATIONS = [
               responses={200: ("The secret, its otpauth:// URI and a QR code (SVG); not on "
                                "until confirmed", schemas.TotpEnrolmentSchema),
                          400: ("Wrong password, or invalid input", E),
-                         401: ("Not authenticated", E), 404: ("TOTP is not offered", E),
+                         401: STEP_UP, 404: ("TOTP is not offered", E),
                          409: ("TOTP is already on", E), 429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/mfa/totp/confirm", "Turn TOTP on with a first code", TAG,
               security=("bearer",), request=schemas.TotpCodeSchema,
               responses={200: ("TOTP is on; ten recovery codes, shown once; every other session "
                                "ended", schemas.RecoveryCodesSchema),
-                         400: ("Invalid code", E), 401: ("Not authenticated", E),
+                         400: ("Invalid code", E), 401: STEP_UP,
                          404: ("TOTP is not offered", E),
                          409: ("No enrolment to confirm", E), 429: ("Too many attempts", E)}),
     Operation("DELETE", f"{AUTH}/mfa/totp", "Turn TOTP off", TAG, security=("bearer",),
               request=schemas.TotpOffSchema,
               responses={200: ("TOTP is off; every other session ended", schemas.MessageSchema),
                          400: ("Wrong password or code, or invalid input", E),
-                         401: ("Not authenticated", E), 404: ("TOTP is not offered", E),
+                         401: STEP_UP, 404: ("TOTP is not offered", E),
                          409: ("TOTP is not on", E), 429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/mfa/recovery-codes", "Replace your recovery codes", TAG,
               security=("bearer",), request=schemas.PasswordSchema,
               responses={200: ("Ten new codes; the old ones are void; every other session "
                                "ended", schemas.RecoveryCodesSchema),
                          400: ("Wrong password, or invalid input", E),
-                         401: ("Not authenticated", E), 409: ("No second factor", E),
+                         401: STEP_UP, 409: ("No second factor", E),
                          429: ("Too many attempts", E)}),
+    Operation("POST", f"{AUTH}/reauthenticate", "Prove who you are again", TAG,
+              security=("bearer",), request=schemas.ReauthenticateSchema,
+              responses={200: ("A new access token of this session, whose auth_time is now: "
+                               "sensitive actions pass for AUTH_REAUTH_MAX_AGE_SECONDS",
+                               schemas.AccessTokenSchema),
+                         400: ("Wrong password, code or recovery code, a passkey that did not "
+                               "verify, or not exactly one of the four", E),
+                         401: ("Not authenticated", E),
+                         403: ("The account's second step is locked (MfaLockedError)", E),
+                         429: ("Too many attempts", E)}),
+    Operation("POST", f"{AUTH}/reauthenticate/passkey-options",
+              "Passkey options for proving who you are", TAG, security=("bearer",),
+              responses={200: ("WebAuthn JSON for navigator.credentials.get(), for your "
+                               "passkeys", schemas.WebAuthnOptionsSchema),
+                         401: ("Not authenticated, or the account has no passkey", E)}),
     Operation("POST", f"{AUTH}/refresh-token", "Rotate the refresh cookie", TAG,
               security=("blogRefreshCookie",),
               responses={200: ("New access token; rotated cookie", schemas.AccessTokenSchema),
@@ -189,7 +213,7 @@ OPERATIONS = [
               responses={200: ("Changed; every other session ended", schemas.MessageSchema),
                          400: ("Wrong current password, or a new password the policy refuses",
                                E),
-                         401: ("Not authenticated", E), 429: ("Too many attempts", E)}),
+                         401: STEP_UP, 429: ("Too many attempts", E)}),
     Operation("GET", "/api/v1/users/current", "The current user", TAG, security=("bearer",),
               responses={200: ("The user", schemas.UserSchema), 401: ("Not authenticated", E)}),
     Operation("GET", "/api/v1/users", "List users (admin)", TAG, security=("bearer",),
@@ -202,13 +226,13 @@ OPERATIONS = [
               TAG, security=("bearer",), path_parameters=("user_id",),
               request=schemas.UserUpdateSchema,
               responses={200: ("The user", schemas.AdminUserSchema), 400: ("Invalid input", E),
-                         401: ("Not authenticated", E),
+                         401: STEP_UP,
                          403: ("Not an admin, or yourself, or (AUTH_ADMIN_REQUIRES_MFA) signed "
                                "in without a second factor", E),
                          404: ("No such user", E)}),
     Operation("DELETE", "/api/v1/users/{user_id}", "Delete a user (admin)", TAG,
               security=("bearer",), path_parameters=("user_id",),
-              responses={200: ("Deleted", schemas.MessageSchema), 401: ("Not authenticated", E),
+              responses={200: ("Deleted", schemas.MessageSchema), 401: STEP_UP,
                          403: ("Not an admin, or yourself", E), 404: ("No such user", E)}),
     Operation("GET", "/api/v1/audit-events", "Query the audit log (admin)", TAG,
               security=("bearer",), query=schemas.AuditQuerySchema,

@@ -35,7 +35,11 @@ _ERROR_NAMES = {
 
 
 # Errors whose name the document gives by what happened rather than by status.
-_ERROR_NAMES_BY_CODE = {"mfa_required": "MfaRequiredError"}
+_ERROR_NAMES_BY_CODE = {
+    "mfa_required": "MfaRequiredError",
+    "mfa_locked": "MfaLockedError",
+    "reauthentication_required": "ReauthenticationRequiredError",
+}
 
 
 def render_error(error: AuthServiceError) -> Response:

@@ -67,7 +67,7 @@ def list_identities() -> Response:
 @access_token_required
 def unlink_identity(identity_id: int) -> Response:
     """Remove a linked provider account, unless it is the account's last way in."""
-    oidc.unlink(user_id=current_caller.user.id, identity_id=identity_id)
+    oidc.unlink(caller=current_caller, identity_id=identity_id)
     return jsonify({"message": "Identity removed"})
 
 
@@ -94,7 +94,7 @@ def start_oidc_link(provider: str) -> BaseResponse:
         provider=provider,
         redirect_uri=_callback_url(provider),
         next_path=request.args.get("next"),
-        link_user_id=current_caller.user.id,
+        link=current_caller,
     )
     body = jsonify({"authorizationUrl": started.authorization_url})
     return _with_flow_cookie(body, provider, started.sealed_flow)

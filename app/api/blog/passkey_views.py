@@ -32,18 +32,14 @@ SIGNED_IN_SCHEMA = SignedInSchema()
 @access_token_required
 def passkey_registration_options() -> Response:
     """Creation options (WebAuthn JSON) for navigator.credentials.create()."""
-    return jsonify(passkeys.registration_options(user_id=current_caller.user.id))
+    return jsonify(second_factor.passkey_registration_options(caller=current_caller))
 
 
 @bp.post("/auth/passkeys/register")
 @access_token_required
 def register_passkey() -> tuple[Response, int]:
     """Keep the passkey the browser created; every other session of the account ends."""
-    added = second_factor.add_passkey(
-        user_id=current_caller.user.id,
-        keep_session_id=current_caller.session_id,
-        **load_body(PASSKEY_REGISTER_SCHEMA),
-    )
+    added = second_factor.add_passkey(caller=current_caller, **load_body(PASSKEY_REGISTER_SCHEMA))
     body = PASSKEY_ADDED_SCHEMA.dump(added.passkey)
     if added.recovery_codes is not None:
         body["recoveryCodes"] = added.recovery_codes
@@ -62,11 +58,7 @@ def list_passkeys() -> Response:
 @access_token_required
 def remove_passkey(passkey_id: int) -> Response:
     """Remove one of the caller's passkeys; every other session of the account ends."""
-    second_factor.remove_passkey(
-        user_id=current_caller.user.id,
-        passkey_id=passkey_id,
-        keep_session_id=current_caller.session_id,
-    )
+    second_factor.remove_passkey(caller=current_caller, passkey_id=passkey_id)
     return jsonify({"message": "Passkey removed"})
 
 

@@ -13,6 +13,7 @@ from app.api.fields import Password
 from app.api.fields import Timestamp
 from app.core.bounds import MAX_INTEGER
 from app.core.services import audit
+from app.core.services import mfa_lock
 from app.core.services import roles
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
@@ -46,6 +47,11 @@ class UserSchema(Schema):
 
 class AdminUserSchema(UserSchema):
     is_active = JsonBoolean(data_key="isActive")
+    mfa_locked = fields.Function(
+        mfa_lock.is_locked,
+        data_key="mfaLocked",
+        metadata={"description": "Too many wrong second-factor codes in a row: locked"},
+    )
 
 
 class SignedInSchema(Schema):
@@ -94,7 +100,12 @@ class ChangePasswordSchema(Schema):
 
 
 class PasswordSchema(Schema):
-    password = Password(required=True)
+    password = Password(
+        metadata={
+            "description": "The current password, as this action's proof of who is calling; "
+            "without it, a recent one is needed (POST /auth/reauthenticate)."
+        }
+    )
 
 
 _TOTP_CODE = validate.Length(min=1, max=32)
@@ -105,7 +116,7 @@ class TotpCodeSchema(Schema):
 
 
 class TotpOffSchema(Schema):
-    password = Password(required=True)
+    password = Password(metadata={"description": "The current password, checked when given."})
     code = fields.String(
         required=True,
         validate=_TOTP_CODE,
@@ -143,6 +154,25 @@ class MfaVerifySchema(Schema):
     def require_one_proof(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if sum(name in data for name in ("code", "recovery_code", "credential")) != 1:
             raise ValidationError("Provide exactly one of: code, recoveryCode, credential.")
+
+
+class ReauthenticateSchema(Schema):
+    password = Password()
+    code = fields.String(validate=_TOTP_CODE, metadata={"description": "A current TOTP code"})
+    recovery_code = fields.String(data_key="recoveryCode", validate=_TOTP_CODE)
+    credential = fields.Dict(
+        metadata={
+            "description": "A WebAuthn assertion for the options of "
+            "POST /auth/reauthenticate/passkey-options"
+        }
+    )
+
+    @validates_schema
+    def require_one_proof(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if sum(name in data for name in ("password", "code", "recovery_code", "credential")) != 1:
+            raise ValidationError(
+                "Provide exactly one of: password, code, recoveryCode, credential."
+            )
 
 
 _CREDENTIAL = fields.Dict(
@@ -229,11 +259,19 @@ class UserUpdateSchema(Schema):
         validate=validate.Equal(False, error="An admin can only remove a second factor."),
         metadata={"description": "false removes every second factor of the user."},
     )
+    mfa_locked = JsonBoolean(
+        data_key="mfaLocked",
+        validate=validate.Equal(False, error="An admin can only unlock a second step."),
+        metadata={
+            "description": "false unlocks the user's second step after too many wrong codes; "
+            "their factors stay."
+        },
+    )
 
     @validates_schema
     def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ValidationError("Provide at least one of: role, isActive, mfa.")
+            raise ValidationError("Provide at least one of: role, isActive, mfa, mfaLocked.")
 
 
 class AuditQuerySchema(PageQuerySchema):

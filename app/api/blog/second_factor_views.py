@@ -1,4 +1,5 @@
-"""The blog API's second factor: TOTP enrolment, recovery codes, and a login's second step."""
+"""The blog API's second factor: TOTP enrolment, recovery codes, a login's second step, and
+proving who one is again before a sensitive action."""
 
 from flask import Response
 from flask import jsonify
@@ -6,9 +7,11 @@ from flask import jsonify
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
 from app.api.blog import bp
+from app.api.blog.schemas import AccessTokenSchema
 from app.api.blog.schemas import MfaTokenSchema
 from app.api.blog.schemas import MfaVerifySchema
 from app.api.blog.schemas import PasswordSchema
+from app.api.blog.schemas import ReauthenticateSchema
 from app.api.blog.schemas import RecoveryCodesSchema
 from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import TotpCodeSchema
@@ -18,12 +21,15 @@ from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.services import reauthentication
 from app.core.services import second_factor
 from app.core.tokens import policy_for
 
+ACCESS_TOKEN_SCHEMA = AccessTokenSchema()
 MFA_TOKEN_SCHEMA = MfaTokenSchema()
 MFA_VERIFY_SCHEMA = MfaVerifySchema()
 PASSWORD_SCHEMA = PasswordSchema()
+REAUTHENTICATE_SCHEMA = ReauthenticateSchema()
 RECOVERY_CODES_SCHEMA = RecoveryCodesSchema()
 SIGNED_IN_SCHEMA = SignedInSchema()
 TOTP_CODE_SCHEMA = TotpCodeSchema()
@@ -35,9 +41,7 @@ TOTP_OFF_SCHEMA = TotpOffSchema()
 @access_token_required
 def start_totp() -> Response:
     """Start a TOTP enrolment: the secret, its otpauth:// URI and a QR code of it, as SVG."""
-    enrolment = second_factor.begin_totp(
-        user_id=current_caller.user.id, **load_body(PASSWORD_SCHEMA)
-    )
+    enrolment = second_factor.begin_totp(caller=current_caller, **load_body(PASSWORD_SCHEMA))
     return jsonify(TOTP_ENROLMENT_SCHEMA.dump(enrolment))
 
 
@@ -45,11 +49,7 @@ def start_totp() -> Response:
 @access_token_required
 def confirm_totp() -> Response:
     """Turn TOTP on with a first code; the ten recovery codes, shown this once."""
-    codes = second_factor.confirm_totp(
-        user_id=current_caller.user.id,
-        keep_session_id=current_caller.session_id,
-        **load_body(TOTP_CODE_SCHEMA),
-    )
+    codes = second_factor.confirm_totp(caller=current_caller, **load_body(TOTP_CODE_SCHEMA))
     return jsonify(RECOVERY_CODES_SCHEMA.dump({"recovery_codes": codes}))
 
 
@@ -57,11 +57,7 @@ def confirm_totp() -> Response:
 @access_token_required
 def turn_off_totp() -> Response:
     """Turn TOTP off with the password and a code (or a recovery code)."""
-    second_factor.turn_off_totp(
-        user_id=current_caller.user.id,
-        keep_session_id=current_caller.session_id,
-        **load_body(TOTP_OFF_SCHEMA),
-    )
+    second_factor.turn_off_totp(caller=current_caller, **load_body(TOTP_OFF_SCHEMA))
     return jsonify({"message": "TOTP is off"})
 
 
@@ -70,9 +66,7 @@ def turn_off_totp() -> Response:
 def new_recovery_codes() -> Response:
     """A new set of recovery codes; the old set stops working."""
     codes = second_factor.regenerate_recovery_codes(
-        user_id=current_caller.user.id,
-        keep_session_id=current_caller.session_id,
-        **load_body(PASSWORD_SCHEMA),
+        caller=current_caller, **load_body(PASSWORD_SCHEMA)
     )
     return jsonify(RECOVERY_CODES_SCHEMA.dump({"recovery_codes": codes}))
 
@@ -100,3 +94,21 @@ def verify_second_factor() -> Response:
         ip=client.ip,
     )
     return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)
+
+
+@bp.post("/auth/reauthenticate")
+@access_token_required
+def reauthenticate() -> Response:
+    """Prove who you are again (password, code, recovery code or passkey): a new access token
+    for this session, fresh enough for a sensitive action."""
+    access_token = reauthentication.reauthenticate(
+        caller=current_caller, policy=policy_for("BLOG"), **load_body(REAUTHENTICATE_SCHEMA)
+    )
+    return jsonify(ACCESS_TOKEN_SCHEMA.dump({"access_token": access_token}))
+
+
+@bp.post("/auth/reauthenticate/passkey-options")
+@access_token_required
+def reauthentication_passkey_options() -> Response:
+    """Request options (WebAuthn JSON) for proving who you are with one of your passkeys."""
+    return jsonify(reauthentication.passkey_options(caller=current_caller))

@@ -39,6 +39,7 @@ from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import authentication
 from app.core.services import mailed_tokens
+from app.core.services import mfa_lock
 from app.core.services import refreshes
 from app.core.services import second_factor
 from app.core.services import sessions
@@ -190,9 +191,7 @@ def change_password() -> Response:
     """Change the password; this session stays, every other session of the user ends."""
     data = load_body(CHANGE_PASSWORD_SCHEMA)
     try:
-        accounts.change_password(
-            user_id=current_caller.user.id, keep_session_id=current_caller.session_id, **data
-        )
+        accounts.change_password(caller=current_caller, **data)
     except InvalidInputError as error:
         # The password policy names the field "password"; here it is the new one.
         if "password" in error.details:
@@ -222,8 +221,10 @@ def update_user(user_id: int) -> Response:
     """Admin only: change a user's role or active flag, or remove their second factors."""
     changes = load_body(USER_UPDATE_SCHEMA)
     if changes.pop("mfa", None) is False:
-        second_factor.reset_factors(actor=current_caller.user, user_id=user_id)
-    user = accounts.update_user(actor=current_caller.user, user_id=user_id, **changes)
+        second_factor.reset_factors(caller=current_caller, user_id=user_id)
+    if changes.pop("mfa_locked", None) is False:
+        mfa_lock.unlock(caller=current_caller, user_id=user_id)
+    user = accounts.update_user(caller=current_caller, user_id=user_id, **changes)
     return jsonify(ADMIN_USER_SCHEMA.dump(user))
 
 
@@ -231,7 +232,7 @@ def update_user(user_id: int) -> Response:
 @admin_endpoint
 def delete_user(user_id: int) -> Response:
     """Admin only: delete a user; their tokens fail on the next request."""
-    accounts.delete_user(actor=current_caller.user, user_id=user_id)
+    accounts.delete_user(caller=current_caller, user_id=user_id)
     return jsonify({"message": "User deleted successfully"})
 
 

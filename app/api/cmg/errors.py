@@ -19,6 +19,7 @@ _MESSAGES = {
     "token_reused": "Invalid token",
     "permission_denied": FORBIDDEN,
     "cross_site_request": FORBIDDEN,
+    "reauthentication_required": "Recent authentication required",
 }
 
 

@@ -17,6 +17,7 @@ _MESSAGES = {
     "token_invalid": "Unauthorized",
     "token_revoked": "Unauthorized",
     "not_found": "User not found",
+    "reauthentication_required": "Recent authentication required",
 }
 
 # The document names the 500 of each endpoint.

@@ -57,7 +57,5 @@ def logout() -> Response:
 def change_password() -> Response:
     """Change the password; this session stays, every other session of the user ends."""
     data = load_body(CHANGE_PASSWORD_SCHEMA)
-    accounts.change_password(
-        user_id=current_caller.user.id, keep_session_id=current_caller.session_id, **data
-    )
+    accounts.change_password(caller=current_caller, **data)
     return jsonify({"success": True})

@@ -23,6 +23,7 @@ _DETAILS = {
     "malformed_request": "JSON parse error.",
     "internal_error": "A server error occurred.",
     "service_unavailable": "Service temporarily unavailable, try again later.",
+    "reauthentication_required": "Recent authentication required.",
 }
 
 # marshmallow's wording, in the words DRF uses for the same failure.
@@ -43,6 +44,8 @@ def render_error(error: AuthServiceError) -> Response:
 def _body_of(error: AuthServiceError) -> dict[str, Any]:
     if error.code in _TOKEN_ERRORS:
         return dict(TOKEN_NOT_VALID)
+    if error.code == "reauthentication_required":
+        return {"detail": _DETAILS[error.code], "code": error.code}
     if error.code == "rate_limited":
         wait = getattr(error, "retry_after", 60)
         return {"detail": f"Request was throttled. Expected available in {wait} seconds."}

@@ -20,7 +20,6 @@ from app.core.errors import InvalidCredentialsError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
-from app.core.errors import WrongCurrentPasswordError
 from app.core.identities import is_valid_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
@@ -33,11 +32,12 @@ from app.core.security import burn_password_check
 from app.core.security import check_password
 from app.core.security import hash_password
 from app.core.security import unusable_password
-from app.core.security import verify_password
 from app.core.services import audit
 from app.core.services import roles
 from app.core.services import sessions
+from app.core.services import step_up
 from app.core.services import whitelist
+from app.core.services.callers import Caller
 from app.database import db
 from app.database import rows_changed
 
@@ -194,31 +194,20 @@ def _upgrade_password_hash(user: User, password: str, old_format: str) -> None:
         )
 
 
-def reauthenticate(*, user_id: int, password: str, event: str) -> User:
-    """The signed-in user, once more proving who they are with their password before a change
-    to their account; a wrong one is a failure on the account's budgets, audited as ``event``."""
-    user = db.session.get(User, user_id)
+def change_password(*, caller: Caller, current_password: str, new_password: str) -> None:
+    """Set a new password, after the current one (the step-up proof this action brings along);
+    every other session of the user ends."""
+    step_up.prove_password(caller=caller, password=current_password, event="password_change")
+    step_up.require_recent_authentication(caller=caller)
+    user = db.session.get(User, caller.user.id)
     if user is None:
         raise NotFoundError("User not found.")
-    attempt = attempts.reserve_credential_check(account=f"user:{user.id}")
-    if not verify_password(user.password_hash, password):
-        audit.record(event=event, outcome="failure", user_id=user.id)
-        raise WrongCurrentPasswordError()
-    attempt.succeeded()
-    return user
-
-
-def change_password(
-    *, user_id: int, current_password: str, new_password: str, keep_session_id: str | None
-) -> None:
-    """Set a new password and end every other session of the user."""
-    user = reauthenticate(user_id=user_id, password=current_password, event="password_change")
     check_new_password(new_password, username=user.username, email=user.email)
     user.password_hash = hash_password(new_password)
     db.session.commit()
-    sessions.end_user_sessions(user_id=user.id, keep_session_id=keep_session_id)
+    sessions.end_user_sessions(user_id=user.id, keep_session_id=caller.session_id)
     audit.record(
-        event="password_change", outcome="success", user_id=user.id, session_id=keep_session_id
+        event="password_change", outcome="success", user_id=user.id, session_id=caller.session_id
     )
 
 
@@ -232,12 +221,14 @@ def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
 
 
 def update_user(
-    *, actor: roles.Actor, user_id: int, role: str | None = None, is_active: bool | None = None
+    *, caller: Caller, user_id: int, role: str | None = None, is_active: bool | None = None
 ) -> User:
-    """Change a user's role or active flag; deactivation ends every session at once.
+    """An admin's change to a user's role or active flag, after a recent proof of who the
+    admin is; deactivation ends every session at once.
 
     A demotion needs no revocation: roles are read from the database on every request.
     """
+    actor = _admin_after_step_up(caller)
     removes_power = role == roles.USER or is_active is False
     if removes_power:
         _lock_admins()
@@ -262,7 +253,9 @@ def update_user(
     return user
 
 
-def delete_user(*, actor: roles.Actor, user_id: int) -> None:
+def delete_user(*, caller: Caller, user_id: int) -> None:
+    """An admin's deletion of another user, after a recent proof of who the admin is."""
+    actor = _admin_after_step_up(caller)
     _lock_admins()
     user = _administered_user(actor, user_id)
     db.session.delete(user)
@@ -308,6 +301,14 @@ def count_active_admins() -> int:
         )
         or 0
     )
+
+
+def _admin_after_step_up(caller: Caller) -> roles.Actor:
+    """The admin behind ``caller``, who proved who they are recently enough to change
+    another account."""
+    roles.require_role(caller.user, roles.ADMIN)
+    step_up.require_recent_authentication(caller=caller)
+    return caller.user
 
 
 def _administered_user(actor: roles.Actor, user_id: int) -> User:

@@ -52,6 +52,10 @@ EVENTS = (
     "oidc_failed",
     "identity_linked",
     "identity_unlinked",
+    "reauthenticated",
+    "mfa_locked",
+    "mfa_unlocked",
+    "ways_in_ended",
 )
 
 

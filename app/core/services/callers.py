@@ -50,6 +50,7 @@ class CallingUser:
     created_at: datetime
     updated_at: datetime
     email_verified_at: datetime | None
+    mfa_failures: int
     role_names: tuple[str, ...]
     permission_names: tuple[str, ...]
 

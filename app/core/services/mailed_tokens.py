@@ -25,6 +25,7 @@ from app.core.passwords import check_new_password
 from app.core.security import hash_password
 from app.core.services import account_tokens
 from app.core.services import audit
+from app.core.services import mfa_lock
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
@@ -107,6 +108,7 @@ def reset_password(*, token: str, password: str) -> None:
         db.session.rollback()  # the token stays usable with an acceptable password
         raise
     user.password_hash = hash_password(password)
+    mfa_lock.clear(user_id=user.id)
     _mark_verified(user)
     db.session.commit()
     sessions.end_user_sessions(user_id=user.id)

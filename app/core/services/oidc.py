@@ -46,8 +46,10 @@ from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import second_factor
 from app.core.services import sessions
+from app.core.services import step_up
 from app.core.services.authentication import ClientInfo
 from app.core.services.authentication import SignedIn
+from app.core.services.callers import Caller
 from app.core.tokens import AMR_MFA
 from app.core.tokens import TokenPolicy
 from app.database import db
@@ -130,8 +132,11 @@ def list_identities(*, user_id: int) -> list[OidcIdentity]:
     )
 
 
-def unlink(*, user_id: int, identity_id: int) -> None:
-    """Remove one of the user's identities, unless it is their last way in."""
+def unlink(*, caller: Caller, identity_id: int) -> None:
+    """Remove one of the caller's identities, after a recent proof of who they are, unless it
+    is their last way in."""
+    step_up.require_recent_authentication(caller=caller)
+    user_id = caller.user.id
     _lock_user(user_id)
     identity = db.session.get(OidcIdentity, identity_id) if can_be_row_id(identity_id) else None
     if identity is None or identity.user_id != user_id:

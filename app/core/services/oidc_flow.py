@@ -24,8 +24,10 @@ from app.core.oidc_providers import Provider
 from app.core.oidc_providers import ProviderUnavailable
 from app.core.secret_box import purpose_fernet
 from app.core.services import oidc
+from app.core.services import step_up
 from app.core.services.authentication import ClientInfo
 from app.core.services.authentication import SignedIn
+from app.core.services.callers import Caller
 from app.core.tokens import TokenPolicy
 
 FLOW_SECONDS = 600
@@ -61,10 +63,15 @@ def safe_next(value: str | None) -> str:
 
 
 def begin(
-    *, provider: str, redirect_uri: str, next_path: str | None, link_user_id: int | None = None
+    *, provider: str, redirect_uri: str, next_path: str | None, link: Caller | None = None
 ) -> FlowStart:
-    """The provider's authorization URL (state, nonce, PKCE S256) and the sealed flow."""
+    """The provider's authorization URL (state, nonce, PKCE S256) and the sealed flow; with
+    ``link``, a flow that links the provider account to the caller's, after a recent proof of
+    who they are (a second factor when the account has one: a provider that the service
+    trusts for its own second factor would otherwise add a way around it)."""
     found = oidc.find_provider(provider)
+    if link is not None:
+        step_up.require_recent_authentication(caller=link, factor_change=True)
     try:
         found.metadata()
         started = found.client.create_authorization_url(redirect_uri)
@@ -77,7 +84,7 @@ def begin(
         "verifier": started["code_verifier"],
         "redirect_uri": redirect_uri,
         "next": safe_next(next_path),
-        "link": link_user_id,
+        "link": None if link is None else link.user.id,
     }
     return FlowStart(started["url"], _sealer().encrypt(json.dumps(flow).encode()).decode())
 
@@ -117,12 +124,23 @@ def _opened(found: Provider, sealed_flow: str | None, params: dict[str, str]) ->
         raise oidc.refused(found, "flow_expired") from error
     if flow.get("provider") != found.settings.name or params.get("state") != flow.get("state"):
         raise oidc.refused(found, "invalid_state")
-    # RFC 9207: a provider that names itself must be the one the flow went to (mix-up).
+    # RFC 9207: a provider that names itself must be the one the flow went to (mix-up), and
+    # one that says it always names itself must have done so.
     if "iss" in params and params["iss"].rstrip("/") != found.settings.issuer:
         raise oidc.refused(found, "invalid_state")
+    if "iss" not in params and _names_itself(found):
+        raise oidc.refused(found, "invalid_state", check="iss missing")
     if "error" in params or not params.get("code"):
         raise oidc.refused(found, "provider_error", check=params.get("error", "no code")[:64])
     return flow
+
+
+def _names_itself(found: Provider) -> bool:
+    try:
+        metadata = found.metadata()
+    except ProviderUnavailable:
+        return False
+    return metadata.get("authorization_response_iss_parameter_supported") is True
 
 
 def _claims_after_exchange(

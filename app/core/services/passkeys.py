@@ -47,12 +47,16 @@ from app.core.models import User
 from app.core.models import WebAuthnChallenge
 from app.core.services import accounts
 from app.core.services import audit
+from app.core.tokens import AMR_HARDWARE_KEY
+from app.core.tokens import AMR_MFA
+from app.core.tokens import AMR_SOFTWARE_KEY
 from app.database import db
 from app.database import rows_changed
 
 REGISTER = "register"
 SIGN_IN = "sign_in"
 SECOND_STEP = "second_step"
+REAUTHENTICATE = "reauthenticate"
 MAX_CREDENTIAL_ID_CHARS = 1400  # 1,023 bytes (the WebAuthn maximum) in base64url
 MAX_NAME_CHARS = 100
 _UNKNOWN_CHALLENGE = "The challenge is unknown, used or expired; start again."
@@ -205,6 +209,16 @@ def sign_in_options(*, email: str | None) -> SignInOptions:
 def second_step_options(*, user_id: int) -> dict[str, Any] | None:
     """Request options for the passkeys of a login held for its second factor; None when the
     account has none."""
+    return _options_for_own_passkeys(user_id, SECOND_STEP)
+
+
+def reauthentication_options(*, user_id: int) -> dict[str, Any] | None:
+    """Request options for a signed-in user proving who they are again with one of their
+    passkeys (app/core/services/step_up.py); None when the account has none."""
+    return _options_for_own_passkeys(user_id, REAUTHENTICATE)
+
+
+def _options_for_own_passkeys(user_id: int, purpose: str) -> dict[str, Any] | None:
     passkeys = list_passkeys(user_id=user_id)
     if not passkeys:
         return None
@@ -213,7 +227,7 @@ def second_step_options(*, user_id: int) -> dict[str, Any] | None:
         allow_credentials=_descriptors(passkeys),
         user_verification=UserVerificationRequirement.PREFERRED,
     )
-    _store_challenge(options.challenge, SECOND_STEP, user_id=user_id)
+    _store_challenge(options.challenge, purpose, user_id=user_id)
     db.session.commit()
     return _json(options)
 
@@ -226,8 +240,17 @@ def verify_sign_in(*, challenge_id: str, credential: dict[str, Any]) -> Assertio
 
 def verify_second_step(*, user_id: int, credential: dict[str, Any]) -> Assertion:
     """The second step of a password login, with one of the user's passkeys."""
+    return _verify_own_passkey(user_id, credential, SECOND_STEP)
+
+
+def verify_reauthentication(*, user_id: int, credential: dict[str, Any]) -> Assertion:
+    """A signed-in user's proof, with one of their passkeys, that they are who they are."""
+    return _verify_own_passkey(user_id, credential, REAUTHENTICATE)
+
+
+def _verify_own_passkey(user_id: int, credential: dict[str, Any], purpose: str) -> Assertion:
     challenge = _signed_challenge(credential)
-    _spend_challenge_of(challenge, SECOND_STEP, user_id=user_id)
+    _spend_challenge_of(challenge, purpose, user_id=user_id)
     return _verify_assertion(credential, challenge, user_id=user_id, user_verification=False)
 
 
@@ -246,7 +269,7 @@ def _verify_assertion(
     attempt = attempts.reserve_credential_check(
         account=f"user:{passkey.user_id}" if passkey else None
     )
-    if passkey is None:
+    if passkey is None or not _handle_matches(passkey, credential):
         raise PasskeyRefusedError("The passkey could not be verified.")
     rp = relying_party()
     try:
@@ -266,9 +289,25 @@ def _verify_assertion(
         _record_refusal(passkey, credential)
         raise PasskeyRefusedError("The passkey could not be verified.")
     attempt.succeeded()
-    method = "swk" if passkey.backed_up else "hwk"
-    methods = (method, "mfa") if verified.user_verified else (method,)
+    method = AMR_SOFTWARE_KEY if passkey.backed_up else AMR_HARDWARE_KEY
+    methods = (method, AMR_MFA) if verified.user_verified else (method,)
     return Assertion(user_id=passkey.user_id, methods=methods)
+
+
+def _handle_matches(passkey: Passkey, credential: dict[str, Any]) -> bool:
+    """An assertion that names a user handle must name the passkey's owner's (WebAuthn
+    7.2 step 6): an authenticator never answers for one user with another's handle."""
+    response = credential.get("response")
+    handle = response.get("userHandle") if isinstance(response, dict) else None
+    if handle in (None, ""):
+        return True
+    if not isinstance(handle, str) or len(handle) > MAX_CREDENTIAL_ID_CHARS:
+        return False
+    try:
+        asserted = base64url_to_bytes(handle)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(asserted, base64url_to_bytes(passkey.user_handle))
 
 
 def _count_moved(passkey: Passkey, new_count: int) -> bool:

@@ -77,9 +77,9 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     )
     if not rotated:
         return _answer_spent_token(claims, policy, now)
-    session_id, user_id, refresh_jti, expires_at, amr, username, role_pairs = rotated[0]
+    session_id, user_id, refresh_jti, expires_at, amr, auth_time, username, role_pairs = rotated[0]
     holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
-    session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr)
+    session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr, auth_time)
     tokens = issue_tokens(user=holder, session=session, policy=policy)
     _record_refresh("success", claims)
     return tokens
@@ -116,6 +116,7 @@ class _RotatedSession:
     refresh_issued_at: datetime
     expires_at: datetime
     amr: str | None
+    auth_time: datetime
 
 
 _SESSIONS = cast(Table, Session.__table__)
@@ -149,6 +150,7 @@ _ROTATION = DirectStatement(
         _SESSIONS.c.refresh_jti,
         _SESSIONS.c.expires_at,
         _SESSIONS.c.amr,
+        _SESSIONS.c.auth_time,
         # By the user id given rather than correlated: SQLAlchemy writes the columns of a
         # RETURNING clause, and of its subqueries, without their table names.
         select(User.username).where(User.id == bindparam("uid")).scalar_subquery(),
@@ -214,6 +216,7 @@ class _FoundSession:
     expires_at: datetime
     revoked_at: datetime | None
     amr: str | None
+    auth_time: datetime
     user: CallingUser
 
 
@@ -227,6 +230,7 @@ _SESSION_COLUMNS = (
     Session.expires_at,
     Session.revoked_at,
     Session.amr,
+    Session.auth_time,
 )
 _SESSION_READ = DirectStatement(
     select_user_with_grants(*_SESSION_COLUMNS)

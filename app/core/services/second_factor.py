@@ -38,13 +38,18 @@ from app.core.mail import mailer
 from app.core.models import MfaChallenge
 from app.core.models import Passkey
 from app.core.models import User
-from app.core.services import accounts
 from app.core.services import audit
+from app.core.services import mfa_lock
 from app.core.services import passkeys
 from app.core.services import recovery_codes
 from app.core.services import roles
 from app.core.services import sessions
+from app.core.services import step_up
 from app.core.services import totp
+from app.core.services.callers import Caller
+from app.core.services.step_up import PASSKEY
+from app.core.services.step_up import RECOVERY_CODE
+from app.core.services.step_up import TOTP
 from app.core.services.totp import Enrolment
 from app.core.tokens import AMR_MFA
 from app.core.tokens import AMR_OTP
@@ -54,9 +59,6 @@ from app.core.tokens import TokenPolicy
 from app.database import db
 from app.database import rows_changed
 
-TOTP = "totp"
-RECOVERY_CODE = "recoveryCode"
-PASSKEY = "passkey"
 SECOND_STEP_DIALECT = "blog"
 MAX_MFA_TOKEN_CHARS = 128
 
@@ -139,6 +141,7 @@ def finish_login(
     passkey assertion) checked."""
     user_id, dialect, first_factor = _take_a_try(mfa_token)
     if credential is not None:
+        mfa_lock.require_unlocked(user_id=user_id)
         assertion = passkeys.verify_second_step(user_id=user_id, credential=credential)
         if not _spend_challenge(mfa_token):
             db.session.rollback()
@@ -154,12 +157,16 @@ def finish_login(
             PASSKEY,
         )
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
+    guess = mfa_lock.reserve_guess(user_id=user_id)
     method = _check_code(user_id=user_id, code=code, recovery_code=recovery_code)
     if method is None or not _spend_challenge(mfa_token):
         db.session.rollback()  # the try taken stays taken: it was committed on its own
         audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
+        if method is None:
+            guess.failed()
         raise InvalidMfaCodeError()
     attempt.succeeded()
+    guess.succeeded()
     db.session.commit()
     if method == RECOVERY_CODE:
         audit.record(event="recovery_code_used", outcome="success", user_id=user_id)
@@ -183,31 +190,38 @@ def sign_in_with_passkey(
     )
 
 
+def passkey_registration_options(*, caller: Caller) -> dict[str, Any]:
+    """Creation options for a new passkey of the caller, after a recent proof (a second
+    factor when the account has one)."""
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
+    return passkeys.registration_options(user_id=caller.user.id)
+
+
 def add_passkey(
-    *,
-    user_id: int,
-    credential: dict[str, Any],
-    keep_session_id: str,
-    name: str | None = None,
+    *, caller: Caller, credential: dict[str, Any], name: str | None = None
 ) -> AddedPasskey:
     """Keep a new passkey; the first second factor of an account also brings its recovery
     codes."""
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
+    user_id = caller.user.id
     first_factor = not methods_of(user_id=user_id)
     passkey = passkeys.add_passkey(user_id=user_id, credential=credential, name=name)
     codes = None
     if first_factor:
         codes = recovery_codes.replace_codes(user_id=user_id)
         db.session.commit()
-    _changed(user_id, "passkey_added", keep_session_id, {"passkey_id": str(passkey.id)})
+    _changed(caller, "passkey_added", {"passkey_id": str(passkey.id)})
     return AddedPasskey(passkey=passkey, recovery_codes=codes)
 
 
-def remove_passkey(*, user_id: int, passkey_id: int, keep_session_id: str) -> None:
+def remove_passkey(*, caller: Caller, passkey_id: int) -> None:
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
+    user_id = caller.user.id
     passkeys.remove_passkey(user_id=user_id, passkey_id=passkey_id)
     if not methods_of(user_id=user_id):
         recovery_codes.remove_codes(user_id=user_id)
         db.session.commit()
-    _changed(user_id, "passkey_removed", keep_session_id, {"passkey_id": str(passkey_id)})
+    _changed(caller, "passkey_removed", {"passkey_id": str(passkey_id)})
 
 
 def _open_second_step_session(
@@ -235,18 +249,23 @@ def _open_second_step_session(
     return SecondStepDone(user=user, tokens=tokens)
 
 
-def begin_totp(*, user_id: int, password: str) -> Enrolment:
-    """Start a TOTP enrolment (not on until confirmed), after the password is checked."""
-    user = accounts.reauthenticate(user_id=user_id, password=password, event="mfa_enabled")
-    if totp.is_on(user_id=user_id):
+def begin_totp(*, caller: Caller, password: str | None = None) -> Enrolment:
+    """Start a TOTP enrolment (not on until confirmed), after a recent proof: the password
+    given here, or an earlier one (a second factor when the account already has one)."""
+    if password is not None:
+        step_up.prove_password(caller=caller, password=password, event="mfa_enabled")
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
+    if totp.is_on(user_id=caller.user.id):
         raise MfaStateError("TOTP is already on; turn it off before enrolling again.")
-    enrolment = totp.start_enrolment(user_id=user_id, account_name=user.email)
+    enrolment = totp.start_enrolment(user_id=caller.user.id, account_name=caller.user.email)
     db.session.commit()
     return enrolment
 
 
-def confirm_totp(*, user_id: int, code: str, keep_session_id: str) -> list[str]:
+def confirm_totp(*, caller: Caller, code: str) -> list[str]:
     """Turn TOTP on with a first code; the account's new recovery codes."""
+    user_id = caller.user.id
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
     if not totp.has_pending_enrolment(user_id=user_id):
         raise MfaStateError("There is no TOTP enrolment to confirm; start one first.")
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
@@ -257,47 +276,61 @@ def confirm_totp(*, user_id: int, code: str, keep_session_id: str) -> list[str]:
     attempt.succeeded()
     codes = recovery_codes.replace_codes(user_id=user_id)
     db.session.commit()
-    _changed(user_id, "mfa_enabled", keep_session_id, {"method": TOTP})
+    _changed(caller, "mfa_enabled", {"method": TOTP})
     return codes
 
 
-def turn_off_totp(*, user_id: int, password: str, code: str, keep_session_id: str) -> None:
-    """Turn TOTP off, with the password and a current code (or a recovery code)."""
-    accounts.reauthenticate(user_id=user_id, password=password, event="mfa_disabled")
+def turn_off_totp(*, caller: Caller, code: str, password: str | None = None) -> None:
+    """Turn TOTP off with a current code (or a recovery code): the second factor that the
+    removal of a factor needs. The password, when given, is checked too."""
+    user_id = caller.user.id
     if not totp.is_on(user_id=user_id):
         raise MfaStateError("TOTP is not on.")
+    if password is not None:
+        step_up.prove_password(caller=caller, password=password, event="mfa_disabled")
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
+    guess = mfa_lock.reserve_guess(user_id=user_id)
     if _check_code(user_id=user_id, code=code, recovery_code=code) is None:
         db.session.rollback()
         audit.record(event="mfa_failed", outcome="failure", user_id=user_id)
+        guess.failed()
         raise InvalidMfaCodeError()
     attempt.succeeded()
+    guess.succeeded()
+    step_up.record_proof(caller=caller, methods=(AMR_OTP,))
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
     totp.remove(user_id=user_id)
     if not passkeys.has_passkeys(user_id=user_id):
         recovery_codes.remove_codes(user_id=user_id)
     db.session.commit()
-    _changed(user_id, "mfa_disabled", keep_session_id, {"method": TOTP})
+    _changed(caller, "mfa_disabled", {"method": TOTP})
 
 
-def regenerate_recovery_codes(*, user_id: int, password: str, keep_session_id: str) -> list[str]:
-    """A new set of recovery codes; the old set stops working."""
-    accounts.reauthenticate(user_id=user_id, password=password, event="recovery_codes_regenerated")
-    if not methods_of(user_id=user_id):
+def regenerate_recovery_codes(*, caller: Caller, password: str | None = None) -> list[str]:
+    """A new set of recovery codes, the old set void: after a recent second factor (the
+    password, when given, is checked and counts as a proof, but never alone)."""
+    if password is not None:
+        step_up.prove_password(caller=caller, password=password, event="recovery_codes_regenerated")
+    if not methods_of(user_id=caller.user.id):
         raise MfaStateError("The account has no second factor to recover.")
-    codes = recovery_codes.replace_codes(user_id=user_id)
+    step_up.require_recent_authentication(caller=caller, factor_change=True)
+    codes = recovery_codes.replace_codes(user_id=caller.user.id)
     db.session.commit()
-    _changed(user_id, "recovery_codes_regenerated", keep_session_id, None)
+    _changed(caller, "recovery_codes_regenerated", None)
     return codes
 
 
-def reset_factors(*, actor: roles.Actor | None, user_id: int) -> None:
-    """An admin's (or the CLI's, with no actor) removal of every second factor of a user, who
-    then signs in with the password alone."""
-    if actor is not None:
-        roles.require_role(actor, roles.ADMIN)
+def reset_factors(*, caller: Caller | None, user_id: int) -> None:
+    """An admin's (or the CLI's, with no caller) removal of every second factor of a user,
+    who then signs in with the password alone; the lock on their second step goes too."""
+    actor = None if caller is None else caller.user
+    if caller is not None:
+        roles.require_role(caller.user, roles.ADMIN)
+        step_up.require_recent_authentication(caller=caller)
     if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
     _remove_factors(user_id)
+    mfa_lock.clear(user_id=user_id)
     db.session.commit()
     sessions.end_user_sessions(user_id=user_id)
     audit.record(
@@ -412,18 +445,17 @@ def _remove_factors(user_id: int) -> None:
     recovery_codes.remove_codes(user_id=user_id)
 
 
-def _changed(
-    user_id: int, event: str, keep_session_id: str, details: dict[str, str] | None
-) -> None:
-    sessions.end_user_sessions(user_id=user_id, keep_session_id=keep_session_id)
+def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None:
+    """A change to the account's factors: every other session ends, and the owner is told."""
+    sessions.end_user_sessions(user_id=caller.user.id, keep_session_id=caller.session_id)
     audit.record(
         event=event,
         outcome="success",
-        user_id=user_id,
-        session_id=keep_session_id,
+        user_id=caller.user.id,
+        session_id=caller.session_id,
         details=details,
     )
-    _notify(user_id, event)
+    _notify(caller.user.id, event)
 
 
 def _notify(user_id: int, event: str) -> None:

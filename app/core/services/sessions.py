@@ -37,6 +37,7 @@ from app.core.tokens import RefreshClaims
 from app.core.tokens import TokenPolicy
 from app.core.tokens import decode_refresh_token
 from app.core.tokens import issue_tokens
+from app.core.tokens import proves_second_factor
 from app.database import db
 from app.database import rows_changed
 
@@ -84,6 +85,9 @@ def open_session(
         user_agent=(user_agent or None) and user_agent[:512],
         ip=ip,
         amr=" ".join(amr),
+        auth_time=now,
+        auth_methods=" ".join(amr),
+        second_factor_at=now if proves_second_factor(amr) else None,
     )
     if policy.refresh_ttl is not None:
         session.refresh_jti = str(uuid4())

@@ -5,6 +5,7 @@ through Flask's client."""
 import uuid
 from urllib.parse import parse_qs
 from urllib.parse import quote
+from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
 import pyotp
@@ -163,9 +164,21 @@ def test_a_callback_replayed_with_its_cookie_is_refused(app, client, provider):
 def test_the_providers_refusal_comes_back_as_an_error_redirect(client, provider):
     state = parse_qs(urlsplit(_to_provider(client)).query)["state"][0]
 
-    response = client.get(f"{CALLBACK}?error=access_denied&state={state}")
+    # RFC 9207 2: a provider that names itself does so in error responses too.
+    query = urlencode({"error": "access_denied", "state": state, "iss": provider.issuer})
+    response = client.get(f"{CALLBACK}?{query}")
 
     assert _error_of(response) == "provider_error"
+
+
+def test_a_return_without_iss_from_a_provider_that_always_names_itself_is_refused(client, provider):
+    """RFC 9207: the tests' provider advertises authorization_response_iss_parameter_supported,
+    so a return that leaves iss out did not come from it (a mix-up)."""
+    state = parse_qs(urlsplit(_to_provider(client)).query)["state"][0]
+
+    response = client.get(f"{CALLBACK}?code=anything&state={state}")
+
+    assert _error_of(response) == "invalid_state"
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,17 @@ def _add_passkey(client, token: str, authenticator: SoftAuthenticator, name: str
     return client.post(f"{PASSKEYS}/register", json=body, headers=_bearer(token))
 
 
+def _reauthenticated(client, token: str, authenticator: SoftAuthenticator) -> str:
+    """A fresh access token of the same session, after proving who one is with a passkey: the
+    step-up that adding or removing a factor needs once the account has one."""
+    options = client.post("/api/v1/auth/reauthenticate/passkey-options", headers=_bearer(token))
+    assert options.status_code == 200, options.get_json()
+    proof = {"credential": authenticator.get(options.get_json())}
+    response = client.post("/api/v1/auth/reauthenticate", json=proof, headers=_bearer(token))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["accessToken"]
+
+
 def _sign_in(client, authenticator: SoftAuthenticator, email: str | None = None, **get_kwargs):
     body = {} if email is None else {"email": email}
     options = client.post(f"{PASSKEYS}/login/options", json=body).get_json()
@@ -69,9 +80,11 @@ def test_registration_options_are_webauthn_json_for_this_relying_party(client, a
 def test_a_passkey_is_added_listed_and_removed(client, app_context):
     user = make_user()
     token = _access_token(client, user.email)
+    authenticator = SoftAuthenticator()
 
-    added = _add_passkey(client, token, SoftAuthenticator(), name="Laptop")
+    added = _add_passkey(client, token, authenticator, name="Laptop")
     listed = client.get(PASSKEYS, headers=_bearer(token))
+    token = _reauthenticated(client, token, authenticator)
     removed = client.delete(f"{PASSKEYS}/{added.get_json()['id']}", headers=_bearer(token))
 
     passkey = {k: v for k, v in added.get_json().items() if k != "recoveryCodes"}
@@ -126,6 +139,7 @@ def test_a_registration_challenge_works_once(client, app_context):
     ok = client.post(
         f"{PASSKEYS}/register", json={"credential": first.create(options)}, headers=_bearer(token)
     )
+    token = _reauthenticated(client, token, first)
     again = client.post(
         f"{PASSKEYS}/register", json={"credential": second.create(options)}, headers=_bearer(token)
     )
@@ -252,8 +266,12 @@ def test_a_first_passkey_gives_recovery_codes_once(client, app_context):
     user = make_user()
     token = _access_token(client, user.email)
 
-    first = _add_passkey(client, token, SoftAuthenticator())
-    second = _add_passkey(client, token, SoftAuthenticator())
+    authenticator = SoftAuthenticator()
+
+    first = _add_passkey(client, token, authenticator)
+    second = _add_passkey(
+        client, _reauthenticated(client, token, authenticator), SoftAuthenticator()
+    )
 
     assert first.get_json()["recoveryCodes"] == [Matches(r"[a-z2-9]{5}-[a-z2-9]{5}")] * 10
     assert "recoveryCodes" not in second.get_json()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
+from app.core.clock import utcnow
 from app.core.models import User
 from app.core.tokens import mint_access_token
 from app.database import db
@@ -61,7 +62,9 @@ def test_current_user_with_an_expired_token_is_401_token_expired(app_context, au
     user = make_user()
     live_token = auth.login(user.email).get_json()["accessToken"]
     session_id = decode_token(live_token)["sid"]
-    expired = mint_access_token(user=user, session_id=session_id, ttl=timedelta(seconds=-60))
+    expired = mint_access_token(
+        user=user, session_id=session_id, ttl=timedelta(seconds=-60), auth_time=utcnow()
+    )
 
     response = client.get("/api/v1/users/current", headers=auth.headers(expired))
 
@@ -102,6 +105,7 @@ def test_list_users_returns_a_page_with_pagination(admin_token, auth, client):
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
         "isActive": True,
+        "mfaLocked": False,
     }
 
 
@@ -182,7 +186,7 @@ def test_deactivation_stops_the_users_tokens_on_the_next_request(admin_token, au
 @pytest.mark.parametrize(
     ("body", "details"),
     [
-        ({}, {"_schema": ["Provide at least one of: role, isActive, mfa."]}),
+        ({}, {"_schema": ["Provide at least one of: role, isActive, mfa, mfaLocked."]}),
         ({"role": "owner"}, {"role": ["Must be one of: user, admin."]}),
         ({"isActive": "yes"}, {"isActive": ["Not a valid boolean."]}),
         # JSON booleans only: 0, 1 and "false" are not guessed at ("false" is truthy).

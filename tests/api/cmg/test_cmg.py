@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
+from app.core.clock import utcnow
 from app.core.tokens import mint_access_token
 from tests.factories import PASSWORD
 from tests.factories import make_admin
@@ -131,7 +132,10 @@ def test_error_responses_token_expired_401(app_context, client):
     user = make_user()
     live = _login(client, user.username).get_json()["access_token"]
     expired = mint_access_token(
-        user=user, session_id=decode_token(live)["sid"], ttl=timedelta(seconds=-5)
+        user=user,
+        session_id=decode_token(live)["sid"],
+        ttl=timedelta(seconds=-5),
+        auth_time=utcnow(),
     )
 
     response = client.get("/auth/me", headers=_bearer(expired))

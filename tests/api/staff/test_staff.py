@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
+from app.core.clock import utcnow
 from app.core.services import roles
 from app.core.tokens import mint_access_token
 from tests.factories import PASSWORD
@@ -123,7 +124,10 @@ def test_get_check_permissions_are_the_union_of_the_roles(client, staff_admin):
 def _expired_token(client, staff_admin):
     live = _login(client, "admin").get_json()["token"]
     return mint_access_token(
-        user=staff_admin, session_id=decode_token(live)["sid"], ttl=timedelta(seconds=-5)
+        user=staff_admin,
+        session_id=decode_token(live)["sid"],
+        ttl=timedelta(seconds=-5),
+        auth_time=utcnow(),
     )
 
 

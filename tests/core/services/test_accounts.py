@@ -15,11 +15,14 @@ from app.core.services import refreshes
 from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import whitelist
+from app.core.services.callers import find_caller
+from app.core.tokens import decode_any_token
 from app.database import db
 from tests.core.services.test_sessions import POLICY
 from tests.factories import PASSWORD
 from tests.factories import make_admin
 from tests.factories import make_user
+from tests.factories import signed_in_caller
 from tests.factories import unique_email
 
 
@@ -110,12 +113,10 @@ def test_change_password_keeps_the_calling_session_and_ends_the_others(app_conte
     user = make_user()
     kept = sessions.open_session(user=user, dialect="blog", policy=POLICY)
     other = sessions.open_session(user=user, dialect="blog", policy=POLICY)
+    caller = find_caller(decode_any_token(kept.access_token))
 
     accounts.change_password(
-        user_id=user.id,
-        current_password=PASSWORD,
-        new_password="a brand new secret",
-        keep_session_id=kept.session_id,
+        caller=caller, current_password=PASSWORD, new_password="a brand new secret"
     )
 
     assert accounts.authenticate(identifier=user.email, password="a brand new secret") == user
@@ -131,10 +132,7 @@ def test_change_password_with_a_wrong_current_password_changes_nothing(app_conte
 
     with pytest.raises(WrongCurrentPasswordError):
         accounts.change_password(
-            user_id=user.id,
-            current_password="nope nope",
-            new_password="x" * 12,
-            keep_session_id=None,
+            caller=signed_in_caller(user), current_password="nope nope", new_password="x" * 12
         )
 
     assert accounts.authenticate(identifier=user.email, password=PASSWORD) == user
@@ -152,13 +150,14 @@ def test_list_users_pages_in_id_order(app_context):
 
 def test_admin_actions_refuse_a_plain_user(app_context):
     actor, target = make_user(), make_user()
+    caller = signed_in_caller(actor)
 
     with pytest.raises(PermissionDeniedError):
         accounts.list_users(actor=actor, page=1, per_page=10)
     with pytest.raises(PermissionDeniedError):
-        accounts.update_user(actor=actor, user_id=target.id, role="admin")
+        accounts.update_user(caller=caller, user_id=target.id, role="admin")
     with pytest.raises(PermissionDeniedError):
-        accounts.delete_user(actor=actor, user_id=target.id)
+        accounts.delete_user(caller=caller, user_id=target.id)
 
 
 def test_set_role_keeps_roles_beyond_user_and_admin(app_context):
@@ -166,6 +165,6 @@ def test_set_role_keeps_roles_beyond_user_and_admin(app_context):
     admin = make_admin()
     target = make_user(roles=("user", "editor", "admin"))
 
-    accounts.update_user(actor=admin, user_id=target.id, role="user")
+    accounts.update_user(caller=signed_in_caller(admin), user_id=target.id, role="user")
 
     assert roles.role_names(target) == ["user", "editor"]

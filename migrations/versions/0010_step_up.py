@@ -1,0 +1,44 @@
+"""Step-up: each session's latest proof of who holds it (when, how, and when with a second
+factor); sessions opened before this release count their login as that proof. And the
+second-factor codes that failed in a row, which lock an account's second step.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-04 16:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_SECOND_FACTOR = "amr LIKE '%otp%' OR amr LIKE '%hwk%' OR amr LIKE '%swk%' OR amr LIKE '%mfa%'"
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column("mfa_failures", sa.Integer(), server_default="0", nullable=False)
+        )
+    with op.batch_alter_table("sessions") as batch:
+        batch.add_column(sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("auth_methods", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("second_factor_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE sessions SET auth_time = created_at, auth_methods = COALESCE(amr, 'pwd')")
+    op.execute(f"UPDATE sessions SET second_factor_at = created_at WHERE {_SECOND_FACTOR}")
+    with op.batch_alter_table("sessions") as batch:
+        batch.alter_column("auth_time", existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch.alter_column("auth_methods", existing_type=sa.String(length=64), nullable=False)
+
+
+def downgrade():
+    with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("second_factor_at")
+        batch.drop_column("auth_methods")
+        batch.drop_column("auth_time")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("mfa_failures")
