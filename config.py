@@ -90,6 +90,8 @@ class Config:
     ADMIN_EMAIL_WHITELIST = _env_list("ADMIN_EMAIL_WHITELIST")
     CORS_ORIGINS = _env_list("CORS_ORIGINS")
     AUTH_PASSWORD_HASH_METHOD = os.environ.get("AUTH_PASSWORD_HASH_METHOD", "scrypt")
+    # Checks of password hashes made elsewhere (imported) that one worker runs at once.
+    AUTH_FOREIGN_HASH_CHECKS_AT_ONCE = _env_int("AUTH_FOREIGN_HASH_CHECKS_AT_ONCE", 2)
     AUTH_PASSWORD_MIN_LENGTH = _env_int("AUTH_PASSWORD_MIN_LENGTH", 8)
     AUTH_PASSWORD_MAX_LENGTH = _env_int("AUTH_PASSWORD_MAX_LENGTH", 128)
     AUTH_REFRESH_REUSE_GRACE_SECONDS = _env_int("AUTH_REFRESH_REUSE_GRACE_SECONDS", 10)

@@ -17,6 +17,7 @@ from app.core.direct_statements import prepare_direct_statements
 from app.core.mail import install_mailer
 from app.core.oidc_providers import install_oidc_providers
 from app.core.secret_box import install_secret_box
+from app.core.security import install_password_checks
 from app.core.services.audit_writer import install_audit_writer
 from app.core.signing_keys import install_signing_keys
 from app.core.token_minting import install_token_minter
@@ -75,6 +76,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_audit_writer(app)
     install_mailer(app)
     install_secret_box(app)
+    install_password_checks(app)
     install_oidc_providers(app)
     register_error_handlers(app)
     install_jwt_callbacks()

@@ -53,6 +53,15 @@ class _CheapDjangoArgon2(Argon2PasswordHasher):
     parallelism = 1
 
 
+class _BoundedDjangoArgon2(Argon2PasswordHasher):
+    """Django's argon2 at RFC 9106's second recommended setting (64 MiB, t=3, p=4): Django's
+    own default (100 MiB, p=8) is above the service's 64 MiB ceiling and is refused."""
+
+    memory_cost = 65536
+    time_cost = 3
+    parallelism = 4
+
+
 @cache
 def legacy_users() -> tuple[LegacyUser, ...]:
     """Every accepted format, strong and weak, each with its own password (made once: the
@@ -70,8 +79,8 @@ def legacy_users() -> tuple[LegacyUser, ...]:
         ),
         LegacyUser("djpbkdf2old", "old django pw", _django_pbkdf2("old django pw", 1000), True),
         LegacyUser(
-            "djargon2", "django argon pw", Argon2PasswordHasher().encode(
-                "django argon pw", Argon2PasswordHasher().salt()
+            "djargon2", "django argon pw", _BoundedDjangoArgon2().encode(
+                "django argon pw", _BoundedDjangoArgon2().salt()
             ), weak=False,
         ),
         LegacyUser(

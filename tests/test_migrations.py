@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import insert
 from sqlalchemy import inspect
 from sqlalchemy import table
+from sqlalchemy import text
 
 from tests.databases import new_database
 from tests.processes import run_flask
@@ -134,3 +135,55 @@ def test_upgrade_to_0006_stores_every_address_in_its_canonical_form(empty_databa
     assert upgraded.returncode == 0, upgraded.stderr
     assert "1 account(s) keep an address email-validator refuses (user ids 2)" in upgraded.stderr
     assert _emails(empty_database) == ["müller@xn--bcher-kva.example", '"quoted"@example.com']
+
+
+def test_upgrade_to_0010_frees_the_addresses_providers_gave_unverified_and_dates_proofs(
+    empty_database,
+):
+    """Accounts an OpenID sign-in made with an address its provider did not verify (no
+    usable password, an identity, never verified here) let go of it; every other keeps its
+    own. Sessions count their login as their latest proof, a second factor when it had one."""
+    _flask(empty_database, "db", "upgrade", "0009")
+    now = datetime.now(UTC)
+    engine = create_engine(empty_database)
+    with engine.begin() as connection:
+        connection.execute(insert(USERS), [
+            {"id": n, "username": f"user{n}", "email": f"user{n}@example.com",
+             "password_hash": password, "social_links": {}, "is_active": True,
+             "created_at": now, "updated_at": now}
+            for n, password in ((1, "!unusable"), (2, "!unusable"), (3, "scrypt:x"))
+        ])  # fmt: skip
+        connection.exec_driver_sql("UPDATE users SET email_verified_at = created_at WHERE id = 2")
+        connection.execute(
+            text(
+                "INSERT INTO oidc_identities (user_id, provider, issuer, subject, created_at) "
+                "VALUES (:user_id, 'test', 'https://idp.example', :subject, :now)"
+            ),
+            [{"user_id": n, "subject": f"sub{n}", "now": now} for n in (1, 2, 3)],
+        )
+        connection.execute(
+            text(
+                "INSERT INTO sessions (id, user_id, dialect, created_at, last_used_at, "
+                "expires_at, absolute_expires_at, amr) "
+                "VALUES (:id, 3, 'blog', :now, :now, :now, :now, :amr)"
+            ),
+            [
+                {"id": "s-pwd", "amr": "pwd", "now": now},
+                {"id": "s-otp", "amr": "pwd otp mfa", "now": now},
+            ],
+        )
+
+    upgraded = _flask(empty_database, "db", "upgrade")
+
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert _emails(empty_database) == [None, "user2@example.com", "user3@example.com"]
+    with engine.connect() as connection:
+        proofs = connection.exec_driver_sql(
+            "SELECT id, auth_time = created_at, auth_methods, second_factor_at IS NOT NULL "
+            "FROM sessions ORDER BY id"
+        ).all()
+    engine.dispose()
+    assert [tuple(row) for row in proofs] == [
+        ("s-otp", True, "pwd otp mfa", True),
+        ("s-pwd", True, "pwd", False),
+    ]

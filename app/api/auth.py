@@ -16,6 +16,7 @@ from flask import current_app
 from flask import g
 from werkzeug.local import LocalProxy
 
+from app.api.requests import bearer_token
 from app.api.requests import required_bearer_token
 from app.core.errors import AuthServiceError
 from app.core.errors import PermissionDeniedError
@@ -83,6 +84,13 @@ def logout_caller(refresh_token: str | None) -> Caller | None:
         if refresh_token and sessions.log_out_by_refresh_token(refresh_token=refresh_token):
             return None
         raise
+
+
+def optional_caller() -> Caller | None:
+    """The caller when the request carries a bearer token (which must then be honoured), else
+    None: for a public endpoint that does more for a signed-in caller."""
+    token = bearer_token()
+    return None if token is None else caller_for(token_verifier().decode(token))
 
 
 def authenticated_caller() -> Caller:

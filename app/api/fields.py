@@ -42,3 +42,15 @@ class Password(fields.String):
         if len(password) > max_length():
             raise ValidationError(f"Longer than maximum length {max_length()}.")
         return password
+
+
+class AccountEmail(fields.String):
+    """A user's address as dumped: null for an account that an OpenID provider made without
+    verifying the address it gave (the address is then not the account's)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "metadata",
+            {"description": "null: an account an OpenID provider made without a verified address"},
+        )
+        super().__init__(allow_none=True, **kwargs)

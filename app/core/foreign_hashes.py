@@ -39,14 +39,17 @@ BCRYPT_FLOOR = 10
 ARGON2_FLOOR_KIB_PASSES = 19_456 * 2
 ARGON2_FLOOR_KIB = 7_168
 SCRYPT_FLOOR = 2**15 * 8
-# Ceilings, so an import file cannot make every later login of an account cost seconds or
-# gigabytes of the worker.
-BCRYPT_CEILING = 15
-PBKDF2_CEILING = 10_000_000
-ARGON2_CEILING_KIB = 1_048_576
-ARGON2_CEILING_PASSES = 20
-ARGON2_CEILING_LANES = 16
-SCRYPT_CEILING = 2**20 * 8
+# Ceilings: no check of one password may cost more than about a second of one core or 64 MiB
+# (measured: docs/decisions/0003-password-cost-ceilings.md), so an import file cannot make
+# every later login of an account stall a worker. The import refuses a hash above them, and
+# a stored one above them (imported before they were lowered) matches no password.
+BCRYPT_CEILING = 14  # 0.96 s
+PBKDF2_CEILINGS = {"sha1": 2_500_000, "sha256": 2_000_000, "sha512": 1_000_000}  # 0.75-0.85 s
+ARGON2_CEILING_KIB = 65_536  # 64 MiB
+ARGON2_CEILING_KIB_PASSES = 65_536 * 16  # 0.77 s at 64 MiB
+ARGON2_CEILING_LANES = 8
+SCRYPT_CEILING_MEMORY = 2**19  # n·r: 128·n·r bytes = 64 MiB
+SCRYPT_CEILING = 2**21  # n·r·p: 0.76 s
 
 BCRYPT_PASSWORD_BYTES = 72  # what bcrypt reads; longer passwords were cut there when hashed
 
@@ -139,12 +142,12 @@ def _argon2_strong(stored: str) -> bool:
     memory, passes = parameters.memory_cost, parameters.time_cost
     if (
         memory > ARGON2_CEILING_KIB
-        or passes > ARGON2_CEILING_PASSES
+        or memory * passes > ARGON2_CEILING_KIB_PASSES
         or parameters.parallelism > ARGON2_CEILING_LANES
     ):
         raise UnusableHashError(
-            f"argon2 cost must be at most m={ARGON2_CEILING_KIB}, t={ARGON2_CEILING_PASSES}, "
-            f"p={ARGON2_CEILING_LANES}."
+            f"argon2 cost must be at most m={ARGON2_CEILING_KIB} (KiB), "
+            f"m·t={ARGON2_CEILING_KIB_PASSES} and p={ARGON2_CEILING_LANES}."
         )
     return memory >= ARGON2_FLOOR_KIB and memory * passes >= ARGON2_FLOOR_KIB_PASSES
 
@@ -167,8 +170,9 @@ def _django_pbkdf2_strong(stored: str) -> bool:
 
 
 def _pbkdf2_strong(digest: str, iterations: int) -> bool:
-    if not 1 <= iterations <= PBKDF2_CEILING:
-        raise UnusableHashError(f"PBKDF2 iterations must be 1 to {PBKDF2_CEILING}.")
+    ceiling = PBKDF2_CEILINGS[digest]
+    if not 1 <= iterations <= ceiling:
+        raise UnusableHashError(f"PBKDF2-{digest.upper()} iterations must be 1 to {ceiling}.")
     return iterations >= PBKDF2_FLOORS[digest]
 
 
@@ -201,8 +205,11 @@ def _werkzeug_strong(stored: str) -> bool:
     if name == "pbkdf2":
         return _pbkdf2_strong(args[0], int(args[1]))
     n, r, p = map(int, args)
-    if n < 2 or n & (n - 1) or n * r * p > SCRYPT_CEILING or not r or not p:
-        raise UnusableHashError("scrypt's n must be a power of two, and n·r·p at most 2^23.")
+    costly = n * r > SCRYPT_CEILING_MEMORY or n * r * p > SCRYPT_CEILING
+    if n < 2 or n & (n - 1) or costly or not r or not p:
+        raise UnusableHashError(
+            "scrypt's n must be a power of two, n·r at most 2^19 (64 MiB) and n·r·p at most 2^21."
+        )
     return n * r * p >= SCRYPT_FLOOR
 
 

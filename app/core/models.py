@@ -83,7 +83,9 @@ class User(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
     # Stored lower-cased, so uniqueness and lookups are case-insensitive on every backend.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None: an account made by an OpenID provider that did not verify the address it gave,
+    # which therefore claims no address (its owner may register it).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))

@@ -1,13 +1,24 @@
-"""Password and secret hashing."""
+"""Password and secret hashing.
+
+No check of one password costs more than about a second of one core or 64 MiB: hashes made
+elsewhere (imported, or of the service's own kind with other parameters) are held to the
+ceilings of app/core/foreign_hashes.py when checked, and at most
+AUTH_FOREIGN_HASH_CHECKS_AT_ONCE of them run at once in a worker; the others wait their turn.
+"""
 
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from functools import partial
+from typing import cast
 
+from flask import Flask
 from flask import current_app
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
@@ -48,15 +59,51 @@ def check_password(stored: str, password: str) -> PasswordCheck:
     its own hash, a wrapped legacy hash, or a foreign hash kept as imported. An account
     without a usable password still spends one check, so it answers like any other."""
     try:
-        if is_service_hash(stored):
-            # werkzeug's hashes are the service's own kind, whatever their method: one made
-            # before AUTH_PASSWORD_HASH_METHOD changed, or imported above the floors, stays
-            # until the password changes (a login must not pay a new hash for it).
+        if _is_current_service_hash(stored):
             return PasswordCheck(check_password_hash(stored, normalize_password(password)))
-        return _check_foreign(stored, password)
+        with _foreign_check_slot():
+            return _check_made_elsewhere(stored, password)
     except ValueError:
         burn_password_check(password)
         return PasswordCheck(False)
+
+
+def _check_made_elsewhere(stored: str, password: str) -> PasswordCheck:
+    if is_service_hash(stored):
+        # werkzeug's hashes are the service's own kind, whatever their method: one made
+        # before AUTH_PASSWORD_HASH_METHOD changed, or imported above the floors, stays
+        # until the password changes (a login must not pay a new hash for it), within the
+        # ceilings (a costlier one raises UnusableHashError, a ValueError).
+        foreign_hashes.FORMATS["werkzeug"].is_strong(stored)
+        return PasswordCheck(check_password_hash(stored, normalize_password(password)))
+    return _check_foreign(stored, password)
+
+
+def _is_current_service_hash(stored: str) -> bool:
+    return stored.startswith(_method_prefix(current_app.config["AUTH_PASSWORD_HASH_METHOD"]))
+
+
+@cache
+def _method_prefix(method: str) -> str:
+    """How werkzeug spells ``method``'s parameters at the head of its hashes."""
+    return _dummy_hash(method).split("$", 1)[0] + "$"
+
+
+_SLOTS_KEY = "authsvc.foreign_hash_slots"
+
+
+def install_password_checks(app: Flask) -> None:
+    """The worker's slots for checks of hashes made elsewhere."""
+    app.extensions[_SLOTS_KEY] = threading.BoundedSemaphore(
+        app.config["AUTH_FOREIGN_HASH_CHECKS_AT_ONCE"]
+    )
+
+
+@contextmanager
+def _foreign_check_slot() -> Iterator[None]:
+    slots = cast(threading.BoundedSemaphore, current_app.extensions[_SLOTS_KEY])
+    with slots:
+        yield
 
 
 def _check_foreign(stored: str, password: str) -> PasswordCheck:
@@ -71,6 +118,7 @@ def _check_foreign(stored: str, password: str) -> PasswordCheck:
     foreign = foreign_hashes.recognise(stored)
     if foreign is None:
         raise ValueError("no usable password")
+    foreign.is_strong(stored)  # a hash above the ceilings raises UnusableHashError
     matches = foreign.matches(stored, password.encode())
     return PasswordCheck(matches, outdated=matches, format_name=foreign.name)
 

@@ -23,7 +23,9 @@ def test_register_verify_forgot_reset_and_sessions_through_gunicorn(start_server
 
     registered = http.post(f"{api}/auth/register", json={"email": EMAIL, "password": PASSWORD})
     verify_mail = mailbox.wait_for(EMAIL, "Verify your email address")
-    verified = http.post(f"{api}/auth/verify-email", json={"token": token_in(verify_mail)})
+    # The registrant's app sends its session along: the account's ways in stay.
+    verified = http.post(f"{api}/auth/verify-email", json={"token": token_in(verify_mail)},
+                         headers=_bearer(registered.json()["accessToken"]))  # fmt: skip
 
     assert registered.status_code == 201
     assert "https://app.example/verify-email?token=" in verify_mail.get_content()

@@ -51,7 +51,11 @@ def provider():
         native_client(APP_CLIENT),
         native_client(OTHER_APP),
     ]
-    accounts = {"unverified@example.com": {"email_verified": False}}
+    accounts = {
+        "unverified@example.com": {"email_verified": False},
+        "squatted@example.com": {"email_verified": False},
+        "unproven@example.com": {"email_verified": False},
+    }
     with running_provider(clients=clients, accounts=accounts) as running:
         yield running
 
@@ -346,3 +350,37 @@ def test_a_provider_session_works_in_a_teams_own_view_until_it_ends(start_module
     assert before.status_code == 200 and before.json()["email"] == email
     assert logout.status_code == 200
     assert after.status_code == 401
+
+
+def test_a_providers_unverified_address_never_keeps_its_owner_out(server, provider):
+    """Someone signs in first through a provider that claims another person's address without
+    verifying it: their account gets no address, the address's owner registers it, and the
+    provider identity keeps signing in to its own account, never to the owner's."""
+    squatter, squatters_browser, _ = _web_sign_in(server, provider, "squatted@example.com")
+    squatters_token = squatters_browser.post(
+        f"{server.url}/api/v1/auth/refresh-token", timeout=30
+    ).json()["accessToken"]
+    registration = {"email": "squatted@example.com", "password": "the Owners passphrase 1"}
+    owner = http.post(f"{server.url}/api/v1/auth/register", json=registration)
+    again = _app_sign_in(server, provider, "squatted@example.com")
+
+    assert squatter.headers["Location"] == f"{FRONTEND}/dashboard"
+    assert _current_user(server, squatters_token)["email"] is None
+    assert owner.status_code == 201
+    assert again.status_code == 200
+    assert again.json()["user"]["_id"] == _current_user(server, squatters_token)["_id"]
+    assert again.json()["user"]["_id"] != owner.json()["user"]["_id"]
+
+
+def test_with_verified_email_required_an_unproven_provider_address_signs_in_nowhere(
+    start_module_server, provider
+):
+    strict = start_module_server(**_settings(provider.issuer, AUTH_REQUIRE_VERIFIED_EMAIL="true"))
+
+    web, browser, _ = _web_sign_in(strict, provider, "unproven@example.com")
+    mobile = _app_sign_in(strict, provider, "unproven@example.com")
+
+    assert _error_of(web) == "email_not_verified"
+    assert "refreshToken" not in browser.cookies
+    assert mobile.status_code == 403
+    assert mobile.json()["message"] == "Verify your email address before logging in."

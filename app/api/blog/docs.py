@@ -186,9 +186,14 @@ OPERATIONS = [
                          400: ("Invalid, expired or used token, or a refused password", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/verify-email", "Verify your email with a mailed token", TAG,
-              request=schemas.MailedTokenSchema,
-              responses={200: ("Verified", schemas.VerifiedSchema),
-                         400: ("Invalid, expired or used token", E),
+              request=schemas.VerifyEmailSchema,
+              responses={200: ("Verified. Without the password or the bearer token of a "
+                               "session of the account, the first verification ends every "
+                               "way in added before it (the message says so)",
+                               schemas.VerifiedEmailSchema),
+                         400: ("Invalid, expired or used token, a wrong password, or signed "
+                               "in to another account", E),
+                         401: ("A bearer token that is not honoured", E),
                          429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/resend-verification", "Ask for the verification mail again",
               TAG, request=schemas.EmailSchema,

@@ -23,6 +23,7 @@ from app.api.requests import client_info
 from app.api.requests import load_body
 from app.core.configuration import frontend_url
 from app.core.errors import AuthServiceError
+from app.core.errors import EmailNotVerifiedError
 from app.core.errors import MfaRequiredError
 from app.core.errors import TooManyAttemptsError
 from app.core.services import oidc
@@ -118,6 +119,8 @@ def finish_oidc_sign_in(provider: str) -> BaseResponse:
         response = _to_frontend_login(error=error.reason)
     except TooManyAttemptsError:
         response = _to_frontend_login(error="rate_limited")
+    except EmailNotVerifiedError:
+        response = _to_frontend_login(error="email_not_verified")
     except AuthServiceError:
         response = _to_frontend_login(error="sign_in_failed")
     except Exception:

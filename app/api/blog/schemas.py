@@ -8,6 +8,7 @@ from marshmallow import fields
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from app.api.fields import AccountEmail
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
@@ -32,7 +33,7 @@ class LoginSchema(Schema):
 
 class UserSchema(Schema):
     id = fields.Function(lambda user: str(user.id), data_key="_id")
-    email = fields.String()
+    email = AccountEmail()
     username = fields.String()
     role = fields.Function(roles.primary_role)
     first_name = fields.String(data_key="firstName", allow_none=True)
@@ -77,9 +78,10 @@ class RegisteredSchema(Schema):
     user = fields.Nested(UserSchema)
 
 
-class VerifiedSchema(Schema):
-    message = fields.String(required=True)
-    user = fields.Nested(UserSchema)
+VERIFIED_ENDING_WAYS_IN = (
+    "Email verified. Every earlier way to sign in to this account has ended: set a password "
+    "with Forgot password."
+)
 
 
 class EmailSchema(Schema):
@@ -88,6 +90,23 @@ class EmailSchema(Schema):
 
 class MailedTokenSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class VerifyEmailSchema(MailedTokenSchema):
+    password = Password(
+        metadata={
+            "description": "The account's password: with it (or with the bearer token of a "
+            "session of the account), the verification keeps the ways in the account already "
+            "has; without either, they end, and the owner sets a password by a reset."
+        }
+    )
+
+
+class VerifiedEmailSchema(Schema):
+    message = fields.Function(
+        lambda verified: VERIFIED_ENDING_WAYS_IN if verified.ways_in_ended else "Email verified"
+    )
+    user = fields.Nested(UserSchema)
 
 
 class ResetPasswordSchema(MailedTokenSchema):

@@ -4,6 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from app.api.fields import AccountEmail
 from app.api.fields import Password
 from app.api.fields import Timestamp
 from app.core.services import roles
@@ -26,7 +27,7 @@ class TokenSchema(Schema):
 class MeSchema(Schema):
     id = fields.Integer()
     username = fields.String()
-    email = fields.String()
+    email = AccountEmail()
     role = fields.Function(lambda user: roles.primary_role(user).upper())
     client_id = fields.Integer(data_key="clientId", allow_none=True)
     created_at = Timestamp(data_key="createdAt")

@@ -4,6 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from app.api.fields import AccountEmail
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.core.services import roles
@@ -48,7 +49,7 @@ class LoggedInSchema(Schema):
 
 
 class CheckedUserSchema(LoginUserSchema):
-    email = fields.String()
+    email = AccountEmail()
     display_name = fields.String(data_key="displayName", allow_none=True)
     permissions = fields.Function(roles.permission_names)
 

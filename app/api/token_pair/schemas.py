@@ -4,6 +4,7 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
+from app.api.fields import AccountEmail
 from app.api.fields import Password
 from app.core.services import roles
 
@@ -47,7 +48,7 @@ class RefreshedSchema(Schema):
 class MeSchema(Schema):
     id = fields.Integer()
     username = fields.String()
-    email = fields.String()
+    email = AccountEmail()
     first_name = fields.String(allow_none=True)
     last_name = fields.String(allow_none=True)
     roles = fields.Function(roles.role_names)

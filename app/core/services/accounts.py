@@ -86,14 +86,17 @@ def create_user(
 def stage_user_without_password(*, email: str, username: str | None, email_verified: bool) -> User:
     """A new user who signs in elsewhere (an OpenID provider), added to the session for the
     caller to commit with what it links to it: a password that nothing matches, the
-    ``username`` asked for when it is valid and free, else one derived from the email."""
+    ``username`` asked for when it is valid and free, else one derived from the email.
+
+    An address the provider did not verify is not the account's: whoever gave it may not own
+    the mailbox, and its owner must stay free to register it. Such an account has none."""
     email = normalize_email(email)
     _check_email(email)
     wanted = None if username is None else normalize_username(username)
     if wanted is None or not is_valid_username(wanted) or _find_by_username(wanted) is not None:
         wanted = _free_username(email)
     return _staged_user(
-        email=email,
+        email=email if email_verified else None,
         username=wanted,
         password_hash=unusable_password(),
         role_names=[roles.USER],
@@ -103,7 +106,7 @@ def stage_user_without_password(*, email: str, username: str | None, email_verif
 
 def _staged_user(
     *,
-    email: str,
+    email: str | None,
     username: str,
     password_hash: str,
     role_names: Sequence[str],
@@ -144,6 +147,18 @@ def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
         user.admin_requested = True
         db.session.commit()
     return user
+
+
+def mark_email_verified(user: User) -> None:
+    """Caller commits. The address is proven (a mailed token, or a provider that verified
+    it); an admin registration waiting for this becomes admin, if the address is still on
+    the whitelist."""
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.utcnow()
+    if user.admin_requested:
+        user.admin_requested = False
+        if user.email is not None and whitelist.is_whitelisted(user.email):
+            roles.set_primary_role(user, roles.ADMIN)
 
 
 def find_user_id(*, identifier: str) -> int | None:
@@ -202,7 +217,7 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
     user = db.session.get(User, caller.user.id)
     if user is None:
         raise NotFoundError("User not found.")
-    check_new_password(new_password, username=user.username, email=user.email)
+    check_new_password(new_password, username=user.username, email=user.email or "")
     user.password_hash = hash_password(new_password)
     db.session.commit()
     sessions.end_user_sessions(user_id=user.id, keep_session_id=caller.session_id)

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from flask import current_app
 
 from app.core.errors import AuthServiceError
-from app.core.errors import EmailNotVerifiedError
 from app.core.errors import InvalidCredentialsError
 from app.core.models import User
 from app.core.services import accounts
@@ -66,14 +65,7 @@ def log_in(
         audit.record(event="login", outcome="failure", user_id=error.user_id)
         raise
     # Checked after the password, so only the account's owner learns why.
-    if current_app.config["AUTH_REQUIRE_VERIFIED_EMAIL"] and user.email_verified_at is None:
-        audit.record(
-            event="login",
-            outcome="failure",
-            user_id=user.id,
-            details={"reason": "email_not_verified"},
-        )
-        raise EmailNotVerifiedError()
+    sessions.require_may_sign_in(user)
     second_factor.require_no_second_factor(user=user, dialect=dialect)
     return _signed_in("login", user, dialect, policy, client)
 

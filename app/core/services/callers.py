@@ -40,7 +40,7 @@ class CallingUser:
 
     id: int
     username: str
-    email: str
+    email: str | None
     first_name: str | None
     last_name: str | None
     display_name: str | None

@@ -347,6 +347,12 @@ def open_signed_in(
 ) -> SignedIn:
     if not user.is_active:
         raise refused(found, "account_disabled", user_id=user.id)
+    proved = identity.email_verified and identity.email is not None
+    if proved and identity.email == user.email and user.email_verified_at is None:
+        # The provider proved this very address: it counts as verified here too.
+        accounts.mark_email_verified(user)
+        db.session.commit()
+    sessions.require_may_sign_in(user)
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
         second_factor.require_no_second_factor(

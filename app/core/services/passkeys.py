@@ -117,7 +117,7 @@ def registration_options(*, user_id: int) -> dict[str, Any]:
     options = webauthn.generate_registration_options(
         rp_id=rp.id,
         rp_name=rp.name,
-        user_name=user.email,
+        user_name=user.email or user.username,
         user_id=handle,
         user_display_name=user.username,
         authenticator_selection=AuthenticatorSelectionCriteria(

@@ -257,7 +257,8 @@ def begin_totp(*, caller: Caller, password: str | None = None) -> Enrolment:
     step_up.require_recent_authentication(caller=caller, factor_change=True)
     if totp.is_on(user_id=caller.user.id):
         raise MfaStateError("TOTP is already on; turn it off before enrolling again.")
-    enrolment = totp.start_enrolment(user_id=caller.user.id, account_name=caller.user.email)
+    account_name = caller.user.email or caller.user.username
+    enrolment = totp.start_enrolment(user_id=caller.user.id, account_name=account_name)
     db.session.commit()
     return enrolment
 
@@ -329,7 +330,7 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
         step_up.require_recent_authentication(caller=caller)
     if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
-    _remove_factors(user_id)
+    remove_factors(user_id=user_id)
     mfa_lock.clear(user_id=user_id)
     db.session.commit()
     sessions.end_user_sessions(user_id=user_id)
@@ -341,6 +342,12 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
         details={"method": "all", "by": "admin" if actor is not None else "cli"},
     )
     _notify(user_id, "mfa_disabled")
+
+
+def void_pending_logins(*, user_id: int) -> None:
+    """Caller commits. Every mfaToken of the user stops working: the first steps they stand
+    for were taken with a password that is no longer the account's."""
+    db.session.execute(delete(MfaChallenge).where(MfaChallenge.user_id == user_id))
 
 
 def purge_expired_challenges() -> int:
@@ -439,7 +446,8 @@ def _check_code(*, user_id: int, code: str | None, recovery_code: str | None) ->
     return None
 
 
-def _remove_factors(user_id: int) -> None:
+def remove_factors(*, user_id: int) -> None:
+    """Caller commits. Every second factor of the user: TOTP, passkeys, recovery codes."""
     totp.remove(user_id=user_id)
     passkeys.remove_all(user_id=user_id)
     recovery_codes.remove_codes(user_id=user_id)

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import and_
 from sqlalchemy import delete
 from sqlalchemy import exists
+from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
@@ -24,6 +25,7 @@ from sqlalchemy import update
 from app.core import attempts
 from app.core import clock
 from app.core.errors import AuthServiceError
+from app.core.errors import EmailNotVerifiedError
 from app.core.errors import NotFoundError
 from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
@@ -61,6 +63,20 @@ class LiveSession:
     current: bool
 
 
+def require_may_sign_in(user: User) -> None:
+    """The rule every way in passes, when its first step is done and again as the session
+    opens: with AUTH_REQUIRE_VERIFIED_EMAIL, an account whose address is not verified gets no
+    session (a password, a second step, a passkey or a provider alike)."""
+    if current_app.config["AUTH_REQUIRE_VERIFIED_EMAIL"] and user.email_verified_at is None:
+        audit.record(
+            event="login",
+            outcome="failure",
+            user_id=user.id,
+            details={"reason": "email_not_verified"},
+        )
+        raise EmailNotVerifiedError()
+
+
 def open_session(
     *,
     user: User,
@@ -71,7 +87,8 @@ def open_session(
     amr: Sequence[str] = (AMR_PWD,),
 ) -> IssuedTokens:
     """A new session for ``user``, with its first tokens; ``amr`` says how the login proved
-    who it was, and every access token of the session carries it."""
+    who it was, and every access token of the session carries it. Every way in ends here."""
+    require_may_sign_in(user)
     now = whole_seconds(clock.utcnow())
     absolute_expiry = now + timedelta(seconds=current_app.config["AUTH_SESSION_MAX_AGE"])
     session = Session(
@@ -260,6 +277,14 @@ def _end_session_of(claims: RefreshClaims, *, via: str) -> bool:
             details={"via": via},
         )
     return bool(ended)
+
+
+def count_live_sessions(*, user_id: int) -> int:
+    now = clock.utcnow()
+    counted = db.session.scalar(
+        select(func.count()).select_from(Session).where(Session.user_id == user_id, *_is_live(now))
+    )
+    return int(counted or 0)
 
 
 def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:

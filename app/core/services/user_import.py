@@ -457,7 +457,11 @@ def _existing_by_email(emails: list[str]) -> dict[str, _Current]:
     rows = db.session.execute(
         select(User.email, User.id, User.username, User.password_hash).where(User.email.in_(emails))
     ).all()
-    return {email: _Current(user_id, name, stored) for email, user_id, name, stored in rows}
+    return {
+        email: _Current(user_id, name, stored)
+        for email, user_id, name, stored in rows
+        if email is not None
+    }
 
 
 def _taken_usernames(usernames: list[str]) -> dict[str, int]:
@@ -507,9 +511,16 @@ def _texts(messages: Any) -> list[str]:
 
 
 def export_users(write: Callable[[str], object]) -> int:
-    """Write every account as one JSON line, with the service's hashes; return how many."""
+    """Write every account with an address as one JSON line, with the service's hashes;
+    return how many. (An account an OpenID provider made without a verified address has none
+    to import it by: it signs in through its provider.)"""
     count = 0
-    query = select(User).options(selectinload(User.roles)).order_by(User.id)
+    query = (
+        select(User)
+        .where(User.email.is_not(None))
+        .options(selectinload(User.roles))
+        .order_by(User.id)
+    )
     for user in db.session.scalars(query.execution_options(yield_per=BATCH_SIZE)):
         write(json.dumps(_exported(user), ensure_ascii=False) + "\n")
         count += 1

@@ -155,8 +155,9 @@ def test_register_mails_a_verification_token_that_verifies_the_email(auth, clien
     registered = auth.register("new.reader@example.com").get_json()
     assert registered["user"]["emailVerified"] is False
     mail = mailbox.wait_for("new.reader@example.com", VERIFY_SUBJECT)
+    session = AuthActions.headers(registered["accessToken"])
 
-    response = client.post(f"{AUTH}/verify-email", json={"token": token_in(mail)})
+    response = client.post(f"{AUTH}/verify-email", json={"token": token_in(mail)}, headers=session)
 
     assert "http://localhost:5000/verify-email?token=" in mail.get_content()
     assert response.status_code == 200
@@ -207,7 +208,7 @@ def test_with_verified_email_required_login_waits_for_the_mail(
     assert pair.status_code == 403
     assert wrong_password.status_code == 400
     token = token_in(mailbox.wait_for("careful@example.com", VERIFY_SUBJECT))
-    client.post(f"{AUTH}/verify-email", json={"token": token})
+    client.post(f"{AUTH}/verify-email", json={"token": token, "password": PASSWORD})
     assert _login(client, "careful@example.com").status_code == 200
 
 
@@ -219,12 +220,14 @@ def test_a_whitelisted_admin_registration_waits_for_its_email_to_be_verified(
 
     registered = auth.register("boss@example.com", role="admin").get_json()
     token = token_in(mailbox.wait_for("boss@example.com", VERIFY_SUBJECT))
-    verified = client.post(f"{AUTH}/verify-email", json={"token": token}).get_json()
+    session = AuthActions.headers(registered["accessToken"])
+    verified = client.post(
+        f"{AUTH}/verify-email", json={"token": token}, headers=session
+    ).get_json()
 
     assert registered["user"]["role"] == "user"
     assert verified["user"]["role"] == "admin"
-    users = client.get("/api/v1/users", headers=AuthActions.headers(registered["accessToken"]))
-    assert users.status_code == 200
+    assert client.get("/api/v1/users", headers=session).status_code == 200
 
 
 def test_purge_removes_spent_and_expired_mailed_tokens(client, owner, mailbox, runner):

@@ -115,7 +115,7 @@ def test_recovery_codes_and_reauthentication_count_toward_the_lock(client, app_c
 
 
 def test_a_password_reset_unlocks_the_second_step(client, app_context, mailbox):
-    user = make_user()
+    user = make_user(email_verified=True)
     secret, codes = _with_totp(client, user.email)
     for _ in range(4):
         _verify(client, user.email, wrong_code(secret))

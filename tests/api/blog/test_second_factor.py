@@ -392,8 +392,8 @@ def test_enrolling_again_while_on_is_a_conflict(client, app_context):
     assert response.get_json()["error"] == "ConflictError"
 
 
-def test_password_reset_keeps_the_second_factor(client, app_context, mailbox):
-    user = make_user()
+def test_password_reset_of_a_verified_account_keeps_the_second_factor(client, app_context, mailbox):
+    user = make_user(email_verified=True)
     _with_totp(client, user.email)
     client.post("/api/v1/auth/forgot-password", json={"email": user.email})
     token = token_in(mailbox.to(user.email)[-1])
