@@ -17,11 +17,20 @@ def _env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def _env_bool(name: str, default: bool) -> bool:
+    """The variable as a boolean; anything but true/false, 1/0, yes/no or on/off stops the
+    process with one line (AUTH_COOKIE_SECURE=ture must not quietly mean false)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    value = raw.strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise SystemExit(f"authsvc: refusing to start: {name} must be true or false")
+    return value in _TRUE
 
 
 def _env_int(name: str, default: int) -> int:
@@ -111,7 +120,11 @@ class Config:
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
     MAIL_SEND_IN_BACKGROUND = _env_bool("MAIL_SEND_IN_BACKGROUND", True)
     # Where the links in mails point: the frontend's /reset-password and /verify-email pages.
-    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", "http://localhost:5000")
+    # Production refuses to start without it (mailed links must not point at localhost).
+    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", "")
+    # The service's own external base URL (https://auth.example.com): OpenID providers send
+    # browsers back to it. Production refuses to start with providers and without it.
+    AUTH_PUBLIC_URL = os.environ.get("AUTH_PUBLIC_URL", "")
     AUTH_PASSWORD_RESET_SECONDS = _env_int("AUTH_PASSWORD_RESET_SECONDS", 30 * MINUTE)
     AUTH_EMAIL_VERIFICATION_SECONDS = _env_int("AUTH_EMAIL_VERIFICATION_SECONDS", 2 * DAY)
     # At most one reset (or verification) mail per account in this many seconds.
@@ -199,8 +212,12 @@ class ProductionConfig(Config):
     pass
 
 
+LOCAL_FRONTEND = "http://localhost:5000"
+
+
 class DevelopmentConfig(Config):
     APP_ENV = "development"
+    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", LOCAL_FRONTEND)
     MAIL_URL = os.environ.get("MAIL_URL", "console://")
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", True)
     AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", False)
@@ -209,6 +226,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
+    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", LOCAL_FRONTEND)
     MAIL_URL = os.environ.get("MAIL_URL", "console://")
     MAIL_SEND_IN_BACKGROUND = False
     AUTH_COOKIE_SECURE = False

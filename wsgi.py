@@ -2,10 +2,32 @@
 
 import sys
 
+from flask import Flask
+
 from app import create_app
 from app.startup import ConfigurationError
 
-try:
-    app = create_app()
-except ConfigurationError as error:
-    sys.exit(f"authsvc: refusing to start: {error}")
+
+def _asks_for_help() -> bool:
+    """``flask [GROUP] --help``: a list of commands and options, which needs no secrets."""
+    program = sys.argv[0].replace("\\", "/")
+    flask = program == "flask" or program.endswith(("/flask", "/flask/__main__.py"))
+    return flask and "--help" in sys.argv[1:]
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except ConfigurationError as error:
+        refusal = f"authsvc: refusing to start: {error}"
+        if not _asks_for_help():
+            sys.exit(refusal)
+    try:
+        # Only to list the commands: the testing configuration needs no secrets, and this app
+        # never serves (flask prints the help and exits).
+        return create_app("testing")
+    except ConfigurationError:
+        sys.exit(refusal)
+
+
+app = _app()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -135,7 +136,8 @@ def import_users(source: TextIO, update: bool, skip_invalid: bool, dry_run: bool
 
 @users_cli.command("export")
 @click.argument("target", type=click.Path(dir_okay=False, allow_dash=True))
-def export_users(target: str) -> None:
+@click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
+def export_users(target: str, force: bool) -> None:
     """Write every account to TARGET as JSON Lines, with its password hash (mode 0600)."""
     click.echo(
         "Warning: the file holds password hashes. Keep it like a secret and delete it after use.",
@@ -144,18 +146,38 @@ def export_users(target: str) -> None:
     if target == "-":
         count = user_import.export_users(sys.stdout.write)
     else:
-        with _private_file(Path(target)) as out:
-            count = user_import.export_users(out.write)
+        try:
+            with _private_file(Path(target), replace=force) as out:
+                count = user_import.export_users(out.write)
+        except FileExistsError:
+            raise click.ClickException(f"{target} exists; --force replaces it.") from None
     click.echo(f"Exported {count} users to {target}.", err=True)
 
 
 @contextmanager
-def _private_file(path: Path) -> Iterator[TextIO]:
-    """A file only its owner may read, whether it is new or replaced."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with open(descriptor, "w", encoding="utf-8") as out:
-        yield out
+def _private_file(path: Path, *, replace: bool) -> Iterator[TextIO]:
+    """A file at ``path`` only its owner may read, written in full before it appears there.
+
+    The data goes to a new file beside it, created with mode 0600 and refusing to follow a
+    link or reuse a file someone else made (O_EXCL | O_NOFOLLOW); then that file takes the
+    path's place in one step: a new link (which fails if the path exists), or with
+    ``replace`` a rename over it (which replaces a symbolic link itself, never its target)."""
+    if not replace and os.path.lexists(path):
+        raise FileExistsError(path)
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        with open(os.open(staged, flags, 0o600), "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        if replace:
+            os.replace(staged, path)
+        else:
+            os.link(staged, path)
+    finally:
+        if os.path.lexists(staged):
+            os.unlink(staged)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import limits
 import redis
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -45,6 +46,9 @@ def settle_config(app: Flask) -> None:
     app.config["SQLALCHEMY_BINDS"] = autocommit_bind(app.config["SQLALCHEMY_DATABASE_URI"])
     _check_algorithm(app)
     _check_cors_origins(app)
+    _check_rate_limits(app)
+    _check_at_least_one(app)
+    _check_urls(app)
     _check_rate_limit_storage(app)
     if app.config["JWT_ALGORITHM"] == "HS256":
         app.config["JWT_SECRET_KEY"] = _signing_secret(app)
@@ -115,6 +119,48 @@ def _check_rate_limit_storage(app: Flask) -> None:
         client.close()
 
 
+# Every rate-limit setting, parsed now: a typo must stop startup, not turn logins into 500s.
+RATE_LIMIT_SETTINGS = (
+    "AUTH_RATELIMIT_CREDENTIALS_PER_IP",
+    "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP",
+    "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT",
+    "AUTH_RATELIMIT_REFRESH_PER_IP",
+)
+# Counts and durations that mean nothing below one.
+POSITIVE_SETTINGS = (
+    "AUTH_REAUTH_MAX_AGE_SECONDS",
+    "AUTH_MFA_MAX_FAILURES",
+    "AUTH_FOREIGN_HASH_CHECKS_AT_ONCE",
+)
+URL_SETTINGS = ("AUTH_FRONTEND_URL", "AUTH_PUBLIC_URL")
+_BASE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s?#]*)?$")
+
+
+def _check_rate_limits(app: Flask) -> None:
+    for name in RATE_LIMIT_SETTINGS:
+        try:
+            parsed = limits.parse_many(str(app.config[name]))
+        except ValueError:
+            parsed = []
+        if len(parsed) != 1:
+            raise ConfigurationError(f"{name} is not one rate limit such as '30 per minute'")
+
+
+def _check_at_least_one(app: Flask) -> None:
+    for name in POSITIVE_SETTINGS:
+        if int(app.config[name]) < 1:
+            raise ConfigurationError(f"{name} must be at least 1")
+
+
+def _check_urls(app: Flask) -> None:
+    for name in URL_SETTINGS:
+        value = app.config[name]
+        if value and not _BASE_URL.match(value):
+            raise ConfigurationError(
+                f"{name} must be a base URL such as https://app.example.com (no query)"
+            )
+
+
 def _check_algorithm(app: Flask) -> None:
     if app.config["JWT_ALGORITHM"] not in ALLOWED_ALGORITHMS:
         raise ConfigurationError(
@@ -139,6 +185,16 @@ def _check_production(app: Flask) -> None:
     if secret_key and secret_key == app.config["JWT_SECRET_KEY"]:
         raise ConfigurationError("JWT_SECRET_KEY must not be the same value as SECRET_KEY")
     _check_production_rate_limit_storage(app)
+    if not app.config["AUTH_FRONTEND_URL"]:
+        raise ConfigurationError(
+            "AUTH_FRONTEND_URL is not set: mailed links and sign-in redirects lead to the "
+            "frontend, e.g. https://app.example.com"
+        )
+    if app.config["AUTH_OIDC_PROVIDERS"] and not app.config["AUTH_PUBLIC_URL"]:
+        raise ConfigurationError(
+            "AUTH_PUBLIC_URL is not set: OpenID providers send browsers back to the service's "
+            "own public address, e.g. https://auth.example.com"
+        )
     if not app.config["AUTH_COOKIE_SECURE"]:
         app.logger.warning(
             "WARNING: AUTH_COOKIE_SECURE is off in production: refresh cookies will also be "

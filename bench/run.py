@@ -354,6 +354,7 @@ def _prepare(
             **{name: env[name] for name in servers.SIGNING_SETTINGS if name in env},
             "RATELIMIT_STORAGE_URI": "memory://",
             "AUTH_MFA_ENCRYPTION_KEY": env["AUTH_MFA_ENCRYPTION_KEY"],
+            "AUTH_FRONTEND_URL": env["AUTH_FRONTEND_URL"],
             # Seeding a million rows takes longer than a request may.
             "DATABASE_STATEMENT_TIMEOUT_MS": 600_000,
         },

@@ -66,6 +66,7 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
     env = os.environ | {
         "APP_ENV": "production",
         "DATABASE_URL": database_url,
+        "AUTH_FRONTEND_URL": "http://localhost:5000",
         **signing_env(os.environ.get("BENCH_JWT_ALGORITHM", "HS256")),
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": UNREACHABLE_LIMIT,

@@ -49,6 +49,7 @@ def test_production_accepts_64_random_bytes_as_hex(tmp_path):
             "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "AUTH_FRONTEND_URL": "https://app.example.com",
         },
     )
 
@@ -113,6 +114,7 @@ def test_the_refresh_cookie_is_secure_outside_development(database_url, seed_row
             "SQLALCHEMY_DATABASE_URI": database_url,
             "AUTH_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "AUTH_FRONTEND_URL": "https://app.example.com",
         },
     )
 

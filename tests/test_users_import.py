@@ -408,3 +408,63 @@ def test_an_imported_user_changes_the_password_with_the_old_one(app_context, run
     )
 
     assert accounts.authenticate(identifier=user.email, password="a brand new passphrase")
+
+
+def test_export_refuses_an_existing_path_without_force(app_context, runner, tmp_path):
+    make_user()
+    target = tmp_path / "taken.jsonl"
+    target.write_text("someone else's file\n")
+
+    result = runner.invoke(args=["users", "export", str(target)])
+
+    assert result.exit_code == 1
+    assert f"Error: {target} exists; --force replaces it." in result.output
+    assert target.read_text() == "someone else's file\n"
+    assert os.listdir(tmp_path) == ["taken.jsonl"]  # nothing left behind
+
+
+def test_export_never_writes_through_a_link_planted_at_its_path(app_context, runner, tmp_path):
+    """A link at the path (to a file another user can read, or one the service must not
+    overwrite) is refused, and with --force replaced by a new 0600 file; what it pointed to
+    is untouched."""
+    user = make_user()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("do not overwrite\n")
+    target = tmp_path / "export.jsonl"
+    target.symlink_to(victim)
+
+    refused = runner.invoke(args=["users", "export", str(target)])
+    forced = runner.invoke(args=["users", "export", "--force", str(target)])
+
+    assert refused.exit_code == 1
+    assert forced.exit_code == 0, forced.output
+    assert victim.read_text() == "do not overwrite\n"
+    assert not target.is_symlink()
+    assert stat.S_IMODE(os.lstat(target).st_mode) == 0o600
+    assert user.email in target.read_text()
+
+
+def test_export_with_force_replaces_a_file_whole_and_private(app_context, runner, tmp_path):
+    make_user()
+    target = tmp_path / "export.jsonl"
+    target.write_text("old\n")
+    os.chmod(target, 0o644)
+
+    result = runner.invoke(args=["users", "export", "--force", str(target)])
+
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert "old" not in target.read_text()
+    assert sorted(os.listdir(tmp_path)) == ["export.jsonl"]
+
+
+def test_a_deeply_nested_line_is_a_line_error_not_a_traceback(app_context, runner, tmp_path):
+    path = tmp_path / "nested.jsonl"
+    path.write_text('{"email": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+
+    result = _import(runner, path)
+
+    assert result.exit_code == 1
+    assert "line 1: line: Nested too deeply." in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, RecursionError)

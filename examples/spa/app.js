@@ -29,13 +29,37 @@ async function refresh() {
   return true;
 }
 
-// A protected call: on a 401 (expired access token), refresh once and retry.
+// A protected call: on a 401 (expired access token), refresh once and retry; when a
+// sensitive action asks for a recent proof of who you are, ask for it and retry once.
 async function authorized(path, options = {}) {
   let response = await call(path, { ...options, auth: true });
+  const methods = response.status === 401 ? await reauthenticationMethods(response) : null;
+  if (methods) {
+    return (await reauthenticate(methods)) ? call(path, { ...options, auth: true }) : response;
+  }
   if (response.status === 401 && (await refresh())) {
     response = await call(path, { ...options, auth: true });
   }
   return response;
+}
+
+// What a ReauthenticationRequiredError says the account can prove itself with, else null.
+async function reauthenticationMethods(response) {
+  const data = await response.clone().json().catch(() => ({}));
+  return data.error === "ReauthenticationRequiredError" ? data.details.methods : null;
+}
+
+// POST /auth/reauthenticate with the password or, when a second factor is needed, a code.
+async function reauthenticate(methods) {
+  const byPassword = methods.includes("password");
+  if (!byPassword && !methods.includes("totp")) return false;
+  const secret = window.prompt(byPassword ? "Your password, once more" : "Your authenticator code");
+  if (!secret) return false;
+  const body = byPassword ? { password: secret } : { code: secret };
+  const response = await call("/auth/reauthenticate", { method: "POST", body, auth: true });
+  if (!response.ok) return false;
+  accessToken = (await response.json()).accessToken;
+  return true;
 }
 
 async function showCurrentUser() {

@@ -55,6 +55,7 @@ def test_production_refuses_the_console_backend(tmp_path):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
         "MAIL_URL": "console://",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "AUTH_FRONTEND_URL": "https://app.example.com",
     }
 
     with pytest.raises(MailConfigurationError, match="production log"):

@@ -15,7 +15,9 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
+from sqlalchemy import update
 
+from app.core.models import User
 from app.core.services.accounts import create_user
 from app.core.services.roles import create_role
 from app.database import db
@@ -79,9 +81,21 @@ class LiveServer:
     def age_proofs(self, seconds: int) -> None:
         """Move every session's latest proof of who holds it ``seconds`` into the past, in
         the server's database (the step-up's clock, turned back without waiting)."""
+        with self._database():
+            age_proofs(seconds)
+
+    def set_user(self, username: str, **columns: object) -> None:
+        """Set columns of a user's row in the server's database, as an earlier release or an
+        operator left it."""
+        with self._database():
+            db.session.execute(update(User).where(User.username == username).values(**columns))
+            db.session.commit()
+
+    @contextlib.contextmanager
+    def _database(self) -> Iterator[None]:
         app = make_app(self.database_url)
         with app.app_context():
-            age_proofs(seconds)
+            yield
             db.session.remove()
             dispose_engines()
 
@@ -140,6 +154,7 @@ def _server_starter(database_kind: str, tmp_path: Path) -> Iterator[Callable[...
                 "AUTH_COOKIE_SECURE": "false",
                 "RATELIMIT_STORAGE_URI": "memory://",
                 "AUTH_MFA_ENCRYPTION_KEY": MFA_ENCRYPTION_KEY,
+                "AUTH_FRONTEND_URL": "http://localhost:5000",
                 **settings,
             }
             log_dir = tmp_path / f"logs-{port}"

@@ -359,6 +359,7 @@ def test_a_new_user_signs_in_with_an_openid_provider_from_the_spa(start_server, 
             AUTH_OIDC_TEST_CLIENT_ID="authsvc-web",
             AUTH_OIDC_TEST_CLIENT_SECRET="spa-client-secret-" + "z" * 32,
             AUTH_FRONTEND_URL="http://127.0.0.1:{port}/examples/spa",
+            AUTH_PUBLIC_URL="http://127.0.0.1:{port}",
         )
         page = browser.new_context().new_page()
         status = page.locator("#status")

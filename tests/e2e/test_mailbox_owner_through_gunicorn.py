@@ -7,12 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import update
 
-from app.core.models import User
-from app.database import db
-from tests.conftest import dispose_engines
-from tests.conftest import make_app
 from tests.e2e import http
 from tests.mailbox import token_in
 from tests.soft_authenticator import SoftAuthenticator
@@ -137,7 +132,7 @@ def test_with_verified_email_required_no_way_in_opens_a_session_before_the_proof
     http.post(f"{strict.url}{API}/passkeys/register",
               json={"credential": authenticator.create(options.json())},
               headers=_bearer(token))  # fmt: skip
-    _unverify(strict, name)
+    strict.set_user(name, email_verified_at=None)  # made before verification was required
 
     password = _login(strict.url, f"{name}@example.com", OWNERS)
     sign_in_options = http.post(f"{strict.url}{API}/passkeys/login/options", json={}).json()
@@ -150,14 +145,3 @@ def test_with_verified_email_required_no_way_in_opens_a_session_before_the_proof
     assert passkey.status_code == 403
     assert passkey.json()["message"] == "Verify your email address before logging in."
     assert "Set-Cookie" not in passkey.headers
-
-
-def _unverify(server, name: str) -> None:
-    """The account's address back to unproven (an account made before verification was
-    required), in the server's database."""
-    app = make_app(server.database_url)
-    with app.app_context():
-        db.session.execute(update(User).where(User.username == name).values(email_verified_at=None))
-        db.session.commit()
-        db.session.remove()
-        dispose_engines()

@@ -38,6 +38,7 @@ def _settings(issuer: str, **extra: str) -> dict[str, str]:
         "AUTH_OIDC_TEST_CLIENT_SECRET": WEB_SECRET,
         "AUTH_OIDC_TEST_AUDIENCES": APP_CLIENT,
         "AUTH_FRONTEND_URL": FRONTEND,
+        "AUTH_PUBLIC_URL": "http://127.0.0.1:{port}",
         # The module signs in well over the default 30 times a minute from one address.
         "AUTH_RATELIMIT_CREDENTIALS_PER_IP": "1000 per minute",
         **extra,
@@ -384,3 +385,40 @@ def test_with_verified_email_required_an_unproven_provider_address_signs_in_nowh
     assert "refreshToken" not in browser.cookies
     assert mobile.status_code == 403
     assert mobile.json()["message"] == "Verify your email address before logging in."
+
+
+def test_a_spoofed_host_does_not_choose_where_the_provider_sends_the_browser(server):
+    started = http.get(f"{server.url}/api/v1/auth/oidc/test/login", allow_redirects=False,
+                       headers={"Host": "evil.example"})  # fmt: skip
+
+    redirect_uri = parse_qs(urlsplit(started.headers["Location"]).query)["redirect_uri"][0]
+    assert redirect_uri == f"{server.url}/api/v1/auth/oidc/test/callback"
+
+
+def test_a_return_without_iss_from_a_provider_that_names_itself_is_refused(server, provider):
+    """panva's oidc-provider advertises RFC 9207: a return without iss is a mix-up."""
+    browser = requests.Session()
+    started = browser.get(f"{server.url}/api/v1/auth/oidc/test/login", allow_redirects=False,
+                          timeout=30)  # fmt: skip
+    state = parse_qs(urlsplit(started.headers["Location"]).query)["state"][0]
+
+    answer = browser.get(f"{server.url}/api/v1/auth/oidc/test/callback",
+                         params={"code": "anything", "state": state},
+                         allow_redirects=False, timeout=30)  # fmt: skip
+
+    assert _error_of(answer) == "invalid_state"
+
+
+@pytest.mark.parametrize(
+    "claims", [{"sub": "s" * 10_000}, {"exp": 10**20}], ids=["sub-10kb", "exp-1e20"]
+)
+def test_a_signed_id_token_with_an_absurd_claim_is_a_401_not_a_500(server, provider, claims):
+    now = int(time.time())
+    signed = provider.sign({"iss": provider.issuer, "aud": APP_CLIENT, "iat": now,
+                            "exp": now + 600, "sub": uuid.uuid4().hex,
+                            "email": _login_name(), "email_verified": True} | claims)  # fmt: skip
+
+    response = _exchange(server, signed)
+
+    assert response.status_code == 401
+    assert response.json()["details"] == {"reason": "invalid_id_token"}

@@ -9,12 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import bcrypt
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import update
 
-from app.core.models import User
-from app.database import db
-from tests.conftest import dispose_engines
-from tests.conftest import make_app
 from tests.e2e import http
 
 pytestmark = pytest.mark.e2e
@@ -29,15 +24,6 @@ COSTLY = (
 )
 
 
-def _store_hash(server, name: str, stored: str) -> None:
-    app = make_app(server.database_url)
-    with app.app_context():
-        db.session.execute(update(User).where(User.username == name).values(password_hash=stored))
-        db.session.commit()
-        db.session.remove()
-        dispose_engines()
-
-
 def _login(server, name: str):
     return http.post(
         f"{server.url}/api/v1/auth/login",
@@ -48,7 +34,7 @@ def _login(server, name: str):
 def test_a_hash_above_the_ceilings_is_never_computed(start_server):
     server = start_server()
     server.create_user("legacy", password="a placeholder passphrase")
-    _store_hash(server, "legacy", COSTLY)
+    server.set_user("legacy", password_hash=COSTLY)
 
     refused = _login(server, "legacy")
     alive = http.get(f"{server.url}/healthz")
@@ -80,7 +66,8 @@ def test_costly_imported_hashes_all_sign_in_a_few_at_a_time(start_server):
     names = [f"imported{n}" for n in range(8)]
     for name in names:
         server.create_user(name, password="a placeholder passphrase")
-        _store_hash(server, name, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(13)).decode())
+        costly = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(13)).decode()
+        server.set_user(name, password_hash=costly)
 
     with ThreadPoolExecutor(max_workers=9) as pool:
         logins = [pool.submit(_login, server, name) for name in names]

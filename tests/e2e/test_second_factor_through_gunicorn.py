@@ -162,3 +162,24 @@ def test_one_passkey_assertion_raced_on_two_hosts_signs_in_once(two_hosts):
 
     assert statuses.count(200) == 1
     assert set(statuses) <= {200, 400, 403}
+
+
+def test_passkey_sign_in_options_have_one_shape_for_known_and_unknown_emails(two_hosts):
+    first, second = two_hosts
+    name = f"shape{uuid.uuid4().hex[:8]}"
+    first.create_user(name, password=PASSWORD)
+    login = http.post(f"{first.url}/api/v1/auth/login",
+                      json={"email": f"{name}@example.com", "password": PASSWORD})  # fmt: skip
+    bearer = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    options = http.post(f"{first.url}/api/v1/auth/passkeys/register/options", headers=bearer)
+    http.post(f"{first.url}/api/v1/auth/passkeys/register", headers=bearer,
+              json={"credential": SoftAuthenticator().create(options.json())})  # fmt: skip
+
+    known = http.post(f"{second.url}/api/v1/auth/passkeys/login/options",
+                      json={"email": f"{name}@example.com"}).json()  # fmt: skip
+    unknown = http.post(f"{second.url}/api/v1/auth/passkeys/login/options",
+                        json={"email": f"nobody-{name}@example.com"}).json()  # fmt: skip
+
+    assert known.keys() == unknown.keys()
+    assert [set(entry) for entry in known["allowCredentials"]] == [{"id", "type"}]
+    assert [set(entry) for entry in unknown["allowCredentials"]] == [{"id", "type"}]

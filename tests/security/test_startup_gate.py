@@ -34,6 +34,8 @@ def _start(tmp_path, **settings: str) -> subprocess.CompletedProcess[str]:
         "JWT_SECRET_KEY": TEST_SECRET,
         "RATELIMIT_STORAGE_URI": os.environ.get(REDIS_ENV, REDIS_DEFAULT),
         "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
+        "AUTH_FRONTEND_URL": "https://app.example.com",
+        "AUTH_PUBLIC_URL": "https://auth.example.com",
         **settings,
     }
     return subprocess.run(
@@ -257,3 +259,59 @@ def test_an_encryption_key_that_is_not_a_fernet_key_is_refused_without_showing_i
     assert result.returncode != 0
     assert "AUTH_MFA_ENCRYPTION_KEY must be Fernet keys" in result.stderr
     assert "not-a-key-0123456789" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "line"),
+    [
+        ({"AUTH_RATELIMIT_CREDENTIALS_PER_IP": "lots"},
+         "AUTH_RATELIMIT_CREDENTIALS_PER_IP is not one rate limit such as '30 per minute'"),
+        ({"AUTH_RATELIMIT_FAILURES_PER_ACCOUNT": "10 per fortnight"},
+         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT is not one rate limit such as '30 per minute'"),
+        ({"AUTH_RATELIMIT_REFRESH_PER_IP": "1/second;2/minute"},
+         "AUTH_RATELIMIT_REFRESH_PER_IP is not one rate limit such as '30 per minute'"),
+        ({"AUTH_DIALECTS": "blog,bolg"},
+         "AUTH_DIALECTS names unknown dialects: bolg "
+         "(known: blog, cmg, client-credentials, staff, token-pair)"),
+        ({"AUTH_COOKIE_SECURE": "ture"}, "AUTH_COOKIE_SECURE must be true or false"),
+        ({"AUTH_FRONTEND_URL": ""},
+         "AUTH_FRONTEND_URL is not set: mailed links and sign-in redirects lead to the "
+         "frontend, e.g. https://app.example.com"),
+        ({"AUTH_FRONTEND_URL": "app.example.com"},
+         "AUTH_FRONTEND_URL must be a base URL such as https://app.example.com (no query)"),
+        ({"AUTH_OIDC_PROVIDERS": "corp", "AUTH_OIDC_CORP_ISSUER": "https://sso.example.com",
+          "AUTH_OIDC_CORP_CLIENT_ID": "authsvc", "AUTH_PUBLIC_URL": ""},
+         "AUTH_PUBLIC_URL is not set: OpenID providers send browsers back to the service's "
+         "own public address, e.g. https://auth.example.com"),
+        ({"AUTH_REAUTH_MAX_AGE_SECONDS": "0"}, "AUTH_REAUTH_MAX_AGE_SECONDS must be at least 1"),
+    ],
+    ids=["limit-word", "limit-unit", "limit-two", "dialect", "boolean", "no-frontend",
+         "frontend-not-a-url", "providers-without-public-url", "reauth-zero"],
+)  # fmt: skip
+def test_a_setting_that_would_fail_later_stops_startup_with_one_line(tmp_path, settings, line):
+    """Each used to pass startup and fail at run time (every login a 500 for a bad limit),
+    fail with a traceback (an unknown dialect), or mean something else (ture: false)."""
+    result = _start(tmp_path, **settings)
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"authsvc: refusing to start: {line}"
+
+
+@pytest.mark.parametrize("command", [["--help"], ["users", "--help"], ["db", "--help"]])
+def test_flask_help_needs_no_production_secrets(tmp_path, command):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "AUTH_", "FLASK_"))}
+    env |= {"APP_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/help.db"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    refused = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "users", "export", "-"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert refused.returncode == 1
+    assert "refusing to start: JWT_SECRET_KEY is missing or weak" in refused.stderr

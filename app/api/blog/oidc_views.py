@@ -141,6 +141,11 @@ def _callback_path(provider: str) -> str:
 
 
 def _callback_url(provider: str) -> str:
+    """The redirect URI registered at the provider: on AUTH_PUBLIC_URL, never on the Host a
+    request names (outside production, where that is unset, on the request's own host)."""
+    public = current_app.config["AUTH_PUBLIC_URL"]
+    if public:
+        return public.rstrip("/") + _callback_path(provider)
     return url_for("blog.finish_oidc_sign_in", provider=provider, _external=True)
 
 

@@ -321,8 +321,7 @@ def count_active_admins() -> int:
 def _admin_after_step_up(caller: Caller) -> roles.Actor:
     """The admin behind ``caller``, who proved who they are recently enough to change
     another account."""
-    roles.require_role(caller.user, roles.ADMIN)
-    step_up.require_recent_authentication(caller=caller)
+    step_up.require_admin(caller=caller)
     return caller.user
 
 

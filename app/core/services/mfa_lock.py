@@ -24,7 +24,6 @@ from app.core.mail import Message
 from app.core.mail import mailer
 from app.core.models import User
 from app.core.services import audit
-from app.core.services import roles
 from app.core.services import step_up
 from app.core.services.callers import Caller
 from app.database import db
@@ -93,9 +92,7 @@ def clear(*, user_id: int) -> None:
 def unlock(*, caller: Caller | None, user_id: int) -> None:
     """An admin's (or, with no caller, the CLI's) unlocking of a user's second step; the
     factors stay as they are."""
-    if caller is not None:
-        roles.require_role(caller.user, roles.ADMIN)
-        step_up.require_recent_authentication(caller=caller)
+    step_up.require_admin(caller=caller)
     if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
     clear(user_id=user_id)

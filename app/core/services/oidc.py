@@ -50,6 +50,7 @@ from app.core.services import step_up
 from app.core.services.authentication import ClientInfo
 from app.core.services.authentication import SignedIn
 from app.core.services.callers import Caller
+from app.core.token_verifier import MAX_NUMERIC_DATE
 from app.core.tokens import AMR_MFA
 from app.core.tokens import TokenPolicy
 from app.database import db
@@ -58,6 +59,8 @@ from app.database import rows_changed
 # RFC 8176 has no value for "signed in at another provider"; "fed" is what the service's
 # tokens carry for it (README), beside "mfa" when a trusted provider did a second factor.
 AMR_FEDERATED = "fed"
+
+MAX_SUBJECT_CHARS = 255  # OidcIdentity.subject
 
 REASONS = {
     "unknown_provider": (404, "No such provider."),
@@ -181,11 +184,30 @@ def verified_claims(
     found: Provider, id_token: str, *, nonce: str | None, access_token: str | None = None
 ) -> dict[str, Any]:
     try:
-        return dict(found.verify_id_token(id_token, nonce=nonce, access_token=access_token))
+        claims = dict(found.verify_id_token(id_token, nonce=nonce, access_token=access_token))
     except ProviderUnavailable as error:
         raise refused(found, "provider_unavailable") from error
     except IdTokenRejected as error:
         raise refused(found, "invalid_id_token", check=error.reason) from error
+    unbounded = _unbounded_claim(claims)
+    if unbounded:
+        raise refused(found, "invalid_id_token", check=f"{unbounded} out of bounds")
+    return claims
+
+
+def _unbounded_claim(claims: dict[str, Any]) -> str | None:
+    """The first claim the service keeps or computes with whose value it cannot hold, even
+    from a configured provider's signature: a subject longer than its column, a time beyond
+    9999-12-31."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT_CHARS:
+        return "sub"
+    expiry = claims.get("exp")
+    if isinstance(expiry, bool) or not isinstance(expiry, int):
+        return "exp"
+    if not 0 <= expiry <= MAX_NUMERIC_DATE:
+        return "exp"
+    return None
 
 
 def spend_once(proof: str, expires_at: datetime, *, reason: str) -> None:

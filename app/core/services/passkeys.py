@@ -189,13 +189,14 @@ def sign_in_options(*, email: str | None) -> SignInOptions:
     """Request options for a passwordless sign-in: for the passkeys of ``email`` when one is
     given, else for any discoverable passkey. An address without passkeys gets a made-up
     credential id that is the same on every call, so the answer does not tell whether an
-    account exists or has passkeys."""
+    account exists or has passkeys: every entry has the decoy's shape (no ``transports``,
+    a hint the decoy could only make up)."""
     rp = relying_party()
     allowed: list[PublicKeyCredentialDescriptor] = []
     if email is not None:
         user_id = accounts.find_user_id(identifier=email)
         passkeys = list_passkeys(user_id=user_id) if user_id is not None else []
-        allowed = _descriptors(passkeys) or [_decoy(email)]
+        allowed = _descriptors(passkeys, with_transports=False) or [_decoy(email)]
     options = webauthn.generate_authentication_options(
         rp_id=rp.id,
         allow_credentials=allowed,
@@ -440,12 +441,15 @@ def _user_handle(user_id: int) -> bytes:
     return base64url_to_bytes(existing) if existing else secrets.token_bytes(_HANDLE_BYTES)
 
 
-def _descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(
+    passkeys: list[Passkey], *, with_transports: bool = True
+) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
             id=base64url_to_bytes(passkey.credential_id),
             transports=[AuthenticatorTransport(t) for t in passkey.transports or []
-                        if t in {member.value for member in AuthenticatorTransport}],
+                        if t in {member.value for member in AuthenticatorTransport}]
+            if with_transports else None,
         )
         for passkey in passkeys
     ]  # fmt: skip

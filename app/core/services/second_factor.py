@@ -42,7 +42,6 @@ from app.core.services import audit
 from app.core.services import mfa_lock
 from app.core.services import passkeys
 from app.core.services import recovery_codes
-from app.core.services import roles
 from app.core.services import sessions
 from app.core.services import step_up
 from app.core.services import totp
@@ -325,9 +324,7 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
     """An admin's (or the CLI's, with no caller) removal of every second factor of a user,
     who then signs in with the password alone; the lock on their second step goes too."""
     actor = None if caller is None else caller.user
-    if caller is not None:
-        roles.require_role(caller.user, roles.ADMIN)
-        step_up.require_recent_authentication(caller=caller)
+    step_up.require_admin(caller=caller)
     if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
     remove_factors(user_id=user_id)

@@ -37,6 +37,7 @@ from app.core.security import has_usable_password
 from app.core.security import verify_password
 from app.core.services import audit
 from app.core.services import recovery_codes
+from app.core.services import roles
 from app.core.services import totp
 from app.core.services.callers import Caller
 from app.core.tokens import AMR_PWD
@@ -73,6 +74,14 @@ class RecordedProof:
     at: datetime
     # The methods of the session's login (its tokens' "amr"), which a proof leaves as they are.
     login_methods: list[str]
+
+
+def require_admin(*, caller: Caller | None) -> None:
+    """An admin's change to another account: the admin role, then a recent proof of who the
+    admin is. No caller is the CLI: the operator of the host."""
+    if caller is not None:
+        roles.require_role(caller.user, roles.ADMIN)
+        require_recent_authentication(caller=caller)
 
 
 def record_proof(*, caller: Caller, methods: Sequence[str]) -> RecordedProof:

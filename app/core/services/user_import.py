@@ -259,7 +259,7 @@ class _Importer:
             return None
         try:
             data = _LINE.load(json.loads(text))
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecursionError) as error:
             self._problem(number, "line", _json_problem(error))
             return None
         except ValidationError as error:
@@ -488,6 +488,8 @@ def _free_usernames(accounts: list[_Account], seen: dict[str, int]) -> dict[int,
 
 
 def _json_problem(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "Nested too deeply."
     if isinstance(error, json.JSONDecodeError):
         return f"Not valid JSON ({error.msg}, column {error.colno})."
     return "Not valid JSON."

@@ -517,3 +517,30 @@ def test_a_malformed_id_token_is_a_401_never_a_500(client, id_token):
 
     assert response.status_code == 401, response.get_json()
     assert response.get_json()["details"] == {"reason": "invalid_id_token"}
+
+
+@pytest.mark.parametrize(
+    ("claims", "check"),
+    [
+        ({"sub": "s" * 10_000}, "sub out of bounds"),
+        ({"sub": ""}, "sub out of bounds"),
+        ({"exp": 10**20}, "exp out of bounds"),
+        ({"exp": 2**63}, "exp out of bounds"),
+        ({"exp": 253_402_300_800}, "exp out of bounds"),
+    ],
+    ids=["sub-10kb", "sub-empty", "exp-1e20", "exp-2^63", "exp-after-9999"],
+)
+def test_a_validly_signed_id_token_with_an_absurd_claim_is_a_401(
+    client, app_context, provider, claims, check
+):
+    """Signed by the configured provider's own key, so only the service's bounds stop it."""
+    signed = provider.sign(
+        provider.id_token_claims(IOS_CLIENT, sub=uuid.uuid4().hex, email=_login_name()) | claims
+    )
+
+    response = _exchange(client, signed)
+
+    assert response.status_code == 401, response.get_json()
+    assert response.get_json()["details"] == {"reason": "invalid_id_token"}
+    event = db.session.scalar(select(AuthEvent).where(AuthEvent.event == "oidc_failed"))
+    assert event.details["check"] == check

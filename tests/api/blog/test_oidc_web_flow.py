@@ -27,6 +27,7 @@ from tests.conftest import dispose_engines
 from tests.conftest import make_app
 from tests.dialects import bearer
 from tests.factories import PASSWORD
+from tests.factories import age_proofs
 from tests.factories import make_user
 from tests.openid_provider import free_port
 from tests.openid_provider import running_provider
@@ -283,6 +284,31 @@ def test_a_signed_in_user_links_a_provider_account_from_settings(client, app_con
     assert me["email"] == local.email
 
 
+def test_linking_needs_a_recent_proof_and_a_second_factor_when_the_account_has_one(
+    client, app_context, provider
+):
+    local = make_user(email=_login_name())
+    token = client.post(
+        "/api/v1/auth/login", json={"email": local.email, "password": PASSWORD}
+    ).get_json()["accessToken"]
+    age_proofs(301)
+
+    stale = client.post("/api/v1/auth/oidc/test/link", headers=bearer(token), base_url=BASE)
+    _confirmed_totp(local)
+    by_password = client.post(
+        "/api/v1/auth/reauthenticate", json={"password": PASSWORD}, headers=bearer(token)
+    ).get_json()["accessToken"]
+    password_only = client.post(
+        "/api/v1/auth/oidc/test/link", headers=bearer(by_password), base_url=BASE
+    )
+
+    assert stale.status_code == 401
+    assert stale.get_json()["details"] == {"methods": ["password"]}
+    assert "Set-Cookie" not in stale.headers  # no flow started
+    assert password_only.status_code == 401
+    assert password_only.get_json()["details"] == {"methods": ["totp"]}
+
+
 def test_linking_needs_a_bearer_token(client):
     response = client.post("/api/v1/auth/oidc/test/link", base_url=BASE)
 
@@ -340,3 +366,14 @@ def test_an_unexpected_failure_at_the_callback_is_an_error_redirect_not_a_500(
 
     assert _error_of(response) == "server_error"
     assert _refresh_cookie(client) is None
+
+
+def test_the_redirect_uri_comes_from_the_public_url_not_the_requests_host(app, client):
+    """A Host header of the attacker's choosing must not choose where the provider sends the
+    browser back (with its code)."""
+    app.config["AUTH_PUBLIC_URL"] = "https://auth.example.com"
+
+    started = client.get(LOGIN, headers={"Host": "evil.example"})
+
+    redirect_uri = parse_qs(urlsplit(started.headers["Location"]).query)["redirect_uri"][0]
+    assert redirect_uri == "https://auth.example.com/api/v1/auth/oidc/test/callback"

@@ -3,6 +3,7 @@ adding, listing and removing them, a passwordless sign-in, the second step of a 
 login, and the checks on sign counts, user verification, challenges and origins."""
 
 import pytest
+from fido2.utils import websafe_encode
 from flask_jwt_extended import decode_token
 from sqlalchemy import func
 from sqlalchemy import select
@@ -193,6 +194,41 @@ def test_sign_in_options_do_not_tell_whether_an_email_has_an_account(client, app
     decoys = [r.get_json()["allowCredentials"] for r in (first, second, without_passkeys)]
     assert decoys[0] == decoys[1] and len(decoys[0]) == 1
     assert len(decoys[2]) == 1 and decoys[2] != decoys[0]
+
+
+def test_sign_in_options_of_a_known_and_an_unknown_email_have_one_shape(client, app_context):
+    """Real entries carried the authenticator's transports and the decoy none: the shape
+    told which addresses have passkeys."""
+    user = make_user()
+    _add_passkey(client, _access_token(client, user.email), SoftAuthenticator())
+
+    known = client.post(f"{PASSKEYS}/login/options", json={"email": user.email}).get_json()
+    unknown = client.post(f"{PASSKEYS}/login/options", json={"email": "no@example.com"}).get_json()
+
+    assert known.keys() == unknown.keys()
+    assert [entry.keys() for entry in known["allowCredentials"]] == [
+        entry.keys() for entry in unknown["allowCredentials"]
+    ]
+    assert known["allowCredentials"][0].keys() == {"id", "type"}
+
+
+def test_an_assertion_naming_another_users_handle_is_refused(client, app_context):
+    """WebAuthn 7.2 step 6: the user handle an assertion names must be its passkey's owner's
+    (the handle is not signed, so only this check catches a swapped one)."""
+    owner, other = make_user(), make_user()
+    authenticator, others = SoftAuthenticator(), SoftAuthenticator()
+    _add_passkey(client, _access_token(client, owner.email), authenticator)
+    _add_passkey(client, _access_token(client, other.email), others)
+    options = client.post(f"{PASSKEYS}/login/options", json={}).get_json()
+    credential = authenticator.get(options)
+    credential["response"]["userHandle"] = websafe_encode(others.user_handle)
+
+    response = client.post(
+        f"{PASSKEYS}/login", json={"challengeId": options["challengeId"], "credential": credential}
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["message"] == "The passkey could not be verified."
 
 
 def test_a_sign_in_without_user_verification_is_refused(client, app_context):
