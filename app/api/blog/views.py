@@ -41,9 +41,7 @@ from app.core.services import accounts
 from app.core.services import audit
 from app.core.services import authentication
 from app.core.services import mailed_tokens
-from app.core.services import mfa_lock
 from app.core.services import refreshes
-from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.services.authentication import AwaitingVerification
 from app.core.tokens import policy_for
@@ -226,10 +224,6 @@ def list_users() -> Response:
 def update_user(user_id: int) -> Response:
     """Admin only: change a user's role or active flag, or remove their second factors."""
     changes = load_body(USER_UPDATE_SCHEMA)
-    if changes.pop("mfa", None) is False:
-        second_factor.reset_factors(caller=current_caller, user_id=user_id)
-    if changes.pop("mfa_locked", None) is False:
-        mfa_lock.unlock(caller=current_caller, user_id=user_id)
     user = accounts.update_user(caller=current_caller, user_id=user_id, **changes)
     return jsonify(ADMIN_USER_SCHEMA.dump(user))
 

@@ -3,6 +3,7 @@
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func
@@ -33,7 +34,9 @@ from app.core.security import check_password
 from app.core.security import hash_password
 from app.core.security import unusable_password
 from app.core.services import audit
+from app.core.services import mfa_lock
 from app.core.services import roles
+from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.services import step_up
 from app.core.services import whitelist
@@ -219,8 +222,8 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
         raise NotFoundError("User not found.")
     check_new_password(new_password, username=user.username, email=user.email or "")
     user.password_hash = hash_password(new_password)
-    db.session.commit()
     sessions.end_user_sessions(user_id=user.id, keep_session_id=caller.session_id)
+    db.session.commit()
     audit.record(
         event="password_change", outcome="success", user_id=user.id, session_id=caller.session_id
     )
@@ -236,10 +239,18 @@ def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
 
 
 def update_user(
-    *, caller: Caller, user_id: int, role: str | None = None, is_active: bool | None = None
+    *,
+    caller: Caller,
+    user_id: int,
+    role: str | None = None,
+    is_active: bool | None = None,
+    mfa: bool | None = None,
+    mfa_locked: bool | None = None,
 ) -> User:
-    """An admin's change to a user's role or active flag, after a recent proof of who the
-    admin is; deactivation ends every session at once.
+    """An admin's change to another user, after a recent proof of who the admin is, in one
+    transaction: the role, the active flag, the removal of every second factor
+    (``mfa=False``) and the unlocking of the second step (``mfa_locked=False``). A
+    deactivation or a removal of factors ends every session of the user with it.
 
     A demotion needs no revocation: roles are read from the database on every request.
     """
@@ -252,20 +263,47 @@ def update_user(
         roles.set_primary_role(user, role)
     if is_active is not None:
         user.is_active = is_active
+    if mfa is False:
+        second_factor.remove_factors(user_id=user.id)
+    if mfa is False or mfa_locked is False:
+        mfa_lock.clear(user_id=user.id)
     if removes_power:
         _require_an_active_admin()
-    db.session.commit()
-    if is_active is False:
+    if is_active is False or mfa is False:
         sessions.end_user_sessions(user_id=user.id)
-    changes = {"role": role, "is_active": is_active}
-    audit.record(
-        event="user_updated",
-        outcome="success",
-        user_id=actor.id,
-        target_user_id=user.id,
-        details={"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
-    )
+    db.session.commit()
+    _record_update(actor, user, role=role, is_active=is_active, mfa=mfa, mfa_locked=mfa_locked)
     return user
+
+
+def _record_update(
+    actor: roles.Actor,
+    user: User,
+    *,
+    role: str | None,
+    is_active: bool | None,
+    mfa: bool | None,
+    mfa_locked: bool | None,
+) -> None:
+    def record(event: str, details: dict[str, Any]) -> None:
+        audit.record(
+            event=event,
+            outcome="success",
+            user_id=actor.id,
+            target_user_id=user.id,
+            details=details,
+        )
+
+    if mfa is False:
+        record("mfa_disabled", {"method": "all", "by": "admin"})
+        second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
+    if mfa_locked is False:
+        record("mfa_unlocked", {"by": "admin"})
+    changes = {"role": role, "is_active": is_active}
+    record(
+        "user_updated",
+        {"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
+    )
 
 
 def delete_user(*, caller: Caller, user_id: int) -> None:

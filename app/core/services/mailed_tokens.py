@@ -129,8 +129,8 @@ def reset_password(*, token: str, password: str) -> None:
     second_factor.void_pending_logins(user_id=user.id)
     mfa_lock.clear(user_id=user.id)
     accounts.mark_email_verified(user)
-    db.session.commit()
     sessions.end_user_sessions(user_id=user.id)
+    db.session.commit()
     audit.record(event="password_reset", outcome="success", user_id=user.id)
 
 
@@ -198,9 +198,9 @@ def verify_email(
     if user.email_verified_at is None and not _holds_account(user, holder, password):
         ended = _end_ways_in(user, password_too=True)
     accounts.mark_email_verified(user)
-    db.session.commit()
     if ended:
         sessions.end_user_sessions(user_id=user.id)
+    db.session.commit()
     audit.record(
         event="email_verified",
         outcome="success",
@@ -230,7 +230,7 @@ def _holds_account(user: User, holder: Caller | None, password: str | None) -> b
 
 
 def _end_ways_in(user: User, *, password_too: bool = False) -> bool:
-    """Caller commits (then ends the sessions). End every way into the account that was added
+    """Caller commits (and ends the sessions). End every way into the account that was added
     while its address was unproven: provider identities, second factors, the lock's count and,
     with ``password_too``, the password. Whether there was any."""
     identities = rows_changed(delete(OidcIdentity).where(OidcIdentity.user_id == user.id))

@@ -42,10 +42,10 @@ from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PasskeyRefusedError
+from app.core.identities import normalize_email
 from app.core.models import Passkey
 from app.core.models import User
 from app.core.models import WebAuthnChallenge
-from app.core.services import accounts
 from app.core.services import audit
 from app.core.tokens import AMR_HARDWARE_KEY
 from app.core.tokens import AMR_MFA
@@ -132,7 +132,8 @@ def registration_options(*, user_id: int) -> dict[str, Any]:
 
 
 def add_passkey(*, user_id: int, credential: dict[str, Any], name: str | None) -> Passkey:
-    """Verify a new passkey's attestation and keep it (the caller ends other sessions)."""
+    """Verify a new passkey's attestation and stage it (the caller commits, with the end of
+    the other sessions); a refusal commits the challenge spent."""
     rp = relying_party()
     challenge = _signed_challenge(credential)
     handle = _spend_challenge_of(challenge, REGISTER, user_id=user_id)
@@ -163,12 +164,12 @@ def add_passkey(*, user_id: int, credential: dict[str, Any], name: str | None) -
         created_at=now,
     )
     db.session.add(passkey)
-    db.session.commit()
+    db.session.flush()  # its id, for the caller's answer; the caller commits
     return passkey
 
 
 def remove_passkey(*, user_id: int, passkey_id: int) -> None:
-    """The caller ends other sessions."""
+    """The caller commits, with the end of the other sessions."""
     if not can_be_row_id(passkey_id):
         raise NotFoundError("Passkey not found.")
     removed = rows_changed(
@@ -177,7 +178,6 @@ def remove_passkey(*, user_id: int, passkey_id: int) -> None:
     if removed != 1:
         db.session.rollback()
         raise NotFoundError("Passkey not found.")
-    db.session.commit()
 
 
 def remove_all(*, user_id: int) -> None:
@@ -194,7 +194,7 @@ def sign_in_options(*, email: str | None) -> SignInOptions:
     rp = relying_party()
     allowed: list[PublicKeyCredentialDescriptor] = []
     if email is not None:
-        user_id = accounts.find_user_id(identifier=email)
+        user_id = db.session.scalar(select(User.id).where(User.email == normalize_email(email)))
         passkeys = list_passkeys(user_id=user_id) if user_id is not None else []
         allowed = _descriptors(passkeys, with_transports=False) or [_decoy(email)]
     options = webauthn.generate_authentication_options(

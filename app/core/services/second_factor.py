@@ -208,7 +208,6 @@ def add_passkey(
     codes = None
     if first_factor:
         codes = recovery_codes.replace_codes(user_id=user_id)
-        db.session.commit()
     _changed(caller, "passkey_added", {"passkey_id": str(passkey.id)})
     return AddedPasskey(passkey=passkey, recovery_codes=codes)
 
@@ -219,7 +218,6 @@ def remove_passkey(*, caller: Caller, passkey_id: int) -> None:
     passkeys.remove_passkey(user_id=user_id, passkey_id=passkey_id)
     if not methods_of(user_id=user_id):
         recovery_codes.remove_codes(user_id=user_id)
-        db.session.commit()
     _changed(caller, "passkey_removed", {"passkey_id": str(passkey_id)})
 
 
@@ -275,7 +273,6 @@ def confirm_totp(*, caller: Caller, code: str) -> list[str]:
         raise InvalidMfaCodeError()
     attempt.succeeded()
     codes = recovery_codes.replace_codes(user_id=user_id)
-    db.session.commit()
     _changed(caller, "mfa_enabled", {"method": TOTP})
     return codes
 
@@ -302,7 +299,6 @@ def turn_off_totp(*, caller: Caller, code: str, password: str | None = None) -> 
     totp.remove(user_id=user_id)
     if not passkeys.has_passkeys(user_id=user_id):
         recovery_codes.remove_codes(user_id=user_id)
-    db.session.commit()
     _changed(caller, "mfa_disabled", {"method": TOTP})
 
 
@@ -315,7 +311,6 @@ def regenerate_recovery_codes(*, caller: Caller, password: str | None = None) ->
         raise MfaStateError("The account has no second factor to recover.")
     step_up.require_recent_authentication(caller=caller, factor_change=True)
     codes = recovery_codes.replace_codes(user_id=caller.user.id)
-    db.session.commit()
     _changed(caller, "recovery_codes_regenerated", None)
     return codes
 
@@ -329,8 +324,8 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
         raise NotFoundError("User not found.")
     remove_factors(user_id=user_id)
     mfa_lock.clear(user_id=user_id)
-    db.session.commit()
     sessions.end_user_sessions(user_id=user_id)
+    db.session.commit()
     audit.record(
         event="mfa_disabled",
         outcome="success",
@@ -451,8 +446,10 @@ def remove_factors(*, user_id: int) -> None:
 
 
 def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None:
-    """A change to the account's factors: every other session ends, and the owner is told."""
+    """Commit a change to the account's factors with the end of every other session (one
+    transaction), then record it and tell the owner."""
     sessions.end_user_sessions(user_id=caller.user.id, keep_session_id=caller.session_id)
+    db.session.commit()
     audit.record(
         event=event,
         outcome="success",
@@ -461,6 +458,11 @@ def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None
         details=details,
     )
     _notify(caller.user.id, event)
+
+
+def notify_owner(*, user_id: int, event: str) -> None:
+    """Mail the account's owner that its factors changed (``event``), if it has an address."""
+    _notify(user_id, event)
 
 
 def _notify(user_id: int, event: str) -> None:

@@ -288,11 +288,13 @@ def count_live_sessions(*, user_id: int) -> int:
 
 
 def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:
+    """Caller commits, with the change that ends them (a new password, a deactivation, a
+    factor removed): one transaction, so a crash never keeps the old sessions alive after
+    it."""
     condition = Session.user_id == user_id
     if keep_session_id is not None:
         condition = condition & (Session.id != keep_session_id)
     _revoke_sessions(condition, now=clock.utcnow())
-    db.session.commit()
 
 
 def purge_expired() -> PurgeCounts:

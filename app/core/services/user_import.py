@@ -240,9 +240,9 @@ class _Importer:
         ):
             db.session.rollback()
             raise ImportRefused(self.report, "the service must keep at least one active admin")
-        db.session.commit()
         for user_id in self.deactivated:
             sessions.end_user_sessions(user_id=user_id)
+        db.session.commit()
         return self.report
 
     def _count(self, new: list[_Account], updates: list[tuple[_Account, _Current]]) -> None:

@@ -216,6 +216,7 @@ def test_end_user_sessions_can_keep_the_calling_session(app_context):
     kept, ended = _login(user), _login(user)
 
     sessions.end_user_sessions(user_id=user.id, keep_session_id=kept.session_id)
+    db.session.commit()  # the use case that ends them commits, with its own change
 
     assert _caller(kept) is not None
     assert _caller(ended) is None
