@@ -32,13 +32,13 @@ from app import create_app
 from app.core import clock
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import UTCDateTime
 from app.extensions import limiter
 
 bp = Blueprint("bench_floor", __name__, url_prefix="/bench/floor")
 
-_SESSIONS = Session.__table__
+_SESSIONS = SignInSession.__table__
 _READ = DirectStatement(select(literal_column("1")))
 # Every session of the small database the floor serves (a few thousand); no LIMIT, whose
 # value would be a bind parameter that the statement's callers do not pass.

@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 from app.core import clock
 from app.core.models import RevokedToken
 from app.core.models import Role
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
 from app.core.models import user_roles
@@ -114,7 +114,7 @@ def _add_filler(count: int, *, user_count: int) -> None:
     past = literal(now - timedelta(days=1), UTCDateTime())
     future = literal(now + timedelta(days=1), UTCDateTime())
     db.session.execute(
-        insert(Session).from_select(
+        insert(SignInSession).from_select(
             ["id", "user_id", "dialect", "created_at", "last_used_at", "expires_at",
              "absolute_expires_at", "revoked_at", "refresh_jti"],
             select(label, n % user_count + 1, literal("blog"), past, past, future, future,

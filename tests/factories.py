@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.services import accounts
 from app.core.services import clients
@@ -73,9 +73,9 @@ def age_proofs(seconds: int, *, user_id: int | None = None) -> None:
     """Move the sessions' latest proofs of who holds them ``seconds`` into the past (every
     session, or ``user_id``'s), as if their logins or reauthentications were that old: the
     step-up's clock, turned back without waiting."""
-    query = select(Session)
+    query = select(SignInSession)
     if user_id is not None:
-        query = query.where(Session.user_id == user_id)
+        query = query.where(SignInSession.user_id == user_id)
     for session in db.session.scalars(query):
         session.auth_time -= timedelta(seconds=seconds)
         if session.second_factor_at is not None:

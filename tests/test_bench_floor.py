@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from app.core import clock
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.database import db
 from bench.floor import install_floor
 from tests.conftest import AuthActions
@@ -43,7 +43,7 @@ def test_floor_writes_commit_one_sessions_row(
     assert auth.register(unique_email()).status_code == 201
     long_ago = clock.utcnow() - timedelta(days=1)
     with app.app_context():
-        db.session.execute(update(Session).values(last_used_at=long_ago))
+        db.session.execute(update(SignInSession).values(last_used_at=long_ago))
         db.session.commit()
 
     response = floor.post(path)
@@ -51,5 +51,5 @@ def test_floor_writes_commit_one_sessions_row(
     assert response.status_code == 200
     assert response.json["rows"] == 1
     with app.app_context():
-        last_used = db.session.scalars(select(Session.last_used_at)).one()
+        last_used = db.session.scalars(select(SignInSession.last_used_at)).one()
     assert last_used > long_ago

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeEngine
 
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
 from app.extensions import DecoratorLimiter
@@ -115,8 +115,8 @@ def test_canary_sqlalchemy_type_processors_keep_their_signatures():
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()])
 def test_canary_sqlalchemy_processors_round_trip_an_aware_datetime(dialect):
     """What DirectStatement does with a UTCDateTime column, as SQLAlchemy would do it."""
-    impl = Session.__table__.c.expires_at.type.dialect_impl(dialect)
-    assert isinstance(Session.__table__.c.expires_at.type, UTCDateTime)
+    impl = SignInSession.__table__.c.expires_at.type.dialect_impl(dialect)
+    assert isinstance(SignInSession.__table__.c.expires_at.type, UTCDateTime)
     bind = impl.bind_processor(dialect)
     result = impl.result_processor(dialect, None)
     moment = datetime(2026, 12, 3, 18, 30, 5, tzinfo=UTC)

@@ -39,10 +39,7 @@ class SecondFactorElsewhereError(InvalidCredentialsError):
     """A face without a second step, asked to sign in an account that has a second factor."""
 
     code = "second_factor_required"
-    message = (
-        "This account signs in with a second factor, through the blog API's login "
-        "(POST /api/v1/auth/login)."
-    )
+    message = "This account signs in with a second factor, through a login that can ask for it."
 
 
 class MfaRequiredError(AuthServiceError):

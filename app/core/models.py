@@ -135,7 +135,7 @@ class AdminWhitelistEntry(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Session(Model):
+class SignInSession(Model):
     """One login: the family of refresh tokens that descend from it."""
 
     __tablename__ = "sessions"

@@ -169,7 +169,7 @@ def mint_access_token(
     return token_minter().mint(kind="access", subject=str(user.id), ttl=ttl, claims=claims)
 
 
-def methods_of(session: SessionState) -> list[str]:
+def login_methods(session: SessionState) -> list[str]:
     """How the session's login proved who it was (RFC 8176 values)."""
     return (session.amr or AMR_PWD).split()
 
@@ -202,7 +202,7 @@ def issue_tokens(*, user: Holder, session: SessionState, policy: TokenPolicy) ->
             session_id=session.id,
             ttl=policy.access_ttl,
             auth_time=session.auth_time,
-            amr=methods_of(session),
+            amr=login_methods(session),
         ),
         access_expires_in=int(policy.access_ttl.total_seconds()),
         refresh_token=refresh_token,

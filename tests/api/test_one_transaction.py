@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import TotpFactor
 from app.core.models import User
 from app.database import db
@@ -68,8 +68,8 @@ def _login(client, email: str, password: str = PASSWORD):
 def _live_sessions(user_id: int) -> int:
     return db.session.scalar(
         select(func.count())
-        .select_from(Session)
-        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+        .select_from(SignInSession)
+        .where(SignInSession.user_id == user_id, SignInSession.revoked_at.is_(None))
     )
 
 

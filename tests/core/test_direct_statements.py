@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import UTCDateTime
 from app.core.services.callers import CALLER_READ
 from app.core.services.sessions import open_session
@@ -99,10 +99,10 @@ def _unreachable_url(url: URL) -> URL:
 def test_a_committed_change_converts_its_parameters_and_returns_its_rows(caller_parameters):
     moment = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
     touch = DirectStatement(
-        update(Session)
-        .where(Session.id == bindparam("sid"))
+        update(SignInSession)
+        .where(SignInSession.id == bindparam("sid"))
         .values(last_used_at=bindparam("moment", type_=UTCDateTime()))
-        .returning(Session.id, Session.last_used_at)
+        .returning(SignInSession.id, SignInSession.last_used_at)
     )
     session_id = caller_parameters["session_id"]
 
@@ -112,7 +112,7 @@ def test_a_committed_change_converts_its_parameters_and_returns_its_rows(caller_
 
     assert (matched, missed) == ([(session_id, moment)], [])
     db.session.rollback()  # the committed change is read from a new transaction
-    stored = db.session.get(Session, session_id)
+    stored = db.session.get(SignInSession, session_id)
     db.session.refresh(stored)
     assert stored.last_used_at == moment
 

@@ -297,7 +297,7 @@ def test_a_trusted_proxy_hop_gives_the_real_ip_to_sessions_and_the_audit_log(
 ):
     """Sessions and audit events show the client, not the proxy in front of the service."""
     from app.core.models import AuthEvent
-    from app.core.models import Session
+    from app.core.models import SignInSession
     from app.database import db
     from tests.conftest import make_app
     from tests.conftest import reset_tables
@@ -315,7 +315,7 @@ def test_a_trusted_proxy_hop_gives_the_real_ip_to_sessions_and_the_audit_log(
             environ_base={"REMOTE_ADDR": "10.0.0.2"},
         )
         with app.app_context():
-            session_ip = db.session.scalars(db.select(Session.ip)).one()
+            session_ip = db.session.scalars(db.select(SignInSession.ip)).one()
             event_ip = db.session.scalars(db.select(AuthEvent.ip)).one()
             db.session.remove()
     finally:

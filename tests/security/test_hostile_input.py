@@ -105,7 +105,7 @@ def test_a_huge_authorization_header_is_a_401(client, path):
 def test_control_characters_in_the_user_agent_are_not_stored(app_context, client):
     """ASVS 5 V16.4.1: a header shown later (sessions, logs) is stored without control
     characters."""
-    from app.core.models import Session
+    from app.core.models import SignInSession
 
     user = make_user()
     client.post(
@@ -114,7 +114,7 @@ def test_control_characters_in_the_user_agent_are_not_stored(app_context, client
         headers={"User-Agent": "evil\x1b[31m red\x07\x7f agent"},
     )
 
-    assert db.session.scalars(db.select(Session.user_agent)).one() == "evil[31m red agent"
+    assert db.session.scalars(db.select(SignInSession.user_agent)).one() == "evil[31m red agent"
 
 
 @pytest.mark.parametrize(

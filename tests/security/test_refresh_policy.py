@@ -6,7 +6,7 @@ import pytest
 
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.services import refreshes
 from app.core.services import sessions
 from app.core.tokens import TokenPolicy
@@ -22,7 +22,7 @@ def test_refresh_slides_but_never_past_the_absolute_session_age(app_context, fro
     """ASVS 5 V7.3.2: however often a client refreshes, the session ends
     AUTH_SESSION_MAX_AGE (30 days) after the login."""
     tokens = sessions.open_session(user=make_user(), dialect="blog", policy=POLICY)
-    session = db.session.get(Session, tokens.session_id)
+    session = db.session.get(SignInSession, tokens.session_id)
     login_time = session.created_at
     for _ in range(4):
         frozen_clock.advance(6 * DAY)
@@ -41,7 +41,7 @@ def test_the_absolute_age_is_configurable(app, app_context):
 
     tokens = sessions.open_session(user=make_user(), dialect="blog", policy=POLICY)
 
-    session = db.session.get(Session, tokens.session_id)
+    session = db.session.get(SignInSession, tokens.session_id)
     assert session.expires_at - session.created_at == timedelta(hours=1)
 
 
@@ -66,7 +66,7 @@ def test_a_late_reuse_of_the_parent_revokes_the_session(app_context, frozen_cloc
 
     with pytest.raises(TokenReusedError):
         refreshes.rotate_refresh(refresh_token=first.refresh_token, policy=POLICY)
-    assert db.session.get(Session, first.session_id).revoked_at is not None
+    assert db.session.get(SignInSession, first.session_id).revoked_at is not None
 
 
 def test_a_refresh_token_in_the_query_string_is_ignored(app_context, client):

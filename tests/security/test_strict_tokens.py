@@ -179,10 +179,10 @@ def test_roles_come_from_the_database_not_from_the_token(client, claims):
 
 def test_a_deleted_session_with_a_reused_user_id_never_authenticates(app_context, client, claims):
     """ASVS 5 V7.4.1: ids may be reused after deletion; the session id is what counts."""
-    from app.core.models import Session
+    from app.core.models import SignInSession
     from app.core.models import User
 
-    db.session.execute(db.delete(Session))
+    db.session.execute(db.delete(SignInSession))
     db.session.execute(db.delete(User))
     db.session.commit()
     make_user()  # may receive the deleted user's id

@@ -18,6 +18,7 @@ from app.api.blog.schemas import OidcProviderListSchema
 from app.api.blog.schemas import OidcSignedInSchema
 from app.api.blog.schemas import OidcTokenExchangeSchema
 from app.api.blog.views import COOKIE
+from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -51,7 +52,7 @@ def exchange_oidc_id_token(provider: str) -> Response:
     """A native app's sign-in with the ID token its provider's SDK obtained."""
     body = load_body(TOKEN_EXCHANGE_SCHEMA)
     signed_in = oidc.exchange_id_token(
-        provider=provider, policy=policy_for("BLOG"), client=client_info(), **body
+        provider=provider, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info(), **body
     )
     return jsonify(SIGNED_IN_SCHEMA.dump(signed_in))
 
@@ -110,6 +111,7 @@ def finish_oidc_sign_in(provider: str) -> BaseResponse:
             provider=provider,
             params=request.args.to_dict(),
             sealed_flow=request.cookies.get(FLOW_COOKIE),
+            dialect=DIALECT,
             policy=policy_for("BLOG"),
             client=client_info(),
         )

@@ -13,6 +13,7 @@ from app.api.blog.schemas import PasskeySignInOptionsSchema
 from app.api.blog.schemas import PasskeySignInSchema
 from app.api.blog.schemas import SignedInSchema
 from app.api.blog.views import COOKIE
+from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
@@ -72,11 +73,10 @@ def passkey_sign_in_options() -> Response:
 @bp.post("/auth/passkeys/login")
 def passkey_sign_in() -> Response:
     """Sign in with a passkey alone; answered like a login."""
-    client = client_info()
     done = second_factor.sign_in_with_passkey(
         **load_body(SIGN_IN_SCHEMA),
+        dialect=DIALECT,
         policy=policy_for("BLOG"),
-        user_agent=client.user_agent,
-        ip=client.ip,
+        client=client_info(),
     )
     return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)

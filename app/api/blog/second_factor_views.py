@@ -83,15 +83,13 @@ def second_step_passkey_options() -> Response:
 def verify_second_factor() -> Response:
     """A login's second step: the mfaToken of the 403 and a code; answered like a login."""
     data = load_body(MFA_VERIFY_SCHEMA)
-    client = client_info()
     done = second_factor.finish_login(
         mfa_token=data["mfa_token"],
         code=data.get("code"),
         recovery_code=data.get("recovery_code"),
         credential=data.get("credential"),
         policy=policy_for("BLOG"),
-        user_agent=client.user_agent,
-        ip=client.ip,
+        client=client_info(),
     )
     return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)
 

@@ -97,7 +97,11 @@ def login() -> Response:
     """Exchange email and password for an access token, the user and the refresh cookie."""
     data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
-        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info()
+        **data,
+        dialect=DIALECT,
+        policy=policy_for("BLOG"),
+        client=client_info(),
+        second_step=True,  # 403 MfaRequiredError, then POST /auth/mfa/verify
     )
     return attach_refresh_cookie(
         jsonify(SIGNED_IN_SCHEMA.dump(signed_in)), signed_in.tokens, **COOKIE

@@ -10,7 +10,14 @@ from app.core.errors import AuthServiceError
 URL_PREFIXES = ("/auth/",)
 
 FORBIDDEN = "You don't have permission to access this resource"
+# This face has no second step: the account signs in where there is one.
+SECOND_FACTOR_ELSEWHERE = (
+    "This account signs in with a second factor, through the blog API's login "
+    "(POST /api/v1/auth/login)."
+)
+
 _MESSAGES = {
+    "second_factor_required": SECOND_FACTOR_ELSEWHERE,
     "invalid_credentials": "Invalid username or password",
     "token_missing": "Authorization header missing",
     "token_expired": "Token expired",

@@ -9,7 +9,14 @@ from app.core.errors import AuthServiceError
 URL_PREFIXES = ("/api/auth/",)
 CHECK_ENDPOINT = "staff.check"
 
+# This face has no second step: the account signs in where there is one.
+SECOND_FACTOR_ELSEWHERE = (
+    "This account signs in with a second factor, through the blog API's login "
+    "(POST /api/v1/auth/login)."
+)
+
 _MESSAGES = {
+    "second_factor_required": SECOND_FACTOR_ELSEWHERE,
     "invalid_credentials": "Invalid credentials",
     "wrong_current_password": "Current password is incorrect",
     "token_missing": "Unauthorized",

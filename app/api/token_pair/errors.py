@@ -13,7 +13,14 @@ URL_PREFIXES = ("/api/token/", "/api/users/")
 TOKEN_NOT_VALID = {"detail": "Token is invalid or expired", "code": "token_not_valid"}
 _TOKEN_ERRORS = {"token_invalid", "token_expired", "token_revoked", "token_reused"}
 
+# This face has no second step: the account signs in where there is one.
+SECOND_FACTOR_ELSEWHERE = (
+    "This account signs in with a second factor, through the blog API's login "
+    "(POST /api/v1/auth/login)."
+)
+
 _DETAILS = {
+    "second_factor_required": SECOND_FACTOR_ELSEWHERE,
     "invalid_credentials": "No active account found with the given credentials",
     "token_missing": "Authentication credentials were not provided.",
     "permission_denied": "You do not have permission to perform this action.",

@@ -17,7 +17,7 @@ from app.api.token_pair.schemas import VerifySchema
 from app.core.services import authentication
 from app.core.services import refreshes
 from app.core.services import sessions
-from app.core.services import verification
+from app.core.services import token_checks
 from app.core.tokens import policy_for
 
 DIALECT = "token-pair"
@@ -55,7 +55,7 @@ def refresh_pair() -> Response:
 @bp.post("/token/verify/", strict_slashes=False)
 def verify() -> Response:
     """200 ``{}`` when the token is valid and not revoked."""
-    verification.verify_token(**load_body(VERIFY_SCHEMA))
+    token_checks.verify_token(**load_body(VERIFY_SCHEMA))
     return jsonify({})
 
 

@@ -12,22 +12,9 @@ from app.core.services import audit
 from app.core.services import mailed_tokens
 from app.core.services import second_factor
 from app.core.services import sessions
-from app.core.tokens import IssuedTokens
+from app.core.services.sessions import ClientInfo
+from app.core.services.sessions import SignedIn
 from app.core.tokens import TokenPolicy
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Where a login comes from, kept on its session."""
-
-    user_agent: str | None
-    ip: str | None
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    user: User
-    tokens: IssuedTokens
 
 
 @dataclass(frozen=True)
@@ -57,8 +44,16 @@ def sign_up(
 
 
 def log_in(
-    *, identifier: str, password: str, dialect: str, policy: TokenPolicy, client: ClientInfo
+    *,
+    identifier: str,
+    password: str,
+    dialect: str,
+    policy: TokenPolicy,
+    client: ClientInfo,
+    second_step: bool = False,
 ) -> SignedIn:
+    """A password login on ``dialect``'s face; an account with a second factor gets an
+    mfaToken where the face has a ``second_step``, and bad credentials where it has none."""
     try:
         user = accounts.authenticate(identifier=identifier, password=password)
     except InvalidCredentialsError as error:
@@ -66,15 +61,13 @@ def log_in(
         raise
     # Checked after the password, so only the account's owner learns why.
     sessions.require_may_sign_in(user)
-    second_factor.require_no_second_factor(user=user, dialect=dialect)
+    second_factor.require_no_second_factor(user=user, dialect=dialect, second_step=second_step)
     return _signed_in("login", user, dialect, policy, client)
 
 
 def _signed_in(
     event: str, user: User, dialect: str, policy: TokenPolicy, client: ClientInfo
 ) -> SignedIn:
-    tokens = sessions.open_session(
-        user=user, dialect=dialect, policy=policy, user_agent=client.user_agent, ip=client.ip
+    return sessions.complete_sign_in(
+        user=user, dialect=dialect, policy=policy, client=client, event=event
     )
-    audit.record(event=event, outcome="success", user_id=user.id, session_id=tokens.session_id)
-    return SignedIn(user=user, tokens=tokens)

@@ -27,7 +27,7 @@ from app.core.direct_statements import own_transaction_engine
 from app.core.models import Permission
 from app.core.models import RevokedToken
 from app.core.models import Role
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import role_permissions
 from app.core.models import user_roles
@@ -101,12 +101,12 @@ def calling_user(rows: Sequence[Sequence[Any]], *, skip: int = 0) -> CallingUser
 # None when the token is not honoured.
 CALLER_READ = DirectStatement(
     select_user_with_grants()
-    .join(Session, Session.user_id == User.id)
+    .join(SignInSession, SignInSession.user_id == User.id)
     .where(
         User.id == bindparam("user_id"),
         User.is_active.is_(True),
-        Session.id == bindparam("session_id"),
-        Session.revoked_at.is_(None),
+        SignInSession.id == bindparam("session_id"),
+        SignInSession.revoked_at.is_(None),
         ~exists().where(RevokedToken.jti == bindparam("jti")),
     )
 )

@@ -234,7 +234,7 @@ def _end_ways_in(user: User, *, password_too: bool = False) -> bool:
     while its address was unproven: provider identities, second factors, the lock's count and,
     with ``password_too``, the password. Whether there was any."""
     identities = rows_changed(delete(OidcIdentity).where(OidcIdentity.user_id == user.id))
-    factors = second_factor.methods_of(user_id=user.id)
+    factors = second_factor.second_step_methods(user_id=user.id)
     second_factor.remove_factors(user_id=user.id)
     mfa_lock.clear(user_id=user.id)
     usable = has_usable_password(user.password_hash)

@@ -47,9 +47,9 @@ from app.core.services import audit
 from app.core.services import second_factor
 from app.core.services import sessions
 from app.core.services import step_up
-from app.core.services.authentication import ClientInfo
-from app.core.services.authentication import SignedIn
 from app.core.services.callers import Caller
+from app.core.services.sessions import ClientInfo
+from app.core.services.sessions import SignedIn
 from app.core.token_verifier import MAX_NUMERIC_DATE
 from app.core.tokens import AMR_MFA
 from app.core.tokens import TokenPolicy
@@ -115,7 +115,13 @@ def provider_names() -> list[str]:
 
 
 def exchange_id_token(
-    *, provider: str, id_token: str, nonce: str | None, policy: TokenPolicy, client: ClientInfo
+    *,
+    provider: str,
+    id_token: str,
+    nonce: str | None,
+    dialect: str,
+    policy: TokenPolicy,
+    client: ClientInfo,
 ) -> SignedIn:
     """A native app's sign-in: the ID token its provider SDK obtained, good once."""
     found = find_provider(provider)
@@ -124,7 +130,7 @@ def exchange_id_token(
     spend_once(id_token, _expiry(claims), reason="id_token_replayed")
     identity = identity_of(found, claims)
     user = user_signing_in(found, identity)
-    return open_signed_in(found, user, identity, policy, client)
+    return open_signed_in(found, user, identity, dialect, policy, client)
 
 
 def list_identities(*, user_id: int) -> list[OidcIdentity]:
@@ -364,9 +370,12 @@ def open_signed_in(
     found: Provider,
     user: User,
     identity: ProviderIdentity,
+    dialect: str,
     policy: TokenPolicy,
     client: ClientInfo,
 ) -> SignedIn:
+    """The session a provider's sign-in opens on ``dialect``'s face, which must have a second
+    step: an account with a second factor takes it unless a trusted provider did one."""
     if not user.is_active:
         raise refused(found, "account_disabled", user_id=user.id)
     proved = identity.email_verified and identity.email is not None
@@ -378,25 +387,18 @@ def open_signed_in(
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
         second_factor.require_no_second_factor(
-            user=user, dialect=second_factor.SECOND_STEP_DIALECT, first_factor=AMR_FEDERATED
+            user=user, dialect=dialect, second_step=True, first_factor=AMR_FEDERATED
         )
     amr: Sequence[str] = (AMR_FEDERATED, AMR_MFA) if provider_did_mfa else (AMR_FEDERATED,)
-    tokens = sessions.open_session(
+    return sessions.complete_sign_in(
         user=user,
-        dialect=second_factor.SECOND_STEP_DIALECT,
+        dialect=dialect,
         policy=policy,
-        user_agent=client.user_agent,
-        ip=client.ip,
+        client=client,
         amr=amr,
-    )
-    audit.record(
         event="oidc_login",
-        outcome="success",
-        user_id=user.id,
-        session_id=tokens.session_id,
         details={"provider": found.settings.name},
     )
-    return SignedIn(user=user, tokens=tokens)
 
 
 def _other_way_in(user: User, leaving_identity_id: int) -> bool:

@@ -25,9 +25,9 @@ from app.core.oidc_providers import ProviderUnavailable
 from app.core.secret_box import purpose_fernet
 from app.core.services import oidc
 from app.core.services import step_up
-from app.core.services.authentication import ClientInfo
-from app.core.services.authentication import SignedIn
 from app.core.services.callers import Caller
+from app.core.services.sessions import ClientInfo
+from app.core.services.sessions import SignedIn
 from app.core.tokens import TokenPolicy
 
 FLOW_SECONDS = 600
@@ -94,6 +94,7 @@ def finish(
     provider: str,
     params: dict[str, str],
     sealed_flow: str | None,
+    dialect: str,
     policy: TokenPolicy,
     client: ClientInfo,
 ) -> SignedInByProvider | Linked:
@@ -111,7 +112,7 @@ def finish(
         return Linked(flow["next"])
     user = oidc.user_signing_in(found, identity)
     return SignedInByProvider(
-        oidc.open_signed_in(found, user, identity, policy, client), flow["next"]
+        oidc.open_signed_in(found, user, identity, dialect, policy, client), flow["next"]
     )
 
 

@@ -131,7 +131,7 @@ def registration_options(*, user_id: int) -> dict[str, Any]:
     return _json(options)
 
 
-def add_passkey(*, user_id: int, credential: dict[str, Any], name: str | None) -> Passkey:
+def verify_registration(*, user_id: int, credential: dict[str, Any], name: str | None) -> Passkey:
     """Verify a new passkey's attestation and stage it (the caller commits, with the end of
     the other sessions); a refusal commits the challenge spent."""
     rp = relying_party()
@@ -168,7 +168,7 @@ def add_passkey(*, user_id: int, credential: dict[str, Any], name: str | None) -
     return passkey
 
 
-def remove_passkey(*, user_id: int, passkey_id: int) -> None:
+def delete_passkey(*, user_id: int, passkey_id: int) -> None:
     """The caller commits, with the end of the other sessions."""
     if not can_be_row_id(passkey_id):
         raise NotFoundError("Passkey not found.")

@@ -32,7 +32,7 @@ from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
 from app.core.models import Role
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
 from app.core.models import user_roles
@@ -119,7 +119,7 @@ class _RotatedSession:
     auth_time: datetime
 
 
-_SESSIONS = cast(Table, Session.__table__)
+_SESSIONS = cast(Table, SignInSession.__table__)
 _NOW = bindparam("now", type_=UTCDateTime())
 _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
 # Built once; a Core statement on the table run on the driver's cursor, so neither the ORM's
@@ -221,21 +221,21 @@ class _FoundSession:
 
 
 _SESSION_COLUMNS = (
-    Session.id,
-    Session.user_id,
-    Session.refresh_jti,
-    Session.refresh_issued_at,
-    Session.previous_refresh_jti,
-    Session.rotated_at,
-    Session.expires_at,
-    Session.revoked_at,
-    Session.amr,
-    Session.auth_time,
+    SignInSession.id,
+    SignInSession.user_id,
+    SignInSession.refresh_jti,
+    SignInSession.refresh_issued_at,
+    SignInSession.previous_refresh_jti,
+    SignInSession.rotated_at,
+    SignInSession.expires_at,
+    SignInSession.revoked_at,
+    SignInSession.amr,
+    SignInSession.auth_time,
 )
 _SESSION_READ = DirectStatement(
     select_user_with_grants(*_SESSION_COLUMNS)
-    .join(Session, Session.user_id == User.id)
-    .where(Session.id == bindparam("session_id"))
+    .join(SignInSession, SignInSession.user_id == User.id)
+    .where(SignInSession.id == bindparam("session_id"))
 )
 
 

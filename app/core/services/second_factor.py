@@ -46,6 +46,8 @@ from app.core.services import sessions
 from app.core.services import step_up
 from app.core.services import totp
 from app.core.services.callers import Caller
+from app.core.services.sessions import ClientInfo
+from app.core.services.sessions import SignedIn
 from app.core.services.step_up import PASSKEY
 from app.core.services.step_up import RECOVERY_CODE
 from app.core.services.step_up import TOTP
@@ -53,12 +55,10 @@ from app.core.services.totp import Enrolment
 from app.core.tokens import AMR_MFA
 from app.core.tokens import AMR_OTP
 from app.core.tokens import AMR_PWD
-from app.core.tokens import IssuedTokens
 from app.core.tokens import TokenPolicy
 from app.database import db
 from app.database import rows_changed
 
-SECOND_STEP_DIALECT = "blog"
 MAX_MFA_TOKEN_CHARS = 128
 
 _NOTICES = {
@@ -76,19 +76,13 @@ once and tell an administrator.
 
 
 @dataclass(frozen=True)
-class SecondStepDone:
-    user: User
-    tokens: IssuedTokens
-
-
-@dataclass(frozen=True)
 class AddedPasskey:
     passkey: Passkey
     # The account's recovery codes, when this passkey is its first second factor.
     recovery_codes: list[str] | None
 
 
-def methods_of(*, user_id: int) -> list[str]:
+def second_step_methods(*, user_id: int) -> list[str]:
     """The second factors the account can finish a login with; empty when it has none. One
     statement: every password login asks."""
     has_totp, has_passkeys = db.session.execute(
@@ -102,13 +96,15 @@ def methods_of(*, user_id: int) -> list[str]:
     return [TOTP] * has_totp + [RECOVERY_CODE] + [PASSKEY] * has_passkeys
 
 
-def require_no_second_factor(*, user: User, dialect: str, first_factor: str = AMR_PWD) -> None:
-    """Let a login with a password alone through, or refuse it: with an mfaToken on the blog
-    face, which has a second step, and as bad credentials on the others, which have none."""
-    methods = methods_of(user_id=user.id)
+def require_no_second_factor(
+    *, user: User, dialect: str, second_step: bool, first_factor: str = AMR_PWD
+) -> None:
+    """Let a login with a password alone through, or refuse it: with an mfaToken on a face
+    that has a ``second_step``, and as bad credentials on the others, which have none."""
+    methods = second_step_methods(user_id=user.id)
     if not methods:
         return
-    if dialect != SECOND_STEP_DIALECT:
+    if not second_step:
         audit.record(
             event="login",
             outcome="failure",
@@ -132,10 +128,9 @@ def finish_login(
     code: str | None,
     recovery_code: str | None,
     policy: TokenPolicy,
-    user_agent: str | None,
-    ip: str | None,
+    client: ClientInfo,
     credential: dict[str, Any] | None = None,
-) -> SecondStepDone:
+) -> SignedIn:
     """The session a login's second step opens: one try of the mfaToken, one code (or one
     passkey assertion) checked."""
     user_id, dialect, first_factor = _take_a_try(mfa_token)
@@ -147,13 +142,7 @@ def finish_login(
             raise MfaTokenInvalidError()
         db.session.commit()
         return _open_second_step_session(
-            user_id,
-            dialect,
-            policy,
-            user_agent,
-            ip,
-            (first_factor, assertion.methods[0], AMR_MFA),
-            PASSKEY,
+            user_id, dialect, policy, client, (first_factor, assertion.methods[0], AMR_MFA), PASSKEY
         )
     attempt = attempts.reserve_credential_check(account=f"user:{user_id}")
     guess = mfa_lock.reserve_guess(user_id=user_id)
@@ -170,7 +159,7 @@ def finish_login(
     if method == RECOVERY_CODE:
         audit.record(event="recovery_code_used", outcome="success", user_id=user_id)
     return _open_second_step_session(
-        user_id, dialect, policy, user_agent, ip, (first_factor, AMR_OTP, AMR_MFA), method
+        user_id, dialect, policy, client, (first_factor, AMR_OTP, AMR_MFA), method
     )
 
 
@@ -178,14 +167,14 @@ def sign_in_with_passkey(
     *,
     challenge_id: str,
     credential: dict[str, Any],
+    dialect: str,
     policy: TokenPolicy,
-    user_agent: str | None,
-    ip: str | None,
-) -> SecondStepDone:
+    client: ClientInfo,
+) -> SignedIn:
     """A passwordless sign-in: the session a passkey's assertion opens."""
     assertion = passkeys.verify_sign_in(challenge_id=challenge_id, credential=credential)
     return _open_second_step_session(
-        assertion.user_id, SECOND_STEP_DIALECT, policy, user_agent, ip, assertion.methods, PASSKEY
+        assertion.user_id, dialect, policy, client, assertion.methods, PASSKEY
     )
 
 
@@ -203,8 +192,8 @@ def add_passkey(
     codes."""
     step_up.require_recent_authentication(caller=caller, factor_change=True)
     user_id = caller.user.id
-    first_factor = not methods_of(user_id=user_id)
-    passkey = passkeys.add_passkey(user_id=user_id, credential=credential, name=name)
+    first_factor = not second_step_methods(user_id=user_id)
+    passkey = passkeys.verify_registration(user_id=user_id, credential=credential, name=name)
     codes = None
     if first_factor:
         codes = recovery_codes.replace_codes(user_id=user_id)
@@ -215,8 +204,8 @@ def add_passkey(
 def remove_passkey(*, caller: Caller, passkey_id: int) -> None:
     step_up.require_recent_authentication(caller=caller, factor_change=True)
     user_id = caller.user.id
-    passkeys.remove_passkey(user_id=user_id, passkey_id=passkey_id)
-    if not methods_of(user_id=user_id):
+    passkeys.delete_passkey(user_id=user_id, passkey_id=passkey_id)
+    if not second_step_methods(user_id=user_id):
         recovery_codes.remove_codes(user_id=user_id)
     _changed(caller, "passkey_removed", {"passkey_id": str(passkey_id)})
 
@@ -225,25 +214,21 @@ def _open_second_step_session(
     user_id: int,
     dialect: str,
     policy: TokenPolicy,
-    user_agent: str | None,
-    ip: str | None,
+    client: ClientInfo,
     amr: tuple[str, ...],
     method: str,
-) -> SecondStepDone:
+) -> SignedIn:
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
         raise MfaTokenInvalidError()
-    tokens = sessions.open_session(
-        user=user, dialect=dialect, policy=policy, user_agent=user_agent, ip=ip, amr=amr
-    )
-    audit.record(
-        event="login",
-        outcome="success",
-        user_id=user.id,
-        session_id=tokens.session_id,
+    return sessions.complete_sign_in(
+        user=user,
+        dialect=dialect,
+        policy=policy,
+        client=client,
+        amr=amr,
         details={"second_factor": method},
     )
-    return SecondStepDone(user=user, tokens=tokens)
 
 
 def begin_totp(*, caller: Caller, password: str | None = None) -> Enrolment:
@@ -307,7 +292,7 @@ def regenerate_recovery_codes(*, caller: Caller, password: str | None = None) ->
     password, when given, is checked and counts as a proof, but never alone)."""
     if password is not None:
         step_up.prove_password(caller=caller, password=password, event="recovery_codes_regenerated")
-    if not methods_of(user_id=caller.user.id):
+    if not second_step_methods(user_id=caller.user.id):
         raise MfaStateError("The account has no second factor to recover.")
     step_up.require_recent_authentication(caller=caller, factor_change=True)
     codes = recovery_codes.replace_codes(user_id=caller.user.id)

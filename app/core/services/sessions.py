@@ -26,10 +26,11 @@ from app.core import attempts
 from app.core import clock
 from app.core.errors import AuthServiceError
 from app.core.errors import EmailNotVerifiedError
+from app.core.errors import InvalidCredentialsError
 from app.core.errors import NotFoundError
 from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.services import audit
 from app.core.services.callers import Caller
@@ -42,6 +43,22 @@ from app.core.tokens import issue_tokens
 from app.core.tokens import proves_second_factor
 from app.database import db
 from app.database import rows_changed
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where a sign-in comes from, kept on its session."""
+
+    user_agent: str | None
+    ip: str | None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A finished sign-in, whichever way it came in: the user and the new session's tokens."""
+
+    user: User
+    tokens: IssuedTokens
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,39 @@ class LiveSession:
     user_agent: str | None
     ip: str | None
     current: bool
+
+
+def complete_sign_in(
+    *,
+    user: User,
+    dialect: str,
+    policy: TokenPolicy,
+    client: ClientInfo,
+    amr: Sequence[str] = (AMR_PWD,),
+    event: str = "login",
+    details: dict[str, Any] | None = None,
+) -> SignedIn:
+    """Every way in ends here (a password, a second step, a passkey, a provider, a
+    registration): the account must be active and, with AUTH_REQUIRE_VERIFIED_EMAIL,
+    verified; a session opens, carrying ``amr``; the sign-in is audited as ``event``."""
+    if not user.is_active:
+        raise InvalidCredentialsError(user_id=user.id)
+    tokens = open_session(
+        user=user,
+        dialect=dialect,
+        policy=policy,
+        user_agent=client.user_agent,
+        ip=client.ip,
+        amr=amr,
+    )
+    audit.record(
+        event=event,
+        outcome="success",
+        user_id=user.id,
+        session_id=tokens.session_id,
+        details=details,
+    )
+    return SignedIn(user=user, tokens=tokens)
 
 
 def require_may_sign_in(user: User) -> None:
@@ -91,7 +141,7 @@ def open_session(
     require_may_sign_in(user)
     now = whole_seconds(clock.utcnow())
     absolute_expiry = now + timedelta(seconds=current_app.config["AUTH_SESSION_MAX_AGE"])
-    session = Session(
+    session = SignInSession(
         id=str(uuid4()),
         user_id=user.id,
         dialect=dialect,
@@ -133,14 +183,14 @@ def is_current_refresh(
     """The conditions under which a refresh token is its live session's current one, and its
     user is active: each argument a value, or a bind parameter of a statement built once."""
     # Correlated, so the user is found by its key (an IN over active users scans them all).
-    user_is_active = exists().where(User.id == Session.user_id, User.is_active.is_(True))
+    user_is_active = exists().where(User.id == SignInSession.user_id, User.is_active.is_(True))
     return [
-        Session.id == session_id,
-        Session.user_id == user_id,
+        SignInSession.id == session_id,
+        SignInSession.user_id == user_id,
         user_is_active,
-        Session.refresh_jti == jti,
-        Session.revoked_at.is_(None),
-        Session.expires_at > now,
+        SignInSession.refresh_jti == jti,
+        SignInSession.revoked_at.is_(None),
+        SignInSession.expires_at > now,
     ]
 
 
@@ -151,10 +201,10 @@ def log_out(*, caller: Caller, refresh_token: str | None = None) -> None:
     session too; anyone else's, or one that no longer decodes, is left alone.
     """
     now = clock.utcnow()
-    ended = Session.id == caller.session_id
+    ended = SignInSession.id == caller.session_id
     other = _refresh_session_of(caller.user.id, refresh_token)
     if other is not None:
-        ended = or_(ended, Session.id == other)
+        ended = or_(ended, SignInSession.id == other)
     _revoke_sessions(ended, now=now)
     _revoke_token(jti=caller.token_jti, expires_at=caller.token_expires_at)
     db.session.commit()
@@ -176,9 +226,11 @@ def log_out_by_refresh_token(*, refresh_token: str) -> bool:
 def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
     """The caller's sessions that still honour their tokens, most recently used first."""
     found = db.session.scalars(
-        select(Session)
-        .where(Session.user_id == caller.user.id, *_is_live(clock.utcnow()))
-        .order_by(Session.last_used_at.desc(), Session.created_at.desc(), Session.id)
+        select(SignInSession)
+        .where(SignInSession.user_id == caller.user.id, *_is_live(clock.utcnow()))
+        .order_by(
+            SignInSession.last_used_at.desc(), SignInSession.created_at.desc(), SignInSession.id
+        )
     )
     return [
         LiveSession(
@@ -199,8 +251,10 @@ def end_session(*, caller: Caller, session_id: str) -> None:
     so session ids cannot be probed."""
     now = clock.utcnow()
     ended = rows_changed(
-        update(Session)
-        .where(Session.id == session_id, Session.user_id == caller.user.id, *_is_live(now))
+        update(SignInSession)
+        .where(
+            SignInSession.id == session_id, SignInSession.user_id == caller.user.id, *_is_live(now)
+        )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -220,7 +274,7 @@ def end_session(*, caller: Caller, session_id: str) -> None:
 def log_out_everywhere(*, caller: Caller) -> int:
     """End every session of the caller, the calling one included; how many ended."""
     now = clock.utcnow()
-    ended = _revoke_sessions(Session.user_id == caller.user.id, now=now)
+    ended = _revoke_sessions(SignInSession.user_id == caller.user.id, now=now)
     db.session.commit()
     audit.record(
         event="logout",
@@ -233,7 +287,7 @@ def log_out_everywhere(*, caller: Caller) -> int:
 
 
 def _is_live(now: datetime) -> list[ColumnElement[bool]]:
-    return [Session.revoked_at.is_(None), Session.expires_at > now]
+    return [SignInSession.revoked_at.is_(None), SignInSession.expires_at > now]
 
 
 def _refresh_session_of(user_id: int, refresh_token: str | None) -> str | None:
@@ -250,7 +304,7 @@ def check_refresh_token(*, refresh_token: str) -> None:
     """Pass if the token is its session's current refresh token and the session is live."""
     claims = decode_refresh_token(refresh_token)
     current = is_current_refresh(claims.session_id, claims.user_id, claims.jti, clock.utcnow())
-    live = db.session.scalar(select(Session.id).where(*current))
+    live = db.session.scalar(select(SignInSession.id).where(*current))
     if live is None:
         raise TokenRevokedError()
 
@@ -265,7 +319,7 @@ def revoke_refresh_family(*, refresh_token: str) -> None:
 def _end_session_of(claims: RefreshClaims, *, via: str) -> bool:
     """End the live session a refresh token's claims name, and record it; False when it had
     already ended (or is someone else's)."""
-    mine = and_(Session.id == claims.session_id, Session.user_id == claims.user_id)
+    mine = and_(SignInSession.id == claims.session_id, SignInSession.user_id == claims.user_id)
     ended = _revoke_sessions(mine, now=clock.utcnow())
     db.session.commit()
     if ended:
@@ -282,7 +336,9 @@ def _end_session_of(claims: RefreshClaims, *, via: str) -> bool:
 def count_live_sessions(*, user_id: int) -> int:
     now = clock.utcnow()
     counted = db.session.scalar(
-        select(func.count()).select_from(Session).where(Session.user_id == user_id, *_is_live(now))
+        select(func.count())
+        .select_from(SignInSession)
+        .where(SignInSession.user_id == user_id, *_is_live(now))
     )
     return int(counted or 0)
 
@@ -291,9 +347,9 @@ def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> No
     """Caller commits, with the change that ends them (a new password, a deactivation, a
     factor removed): one transaction, so a crash never keeps the old sessions alive after
     it."""
-    condition = Session.user_id == user_id
+    condition = SignInSession.user_id == user_id
     if keep_session_id is not None:
-        condition = condition & (Session.id != keep_session_id)
+        condition = condition & (SignInSession.id != keep_session_id)
     _revoke_sessions(condition, now=clock.utcnow())
 
 
@@ -301,7 +357,9 @@ def purge_expired() -> PurgeCounts:
     """Delete sessions that expired or were revoked, and revocation rows past their expiry."""
     now = clock.utcnow()
     sessions = rows_changed(
-        delete(Session).where(or_(Session.expires_at <= now, Session.revoked_at.is_not(None)))
+        delete(SignInSession).where(
+            or_(SignInSession.expires_at <= now, SignInSession.revoked_at.is_not(None))
+        )
     )
     tokens = rows_changed(delete(RevokedToken).where(RevokedToken.expires_at <= now))
     db.session.commit()
@@ -310,15 +368,15 @@ def purge_expired() -> PurgeCounts:
 
 def revoke_session(*, session_id: str, now: datetime) -> None:
     """End one session at once (its tokens fail on their next use)."""
-    _revoke_sessions(Session.id == session_id, now=now)
+    _revoke_sessions(SignInSession.id == session_id, now=now)
     db.session.commit()
 
 
 def _revoke_sessions(condition: Any, *, now: datetime) -> int:
     """Caller commits. How many sessions this ended."""
     ended = rows_changed(
-        update(Session)
-        .where(condition, Session.revoked_at.is_(None))
+        update(SignInSession)
+        .where(condition, SignInSession.revoked_at.is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )

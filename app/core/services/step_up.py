@@ -31,7 +31,7 @@ from app.core.errors import ReauthenticationRequiredError
 from app.core.errors import TokenRevokedError
 from app.core.errors import WrongCurrentPasswordError
 from app.core.models import Passkey
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import User
 from app.core.security import has_usable_password
 from app.core.security import verify_password
@@ -56,8 +56,8 @@ def require_recent_authentication(*, caller: Caller, factor_change: bool = False
     (with a second factor, for a ``factor_change`` to an account that has one); else
     ReauthenticationRequiredError, naming what the account can prove itself with."""
     proved = db.session.execute(
-        select(Session.auth_time, Session.second_factor_at).where(
-            Session.id == caller.session_id, Session.user_id == caller.user.id
+        select(SignInSession.auth_time, SignInSession.second_factor_at).where(
+            SignInSession.id == caller.session_id, SignInSession.user_id == caller.user.id
         )
     ).first()
     second_factor = factor_change and has_second_factor(user_id=caller.user.id)
@@ -92,14 +92,14 @@ def record_proof(*, caller: Caller, methods: Sequence[str]) -> RecordedProof:
     if proves_second_factor(methods):
         values["second_factor_at"] = now
     amr = db.session.execute(
-        update(Session)
+        update(SignInSession)
         .where(
-            Session.id == caller.session_id,
-            Session.user_id == caller.user.id,
-            Session.revoked_at.is_(None),
+            SignInSession.id == caller.session_id,
+            SignInSession.user_id == caller.user.id,
+            SignInSession.revoked_at.is_(None),
         )
         .values(**values)
-        .returning(Session.amr)
+        .returning(SignInSession.amr)
         .execution_options(synchronize_session=False)
     ).first()
     if amr is None:

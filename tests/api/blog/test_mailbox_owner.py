@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.core.models import AuthEvent
 from app.core.models import OidcIdentity
 from app.core.models import Passkey
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import TotpFactor
 from app.core.models import User
 from app.database import db
@@ -139,8 +139,8 @@ def _pre_hijacked(client) -> tuple[User, str, list[str]]:
 def _ways_in(user_id: int) -> dict[str, int]:
     live = (
         select(func.count())
-        .select_from(Session)
-        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+        .select_from(SignInSession)
+        .where(SignInSession.user_id == user_id, SignInSession.revoked_at.is_(None))
     )
     return {
         "identities": _count(OidcIdentity, user_id=user_id),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.core.bounds import MAX_INTEGER
 from app.core.models import AuthEvent
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import TotpFactor
 from app.database import db
 from tests.factories import PASSWORD
@@ -262,7 +262,7 @@ def test_a_used_mfa_token_opens_no_second_session(client, app_context):
     again = client.post(f"{MFA}/verify", json={"mfaToken": token, "recoveryCode": recovery[1]})
 
     assert again.status_code == 401
-    assert db.session.scalar(select(func.count()).where(Session.user_id == user.id)) == 2
+    assert db.session.scalar(select(func.count()).where(SignInSession.user_id == user.id)) == 2
 
 
 @pytest.mark.parametrize("path", ["/api/v1/users/current", "/auth/me", "/api/users/me/"])

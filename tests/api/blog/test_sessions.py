@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.core.models import AuthEvent
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.database import db
 from tests.conftest import AuthActions
 from tests.factories import PASSWORD
@@ -114,11 +114,15 @@ def test_ending_a_session_that_is_not_a_live_one_of_yours_is_404(app, user, whos
     app.test_client().post(
         "/api/v1/auth/login", json={"email": "victim@example.com", "password": PASSWORD}
     )
-    victim_session = db.session.scalars(select(Session.id).where(Session.user_id == other.id)).one()
+    victim_session = db.session.scalars(
+        select(SignInSession.id).where(SignInSession.user_id == other.id)
+    ).one()
     phone, phone_token = _device(app, "Phone/1.0")
     phone.post("/api/v1/auth/logout", headers=AuthActions.headers(phone_token))
     ended = db.session.scalars(
-        select(Session.id).where(Session.user_id == user.id, Session.revoked_at.is_not(None))
+        select(SignInSession.id).where(
+            SignInSession.user_id == user.id, SignInSession.revoked_at.is_not(None)
+        )
     ).one()
     target = {
         "another user's": victim_session,
@@ -132,7 +136,7 @@ def test_ending_a_session_that_is_not_a_live_one_of_yours_is_404(app, user, whos
     assert response.status_code == 404
     assert response.get_json() == blog_error("NotFoundError", "Session not found.")
     db.session.expire_all()
-    assert db.session.get(Session, victim_session).revoked_at is None
+    assert db.session.get(SignInSession, victim_session).revoked_at is None
 
 
 def test_logout_all_ends_every_session_of_the_caller_only(app, user):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.core.models import AuthEvent
 from app.core.models import Passkey
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.models import TotpFactor
 from app.database import db
 from tests.factories import PASSWORD
@@ -136,7 +136,9 @@ def test_reauthenticating_with_the_password_gives_a_fresh_token_of_the_same_sess
     assert response.get_json() == {"accessToken": JWT}
     old, new = decode_token(token), decode_token(response.get_json()["accessToken"])
     assert new["sid"] == old["sid"]
-    proved_at = db.session.scalar(select(Session.auth_time).where(Session.id == new["sid"]))
+    proved_at = db.session.scalar(
+        select(SignInSession.auth_time).where(SignInSession.id == new["sid"])
+    )
     assert new["auth_time"] == int(proved_at.timestamp()) >= old["auth_time"]
     assert new["amr"] == old["amr"] == ["pwd"]
     assert new["fresh"] == new["auth_time"] + 300
@@ -162,7 +164,7 @@ def test_the_session_records_when_and_how_its_holder_last_proved_who_they_are(cl
 
     _reauthenticate(client, token, password=PASSWORD)
 
-    session = db.session.scalar(select(Session).where(Session.user_id == user.id))
+    session = db.session.scalar(select(SignInSession).where(SignInSession.user_id == user.id))
     assert session.auth_methods == "pwd"
     assert (datetime.now(UTC) - session.auth_time).total_seconds() < 5
     assert session.second_factor_at is None
@@ -245,7 +247,7 @@ def test_a_totp_code_is_the_second_factor_that_lets_factors_change(client, app_c
     assert added.status_code == 201
     new_codes = client.post(f"{AUTH}/mfa/recovery-codes", json={}, headers=fresh)
     assert new_codes.status_code == 200
-    session = db.session.scalar(select(Session).where(Session.user_id == user.id))
+    session = db.session.scalar(select(SignInSession).where(SignInSession.user_id == user.id))
     assert session.auth_methods == "otp"
     assert session.second_factor_at is not None
 

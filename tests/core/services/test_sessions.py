@@ -10,7 +10,7 @@ from app.core.errors import TokenInvalidError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
 from app.core.models import RevokedToken
-from app.core.models import Session
+from app.core.models import SignInSession
 from app.core.services import callers
 from app.core.services import refreshes
 from app.core.services import sessions
@@ -38,7 +38,7 @@ def test_open_session_stores_the_family_and_issues_tokens_bound_to_it(app_contex
         user=user, dialect="blog", policy=POLICY, user_agent="curl/8", ip="203.0.113.9"
     )
 
-    session = db.session.get(Session, tokens.session_id)
+    session = db.session.get(SignInSession, tokens.session_id)
     assert session.user_id == user.id
     assert (session.user_agent, session.ip) == ("curl/8", "203.0.113.9")
     assert decode_token(tokens.refresh_token)["jti"] == session.refresh_jti
@@ -88,7 +88,7 @@ def test_rotate_slides_the_session_expiry(app_context, frozen_clock):
 
     refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
-    session = db.session.get(Session, tokens.session_id)
+    session = db.session.get(SignInSession, tokens.session_id)
     assert session.expires_at == frozen_clock.now.replace(microsecond=0) + POLICY.refresh_ttl
 
 
@@ -100,7 +100,7 @@ def test_reuse_inside_the_grace_window_yields_the_identical_successor(app_contex
     again = refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
     assert signed_part(again.refresh_token) == signed_part(successor.refresh_token)
-    assert db.session.get(Session, tokens.session_id).revoked_at is None
+    assert db.session.get(SignInSession, tokens.session_id).revoked_at is None
 
 
 def test_reuse_after_the_grace_window_revokes_the_whole_session(app_context, frozen_clock):
@@ -111,7 +111,7 @@ def test_reuse_after_the_grace_window_revokes_the_whole_session(app_context, fro
     with pytest.raises(TokenReusedError):
         refreshes.rotate_refresh(refresh_token=tokens.refresh_token, policy=POLICY)
 
-    assert db.session.get(Session, tokens.session_id).revoked_at is not None
+    assert db.session.get(SignInSession, tokens.session_id).revoked_at is not None
     assert _caller(successor) is None
     with pytest.raises(TokenRevokedError):
         refreshes.rotate_refresh(refresh_token=successor.refresh_token, policy=POLICY)
@@ -164,7 +164,7 @@ def test_rotate_refuses_a_deactivated_user(app_context):
 def test_find_caller_refuses_a_token_of_a_deleted_session_even_for_a_reused_user_id(app_context):
     user = make_user()
     tokens = _login(user)
-    db.session.delete(db.session.get(Session, tokens.session_id))
+    db.session.delete(db.session.get(SignInSession, tokens.session_id))
     db.session.commit()
 
     assert _caller(tokens) is None
@@ -189,7 +189,7 @@ def test_log_out_ends_the_session_and_records_the_access_token(app_context):
 
     sessions.log_out(caller=caller, refresh_token=tokens.refresh_token)
 
-    assert db.session.get(Session, tokens.session_id).revoked_at is not None
+    assert db.session.get(SignInSession, tokens.session_id).revoked_at is not None
     assert db.session.get(RevokedToken, caller.token_jti) is not None
     assert _caller(tokens) is None
 
@@ -233,5 +233,5 @@ def test_purge_deletes_expired_and_revoked_rows_only(app_context, frozen_clock):
     counts = sessions.purge_expired()
 
     assert counts == sessions.PurgeCounts(sessions=2, revoked_tokens=1)
-    assert db.session.get(Session, expiring.session_id) is None
-    assert db.session.get(Session, live.session_id) is not None
+    assert db.session.get(SignInSession, expiring.session_id) is None
+    assert db.session.get(SignInSession, live.session_id) is not None

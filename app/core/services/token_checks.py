@@ -1,4 +1,5 @@
-"""Checking any token this service issued: access, refresh or client."""
+"""The token checks of the verify endpoints: is any token this service issued (access,
+refresh or client) signed, unexpired and still honoured?"""
 
 from app.core import attempts
 from app.core.errors import TokenInvalidError
