@@ -73,7 +73,7 @@ class Config:
     DATABASE_STATEMENT_TIMEOUT_MS = _env_int("DATABASE_STATEMENT_TIMEOUT_MS", 5000)
     MAX_CONTENT_LENGTH = 64 * 1024
 
-    # Signing keys (app/core/signing_keys.py; README "Signing keys and rotation").
+    # Signing keys (app/core/tokens/keys.py; README "Signing keys and rotation").
     # HS256 signs with JWT_SECRET_KEY; RS256, ES256 and EdDSA with a private key.
     JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "HS256")
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY")
@@ -86,7 +86,7 @@ class Config:
     JWT_AUDIENCE = _env_list("JWT_AUDIENCE")
     # How long clients may cache GET /.well-known/jwks.json.
     JWKS_MAX_AGE_SECONDS = _env_int("JWKS_MAX_AGE_SECONDS", 5 * MINUTE)
-    # Tokens whose signature each worker remembers as checked (app/core/token_verifier.py).
+    # Tokens whose signature each worker remembers as checked (app/core/tokens/verifier.py).
     AUTH_VERIFIED_TOKEN_CACHE_SIZE = _env_int("AUTH_VERIFIED_TOKEN_CACHE_SIZE", 2048)
     JWT_TOKEN_LOCATION: ClassVar[list[str]] = ["headers"]
     JWT_ENCODE_NBF = True
@@ -113,7 +113,7 @@ class Config:
     AUTH_AUDIT_FLUSH_SECONDS = _env_float("AUTH_AUDIT_FLUSH_SECONDS", 0.1)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
-    # Mail (app/core/mail.py): smtp://user:password@host:port[?starttls=true], smtps://...,
+    # Mail (app/core/mail/mail.py): smtp://user:password@host:port[?starttls=true], smtps://...,
     # console:// (development), or empty: nothing is sent.
     MAIL_URL = os.environ.get("MAIL_URL", "")
     MAIL_FROM = os.environ.get("MAIL_FROM", "Auth Service <no-reply@localhost>")
@@ -134,7 +134,7 @@ class Config:
     # A whitelisted admin registration stays a user until its email is verified: whoever
     # registers the address first has not proved they own the mailbox.
     AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL = _env_bool("AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL", True)
-    # A second factor (app/core/services/totp.py, second_step.py): TOTP secrets are encrypted
+    # A second factor (app/core/factors/totp.py, second_step.py): TOTP secrets are encrypted
     # with these Fernet keys (comma-separated; the first encrypts). Production refuses to
     # start with TOTP on and no key; development makes one in instance/.
     AUTH_TOTP_ENABLED = _env_bool("AUTH_TOTP_ENABLED", True)
@@ -150,7 +150,7 @@ class Config:
     AUTH_WEBAUTHN_RP_NAME = os.environ.get("AUTH_WEBAUTHN_RP_NAME", "Auth Service")
     AUTH_WEBAUTHN_ORIGINS = _env_list("AUTH_WEBAUTHN_ORIGINS")
     AUTH_WEBAUTHN_CHALLENGE_SECONDS = _env_int("AUTH_WEBAUTHN_CHALLENGE_SECONDS", 5 * MINUTE)
-    # Sign-in with OpenID providers (app/core/oidc_providers.py): their names, comma-separated
+    # Sign-in with OpenID providers (app/core/federation/providers.py): their names, comma-separated
     # (a-z, then a-z or 0-9); each one's AUTH_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET,
     # _SCOPES, _AUDIENCES and _TRUST_MFA are read below, as they are.
     AUTH_OIDC_PROVIDERS = _env_list("AUTH_OIDC_PROVIDERS")

@@ -20,20 +20,20 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.api.reference import openapi_document
+from app.core import roles
+from app.core.accounts import accounts
+from app.core.accounts import clients
+from app.core.accounts import user_import
+from app.core.accounts import whitelist
+from app.core.audit import audit
 from app.core.bounds import MAX_INTEGER
 from app.core.errors import AuthServiceError
-from app.core.services import account_tokens
-from app.core.services import accounts
-from app.core.services import audit
-from app.core.services import clients
-from app.core.services import mfa_lock
-from app.core.services import oidc
-from app.core.services import roles
-from app.core.services import second_factor
-from app.core.services import sessions
-from app.core.services import totp
-from app.core.services import user_import
-from app.core.services import whitelist
+from app.core.factors import mfa_lock
+from app.core.factors import second_factor
+from app.core.factors import totp
+from app.core.federation import oidc
+from app.core.mailbox import account_tokens
+from app.core.sessions import sessions
 from app.keys_cli import keys_cli
 
 P = ParamSpec("P")

@@ -32,7 +32,7 @@ class ServiceJWTManager(JWTManager):
     def _decode_jwt_from_config(
         self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
     ) -> dict[str, Any]:
-        from app.core.token_verifier import token_verifier  # imports this module
+        from app.core.tokens.verifier import token_verifier  # imports this module
 
         return token_verifier().decode(encoded_token, allow_expired=allow_expired)
 

@@ -13,12 +13,12 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.core.configuration import write_new_file
-from app.core.signing_keys import ASYMMETRIC_ALGORITHMS
-from app.core.signing_keys import generate_private_key
-from app.core.signing_keys import key_set
-from app.core.signing_keys import private_pem
-from app.core.signing_keys import public_key_entry
-from app.core.signing_keys import public_pem
+from app.core.tokens.keys import ASYMMETRIC_ALGORITHMS
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import key_set
+from app.core.tokens.keys import private_pem
+from app.core.tokens.keys import public_key_entry
+from app.core.tokens.keys import public_pem
 
 keys_cli = AppGroup("keys", help="Signing keys: make a key pair, list the keys in use.")
 

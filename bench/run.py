@@ -33,7 +33,7 @@ from flask import Flask
 
 from app import create_app
 from app.core.models import User
-from app.core.security import verify_password
+from app.core.passwords.security import verify_password
 from app.database import db
 from bench import load
 from bench import report

@@ -20,9 +20,9 @@ from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
 from app.core.models import user_roles
-from app.core.security import hash_password
-from app.core.services import sessions
-from app.core.tokens import policy_for
+from app.core.passwords.security import hash_password
+from app.core.sessions import sessions
+from app.core.tokens.tokens import policy_for
 from app.database import db
 
 PASSWORD = "bench horse battery staple"  # noqa: S105 (the seeded users' password)

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.core.signing_keys import generate_private_key
-from app.core.signing_keys import private_pem
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import private_pem
 
 ROOT = Path(__file__).resolve().parent.parent
 # A huge budget: the limits run (and cost what they cost) but never refuse the load.

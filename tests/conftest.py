@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.core import clock
-from app.core.mail import install_mailer
+from app.core.mail.mail import install_mailer
 from app.database import db
 from tests.databases import POSTGRES_SKIP_REASON
 from tests.databases import new_database

@@ -6,15 +6,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.core.accounts import accounts
+from app.core.accounts import clients
 from app.core.models import SignInSession
 from app.core.models import User
-from app.core.services import accounts
-from app.core.services import clients
-from app.core.services import sessions
-from app.core.services.callers import Caller
-from app.core.services.callers import find_caller
-from app.core.tokens import decode_any_token
-from app.core.tokens import policy_for
+from app.core.sessions import sessions
+from app.core.sessions.callers import Caller
+from app.core.sessions.callers import find_caller
+from app.core.tokens.tokens import decode_any_token
+from app.core.tokens.tokens import policy_for
 from app.database import db
 
 PASSWORD = "correct horse battery"

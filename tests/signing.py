@@ -10,11 +10,11 @@ from typing import Any
 
 import jwt
 
-from app.core.signing_keys import ASYMMETRIC_ALGORITHMS
-from app.core.signing_keys import SIGNING_ALGORITHMS
-from app.core.signing_keys import generate_private_key
-from app.core.signing_keys import private_pem
-from app.core.signing_keys import public_key_entry
+from app.core.tokens.keys import ASYMMETRIC_ALGORITHMS
+from app.core.tokens.keys import SIGNING_ALGORITHMS
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import private_pem
+from app.core.tokens.keys import public_key_entry
 
 TEST_SECRET = (
     "648a4a5f9145a0afad4ee8ffb6941621dbe0d9c3ff6fb24430e99596b43258f0"

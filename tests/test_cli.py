@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from app.core import roles
 from app.core.models import ApiClient
 from app.core.models import User
-from app.core.security import client_key_matches
-from app.core.services import roles
+from app.core.passwords.security import client_key_matches
 from app.database import db
 from tests.factories import make_user
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 from cryptography.hazmat.primitives import serialization
 
-from app.core.signing_keys import public_key_entry
+from app.core.tokens.keys import public_key_entry
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
 from tests.processes import ROOT

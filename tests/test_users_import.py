@@ -7,10 +7,10 @@ import stat
 
 import pytest
 
+from app.core import roles
+from app.core.accounts import accounts
 from app.core.models import AuthEvent
 from app.core.models import User
-from app.core.services import accounts
-from app.core.services import roles
 from app.database import db
 from tests.factories import make_user
 from tests.factories import signed_in_caller
@@ -317,7 +317,7 @@ def test_an_email_taken_during_the_import_refuses_it_cleanly(
     app_context, runner, tmp_path, monkeypatch
 ):
     """As when a registration commits the same email after the import read it as free."""
-    from app.core.services import user_import
+    from app.core.accounts import user_import
 
     make_user(email=LEGACY[0].email)
     monkeypatch.setattr(user_import, "_existing_by_email", lambda emails: {})
@@ -369,8 +369,8 @@ def test_update_never_undoes_a_password_set_while_the_import_runs(
     app_context, runner, tmp_path, monkeypatch
 ):
     """As when a reset commits between the batch's read of the account and its write."""
-    from app.core.security import hash_password
-    from app.core.services import user_import
+    from app.core.accounts import user_import
+    from app.core.passwords.security import hash_password
 
     user = LEGACY[0]
     _import(runner, write_lines(tmp_path / "first.jsonl", [user.line()]))

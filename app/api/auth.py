@@ -1,7 +1,7 @@
 """The access-token guard of every user endpoint, and the caller it finds.
 
-One decode of the bearer token (app/core/token_verifier.py) and one database read
-(app/core/services/callers.py); every failure is a domain error, answered in the format of
+One decode of the bearer token (app/core/tokens/verifier.py) and one database read
+(app/core/sessions/callers.py); every failure is a domain error, answered in the format of
 the dialect serving the request.
 """
 
@@ -18,16 +18,16 @@ from werkzeug.local import LocalProxy
 
 from app.api.requests import bearer_token
 from app.api.requests import required_bearer_token
+from app.core import roles
 from app.core.errors import AuthServiceError
 from app.core.errors import PermissionDeniedError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenRevokedError
-from app.core.services import roles
-from app.core.services import sessions
-from app.core.services.callers import Caller
-from app.core.services.callers import find_caller
-from app.core.token_verifier import token_verifier
-from app.core.tokens import AMR_MFA
+from app.core.sessions import sessions
+from app.core.sessions.callers import Caller
+from app.core.sessions.callers import find_caller
+from app.core.tokens.tokens import AMR_MFA
+from app.core.tokens.verifier import token_verifier
 
 P = ParamSpec("P")
 R = TypeVar("R")

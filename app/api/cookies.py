@@ -8,7 +8,7 @@ from flask import request
 from werkzeug.wrappers import Response
 
 from app.core import clock
-from app.core.tokens import IssuedTokens
+from app.core.tokens.tokens import IssuedTokens
 
 
 def set_refresh_cookie(

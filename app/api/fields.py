@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError
 from marshmallow import fields
 
-from app.core.passwords import max_length
+from app.core.passwords.passwords import max_length
 
 
 class Timestamp(fields.Field):

@@ -24,11 +24,11 @@ from werkzeug.local import LocalProxy
 
 from app.api.auth import refuse_admin_without_second_factor
 from app.api.requests import required_bearer_token
+from app.core import roles
+from app.core.accounts import clients
 from app.core.errors import PermissionDeniedError
-from app.core.services import clients
-from app.core.services import roles
-from app.core.services import step_up
-from app.core.services.callers import CallingUser
+from app.core.factors import step_up
+from app.core.sessions.callers import CallingUser
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,7 +56,7 @@ def recent_authentication_required(
     """Only a caller whose session proved who holds it within AUTH_REAUTH_MAX_AGE_SECONDS
     (the login, or POST /api/v1/auth/reauthenticate), as the service's own sensitive actions
     require; with ``second_factor``, a proof by a second factor when the account has one.
-    The session's record in the database decides (app/core/services/step_up.py); a refusal is
+    The session's record in the database decides (app/core/factors/step_up.py); a refusal is
     401 ``reauthentication_required`` with the ``methods`` the account can prove itself with."""
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:

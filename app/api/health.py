@@ -8,7 +8,7 @@ from flask import current_app
 from flask import jsonify
 
 from app.api.openapi import Operation
-from app.core.services import health
+from app.core import health
 from app.extensions import limiter
 
 bp = Blueprint("health", __name__)

@@ -7,7 +7,7 @@ from flask import jsonify
 from flask import request
 
 from app.api.openapi import Operation
-from app.core.signing_keys import key_set
+from app.core.tokens.keys import key_set
 from app.extensions import limiter
 
 bp = Blueprint("jwks", __name__)

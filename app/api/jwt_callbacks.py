@@ -2,7 +2,7 @@
 
 A team's own view decorated with ``@jwt_required()`` accepts and refuses exactly the tokens
 the service's own views do (app/api/auth.py), for the same reasons and with the same single
-database read: the token is read by the service's verifier (app/core/token_verifier.py, through
+database read: the token is read by the service's verifier (app/core/tokens/verifier.py, through
 ``ServiceJWTManager``), only a user access token passes, its session must be live, its user
 active and the token not revoked (``find_caller``), and ``current_user`` is the caller read on
 that request. Every refusal is a domain error, answered in the format of the dialect whose
@@ -24,8 +24,8 @@ from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenMissingError
 from app.core.errors import TokenRevokedError
-from app.core.services import step_up
-from app.core.services.callers import CallingUser
+from app.core.factors import step_up
+from app.core.sessions.callers import CallingUser
 from app.extensions import jwt
 
 

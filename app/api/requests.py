@@ -11,7 +11,7 @@ from app.core.errors import InvalidInputError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenMissingError
 from app.core.identities import is_storable
-from app.core.services.sessions import ClientInfo
+from app.core.sessions.sessions import ClientInfo
 
 
 def load_body(schema: Schema, *, message: str = "Validation failed.") -> dict[str, Any]:

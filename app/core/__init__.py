@@ -1,1 +1,14 @@
-"""The auth core: models, security, tokens and the service layer shared by every dialect."""
+"""The auth core: everything the faces (app.api) call, grouped by feature.
+
+The foundation is this folder's own modules (clock, errors, models, configuration, bounds,
+identities, roles, attempts, direct_statements, process_queue, outages, health): they import
+no package of the core. Above it, each package imports only those below it (pyproject.toml's
+import-linter contracts hold this):
+
+    signin | federation
+    mailbox
+    accounts
+    factors
+    sessions
+    audit | tokens | passwords | mail
+"""

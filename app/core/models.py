@@ -100,7 +100,7 @@ class User(Model):
     # Registered as admin with a whitelisted address while admins need a verified email:
     # becomes admin when the address is verified.
     admin_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # Second-factor codes that failed in a row (app/core/services/mfa_lock.py): at
+    # Second-factor codes that failed in a row (app/core/factors/mfa_lock.py): at
     # AUTH_MFA_MAX_FAILURES the account's second step is locked until a password reset or an
     # admin clears it.
     mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -161,7 +161,7 @@ class SignInSession(Model):
     # The holder's latest proof of who they are (the login, a reauthentication, or a password
     # or code brought along with a sensitive action), how it was made (RFC 8176 values), and
     # the latest proof that was a second factor: what the step-up rule reads
-    # (app/core/services/step_up.py). Access tokens carry the first as "auth_time".
+    # (app/core/factors/step_up.py). Access tokens carry the first as "auth_time".
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     auth_methods: Mapped[str] = mapped_column(String(64), default="pwd")
     second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -200,7 +200,7 @@ class TotpFactor(Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    # The base32 secret, encrypted with AUTH_MFA_ENCRYPTION_KEY (app/core/secret_box.py).
+    # The base32 secret, encrypted with AUTH_MFA_ENCRYPTION_KEY (app/core/factors/secret_box.py).
     sealed_secret: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -66,7 +66,7 @@ def test_broken_json_is_a_400(client):
 
 
 def test_an_unexpected_failure_is_a_json_500_without_a_traceback(app, client, monkeypatch):
-    from app.core.services import accounts
+    from app.core.accounts import accounts
 
     def explode(**_kwargs: object) -> None:
         raise RuntimeError("secret internals")
@@ -91,7 +91,7 @@ def test_responses_forbid_caching(client, path):
 
 
 def test_a_failed_request_leaves_the_database_session_usable(app, client, monkeypatch):
-    from app.core.services import accounts
+    from app.core.accounts import accounts
 
     def fail_midway(**_kwargs: object) -> None:
         db.session.execute(db.text("SELECT 1"))

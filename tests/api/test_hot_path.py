@@ -32,8 +32,8 @@ from sqlalchemy import select
 
 import config
 from app.core import direct_statements
+from app.core.audit.writer import audit_writer
 from app.core.models import AuthEvent
-from app.core.services.audit_writer import audit_writer
 from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from app.core.models import User
-from app.core.services import sessions
-from app.core.tokens import policy_for
+from app.core.sessions import sessions
+from app.core.tokens.tokens import policy_for
 from app.database import db
 from tests.factories import make_admin
 

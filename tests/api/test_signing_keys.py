@@ -18,10 +18,10 @@ import jwt
 import pytest
 from flask import Flask
 
-from app.core.signing_keys import generate_private_key
-from app.core.signing_keys import private_pem
-from app.core.signing_keys import public_key_entry
-from app.core.signing_keys import public_pem
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import private_pem
+from app.core.tokens.keys import public_key_entry
+from app.core.tokens.keys import public_pem
 from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app

@@ -12,7 +12,7 @@ from flask_jwt_extended import jwt_required
 
 from app.api.guards import recent_authentication_required
 from app.core.clock import utcnow
-from app.core.tokens import mint_access_token
+from app.core.tokens.tokens import mint_access_token
 from tests.factories import PASSWORD
 from tests.factories import age_proofs
 from tests.factories import make_user

@@ -14,9 +14,9 @@ from marshmallow import Schema
 
 import app.api
 from app.core.models import User
-from app.core.services import callers
-from app.core.services import sessions
-from app.core.tokens import TokenPolicy
+from app.core.sessions import callers
+from app.core.sessions import sessions
+from app.core.tokens.tokens import TokenPolicy
 from app.database import db
 from tests.factories import make_admin
 

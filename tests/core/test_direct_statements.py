@@ -20,10 +20,10 @@ from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
 from app.core.models import SignInSession
 from app.core.models import UTCDateTime
-from app.core.services.callers import CALLER_READ
-from app.core.services.sessions import open_session
-from app.core.token_verifier import token_verifier
-from app.core.tokens import policy_for
+from app.core.sessions.callers import CALLER_READ
+from app.core.sessions.sessions import open_session
+from app.core.tokens.tokens import policy_for
+from app.core.tokens.verifier import token_verifier
 from app.database import db
 from tests.factories import make_admin
 

@@ -17,9 +17,9 @@ from cryptography.fernet import Fernet
 from flask_migrate import upgrade
 from sqlalchemy import update
 
+from app.core.accounts.accounts import create_user
 from app.core.models import User
-from app.core.services.accounts import create_user
-from app.core.services.roles import create_role
+from app.core.roles import create_role
 from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from app.core.token_verifier import MAX_NUMERIC_DATE
+from app.core.tokens.verifier import MAX_NUMERIC_DATE
 from tests.e2e import http
 from tests.signing import sign_as_service
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from app.core.token_verifier import MAX_NUMERIC_DATE
+from app.core.tokens.verifier import MAX_NUMERIC_DATE
 from tests.factories import PASSWORD
 from tests.factories import make_user
 from tests.signing import sign_as_service

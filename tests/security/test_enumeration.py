@@ -3,7 +3,7 @@ after the same work (OWASP ASVS 5 V6.3.8; V6.3.x timing)."""
 
 import pytest
 
-from app.core import security
+from app.core.passwords import security
 from tests.factories import make_client
 from tests.factories import make_user
 
@@ -67,7 +67,7 @@ def test_unknown_client_and_wrong_key_answer_identically_after_one_comparison(
     comparisons = []
     real_matches = security.client_key_matches
     monkeypatch.setattr(
-        "app.core.services.clients.client_key_matches",
+        "app.core.accounts.clients.client_key_matches",
         lambda key, stored: comparisons.append(stored) or real_matches(key, stored),
     )
 

@@ -7,9 +7,9 @@ import pytest
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.models import SignInSession
-from app.core.services import refreshes
-from app.core.services import sessions
-from app.core.tokens import TokenPolicy
+from app.core.sessions import refreshes
+from app.core.sessions import sessions
+from app.core.tokens.tokens import TokenPolicy
 from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_user

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from app.core.signing_keys import generate_private_key
-from app.core.signing_keys import private_pem
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import private_pem
 from tests.conftest import REDIS_DEFAULT
 from tests.conftest import REDIS_ENV
 from tests.processes import ROOT

@@ -27,10 +27,10 @@ from app.core.errors import AuthServiceError
 from app.core.errors import EmailNotVerifiedError
 from app.core.errors import MfaRequiredError
 from app.core.errors import TooManyAttemptsError
-from app.core.services import oidc
-from app.core.services import oidc_flow
-from app.core.services.oidc import OidcError
-from app.core.tokens import policy_for
+from app.core.federation import oidc
+from app.core.federation import oidc_flow
+from app.core.federation.oidc import OidcError
+from app.core.tokens.tokens import policy_for
 
 FLOW_COOKIE = "oidcFlow"
 

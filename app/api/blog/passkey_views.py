@@ -17,9 +17,9 @@ from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
-from app.core.services import passkeys
-from app.core.services import second_factor
-from app.core.tokens import policy_for
+from app.core.factors import passkeys
+from app.core.factors import second_factor
+from app.core.tokens.tokens import policy_for
 
 PASSKEY_LIST_SCHEMA = PasskeyListSchema()
 PASSKEY_REGISTER_SCHEMA = PasskeyRegisterSchema()

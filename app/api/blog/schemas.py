@@ -12,10 +12,10 @@ from app.api.fields import AccountEmail
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
+from app.core import roles
+from app.core.audit import audit
 from app.core.bounds import MAX_INTEGER
-from app.core.services import audit
-from app.core.services import mfa_lock
-from app.core.services import roles
+from app.core.factors import mfa_lock
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
 

@@ -21,9 +21,9 @@ from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import client_info
 from app.api.requests import load_body
-from app.core.services import reauthentication
-from app.core.services import second_factor
-from app.core.tokens import policy_for
+from app.core.factors import reauthentication
+from app.core.factors import second_factor
+from app.core.tokens.tokens import policy_for
 
 ACCESS_TOKEN_SCHEMA = AccessTokenSchema()
 MFA_TOKEN_SCHEMA = MfaTokenSchema()

@@ -34,17 +34,17 @@ from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.requests import load_query
+from app.core.accounts import accounts
+from app.core.audit import audit
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.identities import is_storable
-from app.core.services import accounts
-from app.core.services import audit
-from app.core.services import authentication
-from app.core.services import mailed_tokens
-from app.core.services import refreshes
-from app.core.services import sessions
-from app.core.services.authentication import AwaitingVerification
-from app.core.tokens import policy_for
+from app.core.mailbox import mailed_tokens
+from app.core.sessions import refreshes
+from app.core.sessions import sessions
+from app.core.signin import authentication
+from app.core.signin.authentication import AwaitingVerification
+from app.core.tokens.tokens import policy_for
 
 DIALECT = "blog"
 REFRESH_COOKIE = "refreshToken"

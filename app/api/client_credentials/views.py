@@ -9,7 +9,7 @@ from app.api.client_credentials.schemas import CredentialsSchema
 from app.api.client_credentials.schemas import VerifiedSchema
 from app.api.requests import load_body
 from app.api.requests import required_bearer_token
-from app.core.services import clients
+from app.core.accounts import clients
 
 # Built once: a schema holds no per-request state, and building one is not free.
 AUTHENTICATED_SCHEMA = AuthenticatedSchema()

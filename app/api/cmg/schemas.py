@@ -7,7 +7,7 @@ from marshmallow import validate
 from app.api.fields import AccountEmail
 from app.api.fields import Password
 from app.api.fields import Timestamp
-from app.core.services import roles
+from app.core import roles
 
 _LENGTH = "Must be {min} to {max} characters."
 

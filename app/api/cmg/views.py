@@ -17,10 +17,10 @@ from app.api.origin import same_site_only
 from app.api.requests import client_info
 from app.api.requests import load_body
 from app.core.errors import RefreshTokenMissingError
-from app.core.services import authentication
-from app.core.services import refreshes
-from app.core.services import sessions
-from app.core.tokens import policy_for
+from app.core.sessions import refreshes
+from app.core.sessions import sessions
+from app.core.signin import authentication
+from app.core.tokens.tokens import policy_for
 
 DIALECT = "cmg"
 COOKIE = {"name": "refresh_token", "path": "/auth"}

@@ -7,7 +7,7 @@ from marshmallow import validate
 from app.api.fields import AccountEmail
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
-from app.core.services import roles
+from app.core import roles
 
 
 class LoginSchema(Schema):

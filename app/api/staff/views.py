@@ -12,10 +12,10 @@ from app.api.staff.schemas import ChangePasswordSchema
 from app.api.staff.schemas import CheckedSchema
 from app.api.staff.schemas import LoggedInSchema
 from app.api.staff.schemas import LoginSchema
-from app.core.services import accounts
-from app.core.services import authentication
-from app.core.services import sessions
-from app.core.tokens import policy_for
+from app.core.accounts import accounts
+from app.core.sessions import sessions
+from app.core.signin import authentication
+from app.core.tokens.tokens import policy_for
 
 DIALECT = "staff"
 

@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from app.api.fields import AccountEmail
 from app.api.fields import Password
-from app.core.services import roles
+from app.core import roles
 
 
 def _required_string(

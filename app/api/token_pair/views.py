@@ -14,11 +14,11 @@ from app.api.token_pair.schemas import PairSchema
 from app.api.token_pair.schemas import RefreshedSchema
 from app.api.token_pair.schemas import RefreshSchema
 from app.api.token_pair.schemas import VerifySchema
-from app.core.services import authentication
-from app.core.services import refreshes
-from app.core.services import sessions
-from app.core.services import token_checks
-from app.core.tokens import policy_for
+from app.core.sessions import refreshes
+from app.core.sessions import sessions
+from app.core.signin import authentication
+from app.core.signin import token_checks
+from app.core.tokens.tokens import policy_for
 
 DIALECT = "token-pair"
 

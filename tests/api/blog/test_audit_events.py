@@ -171,7 +171,7 @@ def test_plain_users_cannot_read_the_audit_log(app_context, client):
 def test_purge_keeps_events_for_the_retention_period(app, app_context, runner, frozen_clock):
     make_user()
     app.config["AUTH_AUDIT_RETENTION_DAYS"] = 30
-    from app.core.services import audit
+    from app.core.audit import audit
 
     audit.record(event="login", outcome="failure")
     frozen_clock.advance(31 * 24 * 3600)

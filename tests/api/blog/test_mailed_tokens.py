@@ -142,7 +142,7 @@ def test_only_the_newest_reset_mail_works_and_one_is_sent_per_interval(
 
 def test_a_mail_server_that_is_down_still_gets_the_same_answer(app, client, owner):
     app.config["MAIL_URL"] = "smtp://127.0.0.1:1"
-    from app.core.mail import install_mailer
+    from app.core.mail.mail import install_mailer
 
     install_mailer(app)
 

@@ -12,12 +12,12 @@ from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
 from app.core import clock
+from app.core.factors import totp
 from app.core.models import AuthEvent
 from app.core.models import OidcIdentity
 from app.core.models import SpentOidcProof
 from app.core.models import TotpFactor
 from app.core.models import User
-from app.core.services import totp
 from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app

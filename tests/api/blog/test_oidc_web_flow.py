@@ -14,11 +14,11 @@ import requests
 from flask_jwt_extended import decode_token
 from sqlalchemy import select
 
+from app.core.factors import totp
+from app.core.federation import oidc_flow
 from app.core.models import OidcIdentity
 from app.core.models import TotpFactor
 from app.core.models import User
-from app.core.services import oidc_flow
-from app.core.services import totp
 from app.database import db
 from tests.api.blog.test_oidc_token_exchange import WEB_CLIENT
 from tests.api.blog.test_oidc_token_exchange import WEB_SECRET

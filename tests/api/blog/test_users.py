@@ -7,7 +7,7 @@ from flask_jwt_extended import decode_token
 
 from app.core.clock import utcnow
 from app.core.models import User
-from app.core.tokens import mint_access_token
+from app.core.tokens.tokens import mint_access_token
 from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
+from app.core import roles
 from app.core.clock import utcnow
-from app.core.services import roles
-from app.core.tokens import mint_access_token
+from app.core.tokens.tokens import mint_access_token
 from tests.factories import PASSWORD
 from tests.factories import make_client
 from tests.factories import make_user
@@ -66,7 +66,7 @@ def test_post_login_error_401_invalid_credentials(client, staff_admin, username)
 
 
 def test_post_login_error_500_login_failed(client, monkeypatch):
-    from app.core.services import accounts
+    from app.core.accounts import accounts
 
     def broken(**_kwargs):
         raise RuntimeError("database exploded")
@@ -218,7 +218,7 @@ def test_post_change_password_error_401_unauthorized(client):
 
 
 def test_post_change_password_error_500_failed_to_change_password(client, staff_admin, monkeypatch):
-    from app.core.services import accounts
+    from app.core.accounts import accounts
 
     token = _login(client, "admin").get_json()["token"]
 

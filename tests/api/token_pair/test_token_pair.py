@@ -6,7 +6,7 @@ import pytest
 from flask_jwt_extended import decode_token
 
 from app.core.clock import utcnow
-from app.core.tokens import mint_access_token
+from app.core.tokens.tokens import mint_access_token
 from tests.factories import PASSWORD
 from tests.factories import make_user
 from tests.matchers import JWT

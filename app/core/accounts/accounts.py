@@ -1,0 +1,418 @@
+"""User accounts: creation, authentication, password changes and administration."""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from app.core import attempts
+from app.core import clock
+from app.core import roles
+from app.core.accounts import whitelist
+from app.core.audit import audit
+from app.core.bounds import can_be_row_id
+from app.core.errors import AdminRegistrationDeniedError
+from app.core.errors import ConflictError
+from app.core.errors import InvalidCredentialsError
+from app.core.errors import InvalidInputError
+from app.core.errors import NotFoundError
+from app.core.errors import PermissionDeniedError
+from app.core.factors import mfa_lock
+from app.core.factors import second_factor
+from app.core.factors import step_up
+from app.core.identities import is_valid_email
+from app.core.identities import is_valid_username
+from app.core.identities import normalize_email
+from app.core.identities import normalize_username
+from app.core.identities import username_from_email
+from app.core.models import Role
+from app.core.models import User
+from app.core.passwords.passwords import check_new_password
+from app.core.passwords.security import burn_password_check
+from app.core.passwords.security import check_password
+from app.core.passwords.security import hash_password
+from app.core.passwords.security import unusable_password
+from app.core.sessions import sessions
+from app.core.sessions.callers import Caller
+from app.database import db
+from app.database import rows_changed
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: Sequence[User]
+    page: int
+    per_page: int
+    total: int
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    username: str | None = None,
+    role_names: Sequence[str] = (roles.USER,),
+    display_name: str | None = None,
+    client_id: int | None = None,
+    email_verified: bool = False,
+) -> User:
+    email = normalize_email(email)
+    _check_email(email)
+    username = None if username is None else normalize_username(username)
+    if username is not None and not is_valid_username(username):
+        raise InvalidInputError("A username is 3 to 150 of a-z, 0-9, '_', '.' or '-'.")
+    check_new_password(password, username=username or "", email=email)
+    if _find_by_email(email) is not None:
+        raise ConflictError("Email is already registered.")
+    if username is not None and _find_by_username(username) is not None:
+        raise ConflictError("Username is already taken.")
+    user = _staged_user(
+        email=email,
+        username=username or _free_username(email),
+        password_hash=hash_password(password),
+        role_names=role_names,
+        email_verified=email_verified,
+        display_name=display_name,
+        client_id=client_id,
+    )
+    _commit_or_conflict("Email or username is already registered.")
+    return user
+
+
+def stage_user_without_password(*, email: str, username: str | None, email_verified: bool) -> User:
+    """A new user who signs in elsewhere (an OpenID provider), added to the session for the
+    caller to commit with what it links to it: a password that nothing matches, the
+    ``username`` asked for when it is valid and free, else one derived from the email.
+
+    An address the provider did not verify is not the account's: whoever gave it may not own
+    the mailbox, and its owner must stay free to register it. Such an account has none."""
+    email = normalize_email(email)
+    _check_email(email)
+    wanted = None if username is None else normalize_username(username)
+    if wanted is None or not is_valid_username(wanted) or _find_by_username(wanted) is not None:
+        wanted = _free_username(email)
+    return _staged_user(
+        email=email if email_verified else None,
+        username=wanted,
+        password_hash=unusable_password(),
+        role_names=[roles.USER],
+        email_verified=email_verified,
+    )
+
+
+def _staged_user(
+    *,
+    email: str | None,
+    username: str,
+    password_hash: str,
+    role_names: Sequence[str],
+    email_verified: bool,
+    display_name: str | None = None,
+    client_id: int | None = None,
+) -> User:
+    """A new user row, added to the session and not committed."""
+    user = User(
+        email=email,
+        username=username,
+        password_hash=password_hash,
+        display_name=display_name,
+        client_id=client_id,
+        social_links={},
+        roles=roles.find_roles(role_names),
+        email_verified_at=clock.utcnow() if email_verified else None,
+    )
+    db.session.add(user)
+    return user
+
+
+def find_user_by_email(email: str) -> User | None:
+    return _find_by_email(normalize_email(email))
+
+
+def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
+    """Self-service sign-up; ``admin`` only for an email on the admin whitelist."""
+    attempts.reserve_credential_check(account=None)
+    if role == roles.ADMIN and not whitelist.is_whitelisted(email):
+        raise AdminRegistrationDeniedError()
+    # Whoever registers a whitelisted address first would be admin: with the gate on, the
+    # address must be proved by its mail first (app/core/mailbox/mailed_tokens.py).
+    deferred = role == roles.ADMIN and current_app.config["AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL"]
+    wanted = [roles.USER, roles.ADMIN] if role == roles.ADMIN and not deferred else [roles.USER]
+    user = create_user(email=email, password=password, role_names=wanted)
+    if deferred:
+        user.admin_requested = True
+        db.session.commit()
+    return user
+
+
+def mark_email_verified(user: User) -> None:
+    """Caller commits. The address is proven (a mailed token, or a provider that verified
+    it); an admin registration waiting for this becomes admin, if the address is still on
+    the whitelist."""
+    if user.email_verified_at is None:
+        user.email_verified_at = clock.utcnow()
+    if user.admin_requested:
+        user.admin_requested = False
+        if user.email is not None and whitelist.is_whitelisted(user.email):
+            roles.set_primary_role(user, roles.ADMIN)
+
+
+def find_user_id(*, identifier: str) -> int | None:
+    """The id of the account an email or username names, if any."""
+    user = _find_by_login(identifier)
+    return None if user is None else user.id
+
+
+def authenticate(*, identifier: str, password: str) -> User:
+    """The active user with this email or username and password.
+
+    Unknown, inactive and wrong-password answers are one error after one password check,
+    so neither the answer nor its time tells which accounts exist.
+    """
+    user = _find_by_login(identifier)
+    attempt = attempts.reserve_credential_check(
+        account=f"user:{user.id}" if user else f"name:{normalize_username(identifier)}"
+    )
+    if user is None:
+        burn_password_check(password)
+        raise InvalidCredentialsError()
+    check = check_password(user.password_hash, password)
+    if not check.matches or not user.is_active:
+        raise InvalidCredentialsError(user_id=user.id)
+    attempt.succeeded()
+    if check.outdated:
+        _upgrade_password_hash(user, password, check.format_name)
+    return user
+
+
+def _upgrade_password_hash(user: User, password: str, old_format: str) -> None:
+    """Replace an imported or outdated hash by the service's own. Conditional on the hash
+    still being the one checked, so a password reset racing this login is never undone."""
+    old_hash, new_hash = user.password_hash, hash_password(password)
+    changed = rows_changed(
+        update(User)
+        .where(User.id == user.id, User.password_hash == old_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if changed:
+        audit.record(
+            event="password_upgraded",
+            outcome="success",
+            user_id=user.id,
+            details={"from": old_format},
+        )
+
+
+def change_password(*, caller: Caller, current_password: str, new_password: str) -> None:
+    """Set a new password, after the current one (the step-up proof this action brings along);
+    every other session of the user ends."""
+    step_up.prove_password(caller=caller, password=current_password, event="password_change")
+    step_up.require_recent_authentication(caller=caller)
+    user = db.session.get(User, caller.user.id)
+    if user is None:
+        raise NotFoundError("User not found.")
+    check_new_password(new_password, username=user.username, email=user.email or "")
+    user.password_hash = hash_password(new_password)
+    sessions.end_user_sessions(user_id=user.id, keep_session_id=caller.session_id)
+    db.session.commit()
+    audit.record(
+        event="password_change", outcome="success", user_id=user.id, session_id=caller.session_id
+    )
+
+
+def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
+    roles.require_role(actor, roles.ADMIN)
+    total = db.session.scalar(select(func.count(User.id))) or 0
+    users = db.session.scalars(
+        select(User).order_by(User.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return UserPage(users=users, page=page, per_page=per_page, total=total)
+
+
+def update_user(
+    *,
+    caller: Caller,
+    user_id: int,
+    role: str | None = None,
+    is_active: bool | None = None,
+    mfa: bool | None = None,
+    mfa_locked: bool | None = None,
+) -> User:
+    """An admin's change to another user, after a recent proof of who the admin is, in one
+    transaction: the role, the active flag, the removal of every second factor
+    (``mfa=False``) and the unlocking of the second step (``mfa_locked=False``). A
+    deactivation or a removal of factors ends every session of the user with it.
+
+    A demotion needs no revocation: roles are read from the database on every request.
+    """
+    actor = _admin_after_step_up(caller)
+    removes_power = role == roles.USER or is_active is False
+    if removes_power:
+        _lock_admins()
+    user = _administered_user(actor, user_id)
+    if role is not None:
+        roles.set_primary_role(user, role)
+    if is_active is not None:
+        user.is_active = is_active
+    if mfa is False:
+        second_factor.remove_factors(user_id=user.id)
+    if mfa is False or mfa_locked is False:
+        mfa_lock.clear(user_id=user.id)
+    if removes_power:
+        _require_an_active_admin()
+    if is_active is False or mfa is False:
+        sessions.end_user_sessions(user_id=user.id)
+    db.session.commit()
+    _record_update(actor, user, role=role, is_active=is_active, mfa=mfa, mfa_locked=mfa_locked)
+    return user
+
+
+def _record_update(
+    actor: roles.Actor,
+    user: User,
+    *,
+    role: str | None,
+    is_active: bool | None,
+    mfa: bool | None,
+    mfa_locked: bool | None,
+) -> None:
+    def record(event: str, details: dict[str, Any]) -> None:
+        audit.record(
+            event=event,
+            outcome="success",
+            user_id=actor.id,
+            target_user_id=user.id,
+            details=details,
+        )
+
+    if mfa is False:
+        record("mfa_disabled", {"method": "all", "by": "admin"})
+        second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
+    if mfa_locked is False:
+        record("mfa_unlocked", {"by": "admin"})
+    changes = {"role": role, "is_active": is_active}
+    record(
+        "user_updated",
+        {"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
+    )
+
+
+def delete_user(*, caller: Caller, user_id: int) -> None:
+    """An admin's deletion of another user, after a recent proof of who the admin is."""
+    actor = _admin_after_step_up(caller)
+    _lock_admins()
+    user = _administered_user(actor, user_id)
+    db.session.delete(user)
+    _require_an_active_admin()
+    db.session.commit()
+    audit.record(
+        event="user_deleted",
+        outcome="success",
+        user_id=actor.id,
+        target_user_id=user_id,
+        details={"target_user_id": user_id},
+    )
+
+
+def _lock_admins() -> None:
+    """Caller commits. Lock the rows of every admin (PostgreSQL; SQLite's writer lock
+    serializes by itself), in id order so two admins acting at once never deadlock: whoever
+    comes second waits, then counts what the first committed. A check read earlier in the
+    request would let two admins demote each other in the same instant."""
+    db.session.execute(
+        select(User.id)
+        .join(User.roles)
+        .where(Role.name == roles.ADMIN)
+        .order_by(User.id)
+        .with_for_update(of=User)
+    ).all()
+
+
+def _require_an_active_admin() -> None:
+    """Caller commits. Refuse (and undo) a change that leaves no active admin."""
+    db.session.flush()
+    if not count_active_admins():
+        db.session.rollback()
+        raise PermissionDeniedError("The service must keep at least one active admin.")
+
+
+def count_active_admins() -> int:
+    return (
+        db.session.scalar(
+            select(func.count(User.id))
+            .join(User.roles)
+            .where(Role.name == roles.ADMIN, User.is_active.is_(True))
+        )
+        or 0
+    )
+
+
+def _admin_after_step_up(caller: Caller) -> roles.Actor:
+    """The admin behind ``caller``, who proved who they are recently enough to change
+    another account."""
+    step_up.require_admin(caller=caller)
+    return caller.user
+
+
+def _administered_user(actor: roles.Actor, user_id: int) -> User:
+    roles.require_role(actor, roles.ADMIN)
+    found = can_be_row_id(user_id)
+    # Read again even if this request loaded it: the admins' lock may have waited on a change.
+    user = db.session.get(User, user_id, populate_existing=True) if found else None
+    if user is None:
+        raise NotFoundError("User not found.")
+    if user.id == actor.id:
+        # An admin locking themselves out could leave the service with no admin at all.
+        raise PermissionDeniedError("Admins cannot change or delete their own account here.")
+    return user
+
+
+def _check_email(email: str) -> None:
+    if not is_valid_email(email):
+        message = "Not a valid email address."
+        raise InvalidInputError(message, details={"email": [message]})
+
+
+def _find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _find_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _find_by_login(identifier: str) -> User | None:
+    return db.session.scalar(
+        select(User).where(
+            or_(
+                User.email == normalize_email(identifier),
+                User.username == normalize_username(identifier),
+            )
+        )
+    )
+
+
+def _free_username(email: str) -> str:
+    """A username derived from the email's local part, made unique with digits."""
+    base = username_from_email(email)
+    candidate = base
+    while _find_by_username(candidate) is not None:
+        candidate = f"{base}{secrets.randbelow(10**6)}"
+    return candidate
+
+
+def _commit_or_conflict(message: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ConflictError(message) from error

@@ -1,0 +1,183 @@
+"""The audit log of auth events: a row in ``auth_events`` and one JSON log line each.
+
+Only identifiers and the request's origin are kept: never a password, hash or token.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from app.core import clock
+from app.core import roles
+from app.core.audit.writer import audit_writer
+from app.core.models import AuthEvent
+from app.database import db
+from app.database import rows_changed
+
+EVENTS = (
+    "register",
+    "login",
+    "refresh",
+    "refresh_reuse",
+    "logout",
+    "password_change",
+    "password_reset",
+    "email_verified",
+    "user_updated",
+    "user_deleted",
+    "client_auth",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_failed",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
+    "passkey_cloned",
+    "user_imported",
+    "password_upgraded",
+    "oidc_login",
+    "oidc_failed",
+    "identity_linked",
+    "identity_unlinked",
+    "reauthenticated",
+    "mfa_locked",
+    "mfa_unlocked",
+    "ways_in_ended",
+)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: Sequence[AuthEvent]
+    page: int
+    per_page: int
+    total: int
+
+
+def record(
+    *,
+    event: str,
+    outcome: str,
+    user_id: int | None = None,
+    target_user_id: int | None = None,
+    client_id: str | None = None,
+    session_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    origin: dict[str, str | None] | None = None,
+) -> None:
+    """Log one event at once and store its row: batched off the request path
+    (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
+    after the caller's own commit: it never commits the caller's work."""
+    row = _row(event, outcome, user_id, details, origin) | {
+        "target_user_id": target_user_id,
+        "client_id": client_id,
+        "session_id": session_id,
+    }
+    current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
+    writer = audit_writer(current_app)
+    if writer is not None:
+        writer.submit(row)
+        return
+    db.session.execute(insert(AuthEvent), [row])
+    db.session.commit()
+
+
+def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]) -> None:
+    """One successful ``event`` row per user, in the caller's transaction (committed or
+    rolled back with the work it records), and one log line for them all: a bulk job's
+    events, such as an import's thousands."""
+    if not user_ids:
+        return
+    common = _row(event, "success", None, details, None)
+    common |= {"target_user_id": None, "client_id": None, "session_id": None}
+    db.session.execute(insert(AuthEvent), [common | {"user_id": uid} for uid in user_ids])
+    fields = {"event": event, "count": len(user_ids), "details": details}
+    current_app.logger.info("auth events", extra={"fields": fields})
+
+
+def _row(
+    event: str,
+    outcome: str,
+    user_id: int | None,
+    details: dict[str, Any] | None,
+    origin: dict[str, str | None] | None,
+) -> dict[str, Any]:
+    return {
+        "occurred_at": clock.utcnow(),
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "details": details or None,
+        **(origin or request_origin()),
+    }
+
+
+def list_events(
+    *,
+    actor: roles.Actor,
+    page: int,
+    per_page: int,
+    user_id: int | None = None,
+    event: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> EventPage:
+    roles.require_role(actor, roles.ADMIN)
+    conditions = []
+    if user_id is not None:
+        # Whoever acted or was acted on: an admin's change shows in the changed user's trail.
+        conditions.append(or_(AuthEvent.user_id == user_id, AuthEvent.target_user_id == user_id))
+    if event is not None:
+        conditions.append(AuthEvent.event == event)
+    if since is not None:
+        conditions.append(AuthEvent.occurred_at >= since)
+    if until is not None:
+        conditions.append(AuthEvent.occurred_at < until)
+    total = db.session.scalar(select(func.count(AuthEvent.id)).where(*conditions)) or 0
+    events = db.session.scalars(
+        select(AuthEvent)
+        .where(*conditions)
+        .order_by(AuthEvent.occurred_at.desc(), AuthEvent.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return EventPage(events=events, page=page, per_page=per_page, total=total)
+
+
+def purge_events() -> int:
+    """Delete events older than AUTH_AUDIT_RETENTION_DAYS; return how many."""
+    days = current_app.config["AUTH_AUDIT_RETENTION_DAYS"]
+    cutoff = clock.utcnow() - timedelta(days=days)
+    deleted = rows_changed(delete(AuthEvent).where(AuthEvent.occurred_at < cutoff))
+    db.session.commit()
+    return deleted
+
+
+def request_origin() -> dict[str, str | None]:
+    """Where the request comes from, kept for work done after it answered."""
+    if not has_request_context():
+        return {"dialect": "cli", "ip": None, "user_agent": None}
+    client = g.get("client_info")
+    return {
+        "dialect": request.blueprint,
+        "ip": client.ip if client else request.remote_addr,
+        "user_agent": client.user_agent if client else None,
+    }
+
+
+def _log_fields(row: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: value for key, value in row.items() if key not in ("occurred_at", "details")}
+    return fields | ({"details": row["details"]} if row["details"] else {})

@@ -1,0 +1,124 @@
+"""The lock on an account's second step: a cap on guessing its codes.
+
+The rate limits slow a guesser down but never stop one: with the password, six digits fall to
+about half of all guesses in a few months. So the TOTP and recovery codes that fail in a row
+are counted on the account, and at AUTH_MFA_MAX_FAILURES its second step is locked (every
+second-step method, passkeys included: someone else knows the password) until a password
+reset or an admin clears the count; the owner is mailed when it locks.
+
+Each guess is reserved before its code is checked, by one conditional UPDATE committed at once
+(``reserve_guess``), so thirty parallel guesses on several hosts check no more codes than the
+lock has left; a code that works clears the count.
+"""
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy import update
+
+from app.core.audit import audit
+from app.core.bounds import can_be_row_id
+from app.core.errors import MfaLockedError
+from app.core.errors import NotFoundError
+from app.core.factors import step_up
+from app.core.mail.mail import Message
+from app.core.mail.mail import mailer
+from app.core.models import User
+from app.core.sessions.callers import Caller
+from app.database import db
+
+LOCKED_SUBJECT = "Two-step sign-in to your account is locked"
+LOCKED_BODY = """\
+Someone entered {count} wrong sign-in codes in a row for the account {email}, so two-step
+sign-in to it is locked.
+
+Whoever it was knows your password. Reset your password now (use "Forgot password" on the
+sign-in page): that unlocks your account. Or ask an administrator to unlock it.
+"""
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One code check reserved against the account's lock."""
+
+    user_id: int
+    failures: int  # counted with this guess
+
+    def failed(self) -> None:
+        """The code was wrong: the reservation stands; at the limit, the lock is mailed."""
+        if self.failures == _max_failures():
+            _report_lock(self.user_id, self.failures)
+
+    def succeeded(self) -> None:
+        """Caller commits. The code worked: the count starts again."""
+        clear(user_id=self.user_id)
+
+
+def reserve_guess(*, user_id: int) -> Guess:
+    """Count a code check before it is made (committed, so a parallel request sees it), or
+    MfaLockedError when the count is at the limit. Call it before the use case changes
+    anything: it commits."""
+    counted = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.mfa_failures < _max_failures())
+        .values(mfa_failures=User.mfa_failures + 1)
+        .returning(User.mfa_failures)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.session.commit()
+    if counted is None:
+        raise MfaLockedError()
+    return Guess(user_id=user_id, failures=int(counted[0]))
+
+
+def require_unlocked(*, user_id: int) -> None:
+    """Refuse a second-step method that is not guessed (a passkey) while the lock holds."""
+    failures = db.session.scalar(select(User.mfa_failures).where(User.id == user_id))
+    if failures is not None and failures >= _max_failures():
+        raise MfaLockedError()
+
+
+def clear(*, user_id: int) -> None:
+    """Caller commits. Unlock the account's second step (a password reset, an admin)."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.mfa_failures != 0)
+        .values(mfa_failures=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unlock(*, caller: Caller | None, user_id: int) -> None:
+    """An admin's (or, with no caller, the CLI's) unlocking of a user's second step; the
+    factors stay as they are."""
+    step_up.require_admin(caller=caller)
+    if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
+        raise NotFoundError("User not found.")
+    clear(user_id=user_id)
+    db.session.commit()
+    audit.record(
+        event="mfa_unlocked",
+        outcome="success",
+        user_id=None if caller is None else caller.user.id,
+        target_user_id=user_id,
+        details={"by": "cli" if caller is None else "admin"},
+    )
+
+
+def is_locked(user: User) -> bool:
+    return user.mfa_failures >= _max_failures()
+
+
+def _report_lock(user_id: int, failures: int) -> None:
+    audit.record(
+        event="mfa_locked", outcome="locked", user_id=user_id, details={"failures": failures}
+    )
+    email = db.session.scalar(select(User.email).where(User.id == user_id))
+    if email is not None:
+        body = LOCKED_BODY.format(count=failures, email=email)
+        mailer().send(Message(to=email, subject=LOCKED_SUBJECT, body=body))
+
+
+def _max_failures() -> int:
+    return int(current_app.config["AUTH_MFA_MAX_FAILURES"])

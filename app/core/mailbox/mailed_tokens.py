@@ -1,0 +1,272 @@
+"""The flows that go through the user's mailbox: password reset and email verification.
+
+The mailbox's owner always wins. Until an address is proven, anyone could have registered
+it, or added ways in to its account: so the first proof of the mailbox (a reset, or a
+verification) ends every way in added before it (provider identities, passkeys, TOTP and
+recovery codes, sessions and, for a verification, the password) unless the one who proves the
+mailbox also shows they hold the account (its password, or a live session of it).
+
+Asking for a reset (or for the verification mail again) answers the same whether or not the
+account exists, in the same time: the request queues a job, and the lookup, the token row and
+the mail happen on the mail thread after the answer (app/core/mail/mail.py), so neither the answer
+nor its time tells who has an account. An account gets at most one mail of a kind per
+``AUTH_MAIL_INTERVAL_SECONDS``, so the endpoints cannot be used to flood a mailbox.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from urllib.parse import quote
+
+from flask import current_app
+from sqlalchemy import delete
+
+from app.core import attempts
+from app.core.accounts import accounts
+from app.core.audit import audit
+from app.core.configuration import frontend_url
+from app.core.errors import InvalidInputError
+from app.core.errors import WrongCurrentPasswordError
+from app.core.factors import mfa_lock
+from app.core.factors import second_factor
+from app.core.identities import normalize_email
+from app.core.mail.mail import Message
+from app.core.mail.mail import mailer
+from app.core.mailbox import account_tokens
+from app.core.models import OidcIdentity
+from app.core.models import User
+from app.core.passwords.passwords import check_new_password
+from app.core.passwords.security import has_usable_password
+from app.core.passwords.security import hash_password
+from app.core.passwords.security import unusable_password
+from app.core.passwords.security import verify_password
+from app.core.sessions import sessions
+from app.core.sessions.callers import Caller
+from app.database import db
+from app.database import rows_changed
+
+RESET_SUBJECT = "Reset your password"
+VERIFY_SUBJECT = "Verify your email address"
+
+RESET_BODY = """\
+Someone asked to reset the password of the account {email}.
+
+To choose a new password, open this link within {minutes} minutes:
+
+{link}
+
+Or give the app this code: {token}
+
+If it was not you, ignore this message: your password stays as it is.
+"""
+
+VERIFY_BODY = """\
+Please confirm that {email} is your email address by opening this link:
+
+{link}
+
+Or give the app this code: {token}
+
+If you did not create an account, ignore this message.
+"""
+
+
+class InvalidMailedTokenError(InvalidInputError):
+    code = "invalid_mailed_token"
+
+
+def request_password_reset(*, email: str) -> None:
+    """Mail a reset token if an active account has this email; answer the same either way.
+
+    Whether the account exists is looked up off the request path, with the token row and the
+    mail, so a known address answers in the time of an unknown one."""
+    attempts.reserve_credential_check(account=None)
+    mailer().send_later(partial(_password_reset_mail, email=email, origin=audit.request_origin()))
+
+
+def _password_reset_mail(*, email: str, origin: dict[str, str | None]) -> Message | None:
+    user = _active_user_with_email(email)
+    if user is None or user.email is None:
+        return None
+    if _mailed_recently(user, account_tokens.PASSWORD_RESET):
+        return None
+    lifetime = timedelta(seconds=current_app.config["AUTH_PASSWORD_RESET_SECONDS"])
+    token = account_tokens.issue(
+        user_id=user.id, purpose=account_tokens.PASSWORD_RESET, lifetime=lifetime
+    )
+    db.session.commit()
+    body = RESET_BODY.format(
+        email=user.email,
+        minutes=int(lifetime.total_seconds() // 60),
+        link=_link("reset-password", token),
+        token=token,
+    )
+    audit.record(event="password_reset", outcome="requested", user_id=user.id, origin=origin)
+    return Message(to=user.email, subject=RESET_SUBJECT, body=body)
+
+
+def reset_password(*, token: str, password: str) -> None:
+    """Set a new password with a mailed token; the token is spent and every session of the
+    user ends. Receiving the mail proves the address, so it also counts as verified."""
+    attempts.reserve_credential_check(account=None)
+    user_id = account_tokens.spend(raw=token, purpose=account_tokens.PASSWORD_RESET)
+    user = None if user_id is None else db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        db.session.rollback()
+        audit.record(event="password_reset", outcome="failure", user_id=user_id)
+        raise InvalidMailedTokenError(
+            "Invalid or expired reset token.",
+            details={"token": ["Invalid, expired or already used."]},
+        )
+    try:
+        check_new_password(password, username=user.username, email=user.email or "")
+    except InvalidInputError:
+        db.session.rollback()  # the token stays usable with an acceptable password
+        raise
+    if user.email_verified_at is None:
+        _end_ways_in(user)
+    user.password_hash = hash_password(password)
+    second_factor.void_pending_logins(user_id=user.id)
+    mfa_lock.clear(user_id=user.id)
+    accounts.mark_email_verified(user)
+    sessions.end_user_sessions(user_id=user.id)
+    db.session.commit()
+    audit.record(event="password_reset", outcome="success", user_id=user.id)
+
+
+def send_verification(*, user: User) -> None:
+    """Mail a new account a token that proves its address."""
+    message = _verification_mail(user)
+    if message is not None:
+        mailer().send(message)
+
+
+def resend_verification(*, email: str) -> None:
+    """Mail a new verification token to an unverified active account; the same answer, in
+    the same time, for any other address (the lookup is off the request path)."""
+    attempts.reserve_credential_check(account=None)
+    mailer().send_later(partial(_verification_mail_again, email=email))
+
+
+def _verification_mail_again(*, email: str) -> Message | None:
+    user = _active_user_with_email(email)
+    if user is None or user.email_verified_at is not None:
+        return None
+    if _mailed_recently(user, account_tokens.EMAIL_VERIFICATION):
+        return None
+    return _verification_mail(user)
+
+
+def _verification_mail(user: User) -> Message | None:
+    """Caller sends. Issues (and commits) a verification token for ``user``; None for an
+    account without an address."""
+    if user.email is None:
+        return None
+    lifetime = timedelta(seconds=current_app.config["AUTH_EMAIL_VERIFICATION_SECONDS"])
+    token = account_tokens.issue(
+        user_id=user.id, purpose=account_tokens.EMAIL_VERIFICATION, lifetime=lifetime
+    )
+    db.session.commit()
+    body = VERIFY_BODY.format(email=user.email, link=_link("verify-email", token), token=token)
+    return Message(to=user.email, subject=VERIFY_SUBJECT, body=body)
+
+
+@dataclass(frozen=True)
+class VerifiedEmail:
+    user: User
+    # The account's earlier ways in were ended: its owner sets a password by a reset.
+    ways_in_ended: bool
+
+
+def verify_email(
+    *, token: str, holder: Caller | None = None, password: str | None = None
+) -> VerifiedEmail:
+    """Mark the address of the token's user verified (and make a pending admin an admin).
+
+    The first proof of the mailbox ends the ways in added before it, unless whoever brings
+    the token also holds the account: its ``password``, or a session of it (``holder``)."""
+    attempts.reserve_credential_check(account=None)
+    user_id = account_tokens.spend(raw=token, purpose=account_tokens.EMAIL_VERIFICATION)
+    user = None if user_id is None else db.session.get(User, user_id)
+    if user is None:
+        db.session.rollback()
+        raise InvalidMailedTokenError(
+            "Invalid or expired verification token.",
+            details={"token": ["Invalid, expired or already used."]},
+        )
+    ended = False
+    if user.email_verified_at is None and not _holds_account(user, holder, password):
+        ended = _end_ways_in(user, password_too=True)
+    accounts.mark_email_verified(user)
+    if ended:
+        sessions.end_user_sessions(user_id=user.id)
+    db.session.commit()
+    audit.record(
+        event="email_verified",
+        outcome="success",
+        user_id=user.id,
+        details={"ways_in_ended": True} if ended else None,
+    )
+    return VerifiedEmail(user=user, ways_in_ended=ended)
+
+
+def _holds_account(user: User, holder: Caller | None, password: str | None) -> bool:
+    """Whether whoever verifies also holds the account; a session of another account, or a
+    wrong password, is refused (the token stays unspent)."""
+    if holder is not None and holder.user.id != user.id:
+        db.session.rollback()
+        raise InvalidInputError(
+            "You are signed in to another account: sign out, then open the link again."
+        )
+    if password is None:
+        return holder is not None
+    attempt = attempts.reserve_credential_check(account=f"user:{user.id}")
+    if not verify_password(user.password_hash, password):
+        db.session.rollback()
+        audit.record(event="email_verified", outcome="failure", user_id=user.id)
+        raise WrongCurrentPasswordError()
+    attempt.succeeded()
+    return True
+
+
+def _end_ways_in(user: User, *, password_too: bool = False) -> bool:
+    """Caller commits (and ends the sessions). End every way into the account that was added
+    while its address was unproven: provider identities, second factors, the lock's count and,
+    with ``password_too``, the password. Whether there was any."""
+    identities = rows_changed(delete(OidcIdentity).where(OidcIdentity.user_id == user.id))
+    factors = second_factor.second_step_methods(user_id=user.id)
+    second_factor.remove_factors(user_id=user.id)
+    mfa_lock.clear(user_id=user.id)
+    usable = has_usable_password(user.password_hash)
+    if password_too and usable:
+        user.password_hash = unusable_password()
+        second_factor.void_pending_logins(user_id=user.id)
+    live = sessions.count_live_sessions(user_id=user.id)
+    ended = bool(identities or factors or live or (password_too and usable))
+    if ended:
+        audit.stage_events(
+            event="ways_in_ended",
+            user_ids=[user.id],
+            details={
+                "identities": identities,
+                "factors": factors,
+                "sessions": live,
+                "password": password_too and usable,
+            },
+        )
+    return ended
+
+
+def _active_user_with_email(email: str) -> User | None:
+    user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+    return user if user is not None and user.is_active else None
+
+
+def _mailed_recently(user: User, purpose: str) -> bool:
+    return account_tokens.issued_since(
+        user_id=user.id, purpose=purpose, seconds=current_app.config["AUTH_MAIL_INTERVAL_SECONDS"]
+    )
+
+
+def _link(page: str, token: str) -> str:
+    return frontend_url(f"/{page}?token={quote(token)}")

@@ -1,0 +1,113 @@
+"""MAIL_URL names the mail backend; a console backend never reaches production."""
+
+import logging
+
+import pytest
+from flask import has_request_context
+
+from app import create_app
+from app.core.mail.mail import ConsoleBackend
+from app.core.mail.mail import DisabledBackend
+from app.core.mail.mail import MailConfigurationError
+from app.core.mail.mail import Mailer
+from app.core.mail.mail import Message
+from app.core.mail.mail import SmtpBackend
+from app.core.mail.mail import backend_from_url
+from tests.signing import TEST_MFA_KEY
+from tests.signing import TEST_SECRET
+
+LOGGER = logging.getLogger("test")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "smtp://mailer%40example.com:p%40ss@smtp.example.com:587?starttls=true",
+            SmtpBackend("smtp.example.com", 587, "mailer@example.com", "p@ss", False, True, 10),
+        ),
+        (
+            "smtps://mailer:secret@smtp.example.com",
+            SmtpBackend("smtp.example.com", 465, "mailer", "secret", True, False, 10),
+        ),
+        ("smtp://127.0.0.1:2525", SmtpBackend("127.0.0.1", 2525, None, None, False, False, 10)),
+    ],
+)
+def test_an_smtp_url_gives_host_port_credentials_and_tls_mode(url, expected):
+    assert backend_from_url(url, timeout=10, logger=LOGGER) == expected
+
+
+def test_console_and_empty_urls_log_instead_of_sending():
+    assert isinstance(backend_from_url("console://", timeout=10, logger=LOGGER), ConsoleBackend)
+    assert isinstance(backend_from_url("", timeout=10, logger=LOGGER), DisabledBackend)
+
+
+@pytest.mark.parametrize("url", ["http://mail.example.com", "smtp://", "mailto:a@b.c"])
+def test_any_other_mail_url_is_refused(url):
+    with pytest.raises(MailConfigurationError):
+        backend_from_url(url, timeout=10, logger=LOGGER)
+
+
+def test_production_refuses_the_console_backend(tmp_path):
+    overrides = {
+        "JWT_SECRET_KEY": TEST_SECRET,
+        "AUTH_MFA_ENCRYPTION_KEY": TEST_MFA_KEY,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
+        "MAIL_URL": "console://",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "AUTH_FRONTEND_URL": "https://app.example.com",
+    }
+
+    with pytest.raises(MailConfigurationError, match="production log"):
+        create_app("production", overrides)
+
+
+class RecordingBackend:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def deliver(self, message, sender) -> None:
+        self.sent.append(message.subject)
+
+
+def _background_mailer(tmp_path):
+    app = create_app(
+        "testing",
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
+         "MAIL_SEND_IN_BACKGROUND": True},
+    )  # fmt: skip
+    backend = RecordingBackend()
+    return app, Mailer(app, backend), backend
+
+
+def test_a_job_queued_by_a_request_runs_after_the_answer_was_sent(tmp_path):
+    app, mailer, backend = _background_mailer(tmp_path)
+    ran_in_request: list[bool] = []
+
+    def job():
+        ran_in_request.append(has_request_context())
+        return Message(to="a@example.com", subject="after", body="")
+
+    with app.test_request_context():
+        mailer.send_later(job)
+        response = app.process_response(app.make_response("answer"))
+        assert mailer.flush(timeout=1) and backend.sent == []  # not queued before the close
+        response.close()
+
+    assert mailer.flush(timeout=5)
+    assert backend.sent == ["after"]
+    assert ran_in_request == [False]
+
+
+def test_a_failing_job_is_logged_and_the_sender_thread_lives_on(tmp_path, capsys):
+    _app, mailer, backend = _background_mailer(tmp_path)
+
+    def broken():
+        raise RuntimeError("database down")
+
+    mailer.send_later(broken)
+    mailer.send_later(lambda: Message(to="b@example.com", subject="next", body=""))
+
+    assert mailer.flush(timeout=5)
+    assert backend.sent == ["next"]
+    assert '"message": "Mail job failed", "error": "RuntimeError"' in capsys.readouterr().err
