@@ -74,6 +74,14 @@ class DirectStatement:
         if dialect in self._compiled:
             return
         compiled = self.statement.compile(dialect=dialect)
+        expanding = sorted(name for name, bind in compiled.binds.items() if bind.expanding)
+        if expanding:
+            # An IN list's placeholders are written per execution, from the values, by
+            # SQLAlchemy's execution machinery, which this skips: the driver would receive
+            # "__[POSTCOMPILE_...]" and fail only when run. Refused at startup instead.
+            raise ValueError(
+                f"A direct statement cannot take an expanding (IN list) parameter: {expanding}"
+            )
         for observe in COMPILATION_OBSERVERS:
             observe(type(self.statement).__name__)
         bind_processors = {

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
 from app.core.models import SignInSession
+from app.core.models import User
 from app.core.models import UTCDateTime
 from app.core.sessions.callers import CALLER_READ
 from app.core.sessions.sessions import open_session
@@ -123,3 +124,16 @@ def test_a_driver_error_in_a_session_leaves_it_able_to_roll_back(app_context):
     db.session.rollback()
 
     assert db.session.scalar(select(1)) == 1
+
+
+def test_a_statement_with_an_in_list_is_refused_when_it_is_compiled(app_context):
+    """Its placeholders are written per execution by the machinery a direct statement skips:
+    "__[POSTCOMPILE_ids]" would reach the driver and fail only when run. Direct statements
+    are compiled at startup, so the service would not start."""
+    statement = DirectStatement(
+        select(User.id).where(User.id.in_(bindparam("ids", expanding=True)))
+    )
+
+    with pytest.raises(ValueError, match=r"expanding \(IN list\) parameter: \['ids'\]"):
+        statement.prepare(db.engine.dialect)
+    del statement  # every app compiles the live direct statements at startup
