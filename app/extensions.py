@@ -1,7 +1,5 @@
 """Unbound extensions, bound to an app in create_app with init_app."""
 
-from typing import Any
-
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,21 +21,9 @@ class DecoratorLimiter(Limiter):
             super()._check_request_limit(callable_name=callable_name, in_middleware=False)
 
 
-class ServiceJWTManager(JWTManager):
-    """flask-jwt-extended reading tokens with the service's own verifier, so that
-    ``@jwt_required()`` accepts exactly the tokens the service's views accept
-    (app/api/jwt_callbacks.py; tests/api/test_one_boundary.py holds the private method's
-    shape). Its failures are the service's domain errors, rendered per dialect."""
-
-    def _decode_jwt_from_config(
-        self, encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False
-    ) -> dict[str, Any]:
-        from app.core.tokens.verifier import token_verifier  # imports this module
-
-        return token_verifier().decode(encoded_token, allow_expired=allow_expired)
-
-
 migrate = Migrate()
-jwt = ServiceJWTManager()
+# flask-jwt-extended, wired to the core through its public loaders only
+# (app/api/jwt_callbacks.py).
+jwt = JWTManager()
 # Client IPs are the socket peer, or the hop that TRUSTED_PROXIES allows ProxyFix to read.
 limiter = DecoratorLimiter(key_func=get_remote_address)

@@ -306,6 +306,7 @@ record per decision in docs/decisions/:
 - [0006 Against the peers, and the fixed cost per request](decisions/0006-peers-and-fixed-cost.md)
 - [0007 Importing users](decisions/0007-importing-users.md)
 - [0008 What the remaining targets would take](decisions/0008-remaining-targets.md)
+- [0009 One door through flask-jwt-extended's public loaders](decisions/0009-one-public-door.md)
 
 ## Reading the figures
 

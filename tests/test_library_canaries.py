@@ -1,7 +1,7 @@
 """Canaries for the private or half-public library APIs the service leans on. Each fails with
 a message that names what changed and where the service depends on it, so that an upgrade of
 Flask-Limiter or SQLAlchemy cannot silently bring back a cost or break a behaviour.
-(flask-jwt-extended's ``_decode_jwt_from_config`` has its own in tests/api/test_one_boundary.py.)
+(flask-jwt-extended is wired through its public loaders only: no canary is needed there.)
 """
 
 import inspect

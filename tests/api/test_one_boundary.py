@@ -2,7 +2,6 @@
 guard accept and refuse the same tokens, for the same reasons, with the same answer."""
 
 import base64
-import inspect
 import json
 import time
 from collections.abc import Callable
@@ -11,7 +10,6 @@ import jwt as pyjwt
 import pytest
 from flask import Blueprint
 from flask import jsonify
-from flask_jwt_extended import JWTManager
 from flask_jwt_extended import current_user
 from flask_jwt_extended import decode_token
 from flask_jwt_extended import get_jwt
@@ -222,12 +220,3 @@ def test_current_user_is_the_caller_read_once_on_this_request(team_app, app_cont
     response = client.get("/team/fjwt", headers={"Authorization": f"Bearer {token}"})
 
     assert response.get_json() == {"sid": decode_token(token)["sid"], "user": user.username}
-
-
-def test_canary_the_private_decode_method_keeps_its_shape():
-    """ServiceJWTManager overrides flask-jwt-extended's private _decode_jwt_from_config; an
-    upgrade that renames it or changes its arguments would silently bring back the library's
-    own, weaker reader."""
-    parameters = list(inspect.signature(JWTManager._decode_jwt_from_config).parameters)
-
-    assert parameters == ["self", "encoded_token", "csrf_value", "allow_expired"]

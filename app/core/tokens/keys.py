@@ -31,7 +31,6 @@ from jwt.algorithms import get_default_algorithms
 from app.core.configuration import ALLOWED_ALGORITHMS
 from app.core.configuration import ConfigurationError
 from app.core.configuration import write_new_file
-from app.extensions import jwt
 
 HMAC_ALGORITHM = "HS256"
 SIGNING_ALGORITHMS = ALLOWED_ALGORITHMS  # checked at startup (app/startup.py)
@@ -84,9 +83,6 @@ def install_signing_keys(app: Flask) -> None:
     )
     app.config["JWT_DECODE_ISSUER"] = app.config["JWT_ISSUER"]
     app.config["JWT_DECODE_AUDIENCE"] = audiences or None
-    jwt.encode_key_loader(_encode_key)
-    jwt.additional_headers_loader(_kid_header)
-    jwt.decode_key_loader(_decode_key)
 
 
 def key_set() -> KeySet:
@@ -284,15 +280,18 @@ def _base64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _encode_key(_identity: Any) -> Any:
+def encode_key(_identity: Any) -> Any:
+    """flask-jwt-extended's encode_key_loader: the signing key."""
     return key_set().encode_key
 
 
-def _kid_header(_identity: Any) -> dict[str, str]:
+def kid_header(_identity: Any) -> dict[str, str]:
+    """flask-jwt-extended's additional_headers_loader: the signing key's id."""
     return {"kid": key_set().signing.kid}
 
 
-def _decode_key(header: Mapping[str, Any], _payload: Any) -> Any:
+def decode_key(header: Mapping[str, Any]) -> Any:
+    """The key a token's header names (the signing key when it names none), for PyJWT."""
     keys = key_set()
     kid = header.get("kid")
     return (
