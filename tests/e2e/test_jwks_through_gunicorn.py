@@ -1,5 +1,6 @@
 """Proof from outside: another process verifies the service's ES256 tokens with only the JWKS,
-through a key rotation done as README's "Rotating the signing key" says, step by step."""
+through a key rotation done as docs/signing-keys.md's "Rotating the signing key" says, step
+by step."""
 
 import json
 import subprocess
