@@ -105,6 +105,11 @@ def _check_rate_limit_storage(app: Flask) -> None:
     uri = app.config["RATELIMIT_STORAGE_URI"]
     if not uri and app.config["APP_ENV"] != "production":
         app.config["RATELIMIT_STORAGE_URI"] = uri = MEMORY_STORAGE
+    if uri and not uri.startswith(("redis://", "rediss://", MEMORY_STORAGE)):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must be redis://..., rediss://... or memory://: the "
+            "brute-force budgets live there"
+        )
     if not uri or not uri.startswith(("redis://", "rediss://")):
         return
     client = redis.Redis.from_url(uri, socket_connect_timeout=3, socket_timeout=3)

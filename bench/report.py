@@ -307,6 +307,7 @@ record per decision in docs/decisions/:
 - [0007 Importing users](decisions/0007-importing-users.md)
 - [0008 What the remaining targets would take](decisions/0008-remaining-targets.md)
 - [0009 One door through flask-jwt-extended's public loaders](decisions/0009-one-public-door.md)
+- [0010 The budgets' own counters](decisions/0010-budget-counters.md)
 
 ## Reading the figures
 

@@ -10,35 +10,33 @@
   and failures from every address together (``AUTH_RATELIMIT_FAILURES_PER_ACCOUNT``), which
   caps guessing spread over many addresses.
 
-A budget is charged before the check, by one atomic increment in the limiter's storage (the
-``limits`` sliding-window counter; Redis in production), and a failure budget is given back
-when the check succeeds. So parallel guesses cannot outrun it: of 30 at once against a budget
+A budget is charged before the check, by one atomic step in the budgets' storage (a sliding
+window counter, app/core/budget_windows.py: a Lua script in Redis, which production
+requires, or a counter in process for ``memory://``), and a failure budget is given back when
+the check succeeds. So parallel guesses cannot outrun it: of 30 at once against a budget
 of 10, 10 are checked and 20 refused, on any number of workers and hosts. A request refused
 earlier (cross-site, not JSON, a malformed body) reaches no check and is never charged.
 """
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import cache
-from typing import cast
 
+import redis
 from flask import Flask
 from flask import current_app
 from flask import has_request_context
 from flask import request
 from limits import RateLimitItem
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.storage import SlidingWindowCounterSupport
-from limits.storage import Storage
-from limits.strategies import SlidingWindowCounterRateLimiter
 
+from app.core.budget_windows import MemoryWindows
+from app.core.budget_windows import RedisWindows
+from app.core.budget_windows import WindowCounters
 from app.core.errors import TooManyAttemptsError
-from app.extensions import limiter
 
 STORAGE_RETRY_SECONDS = 30
 _EXTENSION = "attempt_budgets"
@@ -100,71 +98,60 @@ def reserve_token_check() -> None:
 
 
 def install_attempt_budgets(app: Flask) -> None:
-    """Bind the budgets to the limiter's storage (call after ``limiter.init_app``)."""
-    app.extensions[_EXTENSION] = Budgets(app, limiter.storage)
+    """Bind the budgets to RATELIMIT_STORAGE_URI: Redis, or a counter in this process."""
+    app.extensions[_EXTENSION] = Budgets(app, _windows_of(app))
+
+
+def _windows_of(app: Flask) -> WindowCounters:
+    uri = app.config["RATELIMIT_STORAGE_URI"] or "memory://"
+    if not uri.startswith(("redis://", "rediss://")):
+        return MemoryWindows()
+    options = app.config["RATELIMIT_STORAGE_OPTIONS"]
+    client = redis.Redis.from_url(uri, **options)
+    return RedisWindows(client, prefix=f"{app.config['RATELIMIT_KEY_PREFIX']}/budgets")
 
 
 @dataclass
 class Budgets:
-    """The budgets in the limiter's storage, with a per-process fallback while it is down."""
+    """The budgets in their storage, with a per-process fallback while it is down."""
 
     app: Flask
-    storage: Storage
-    _fallback: SlidingWindowCounterRateLimiter = field(
-        default_factory=lambda: SlidingWindowCounterRateLimiter(MemoryStorage())
-    )
+    windows: WindowCounters
+    _fallback: MemoryWindows = field(default_factory=MemoryWindows)
     _storage_down_until: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._primary = SlidingWindowCounterRateLimiter(self.storage)
-        self._prefix = self.app.config["RATELIMIT_KEY_PREFIX"]
 
     def charge(self, budget: Budget, *identifiers: str) -> Callable[[], None]:
         """Take one from ``budget``, or raise TooManyAttemptsError; returns the refund."""
         item = _parsed(self.app.config[budget.setting])
-        key = (self._prefix, budget.scope, *identifiers)
-        strategy = self._strategy()
+        key = "/".join((budget.scope, str(item.amount), str(item.get_expiry()), *identifiers))
+        windows = self._windows()
         try:
-            taken = strategy.hit(item, *key)
-        except Exception:
-            strategy = self._storage_failed()
-            taken = strategy.hit(item, *key)
-        if not taken:
-            raise TooManyAttemptsError(retry_after=_seconds_until_free(strategy, item, key))
-        return lambda: _give_back(strategy, item, key)
+            taken = windows.take(key, item.amount, item.get_expiry())
+        except redis.RedisError:
+            windows = self._storage_failed()
+            taken = windows.take(key, item.amount, item.get_expiry())
+        if taken.index is None:
+            raise TooManyAttemptsError(retry_after=taken.retry_after)
+        index = taken.index
+        return lambda: _give_back(windows, key, index)
 
-    def _strategy(self) -> SlidingWindowCounterRateLimiter:
-        return self._fallback if time.monotonic() < self._storage_down_until else self._primary
+    def _windows(self) -> WindowCounters:
+        return self._fallback if time.monotonic() < self._storage_down_until else self.windows
 
-    def _storage_failed(self) -> SlidingWindowCounterRateLimiter:
-        # Limits held per process rather than none (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED);
-        # the shared storage is tried again after a while.
+    def _storage_failed(self) -> WindowCounters:
+        # Limits held per process rather than none; the shared storage is tried again
+        # after a while.
         logger.warning("Rate-limit storage unreachable: budgets are per process for now")
         self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
         return self._fallback
 
 
-def _give_back(
-    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple[str, ...]
-) -> None:
-    """Undo one hit: a negative acquisition in the same counter (atomic in Redis's script)."""
+def _give_back(windows: WindowCounters, key: str, index: int) -> None:
+    """Undo one hit: a successful check spends nothing of a failure budget."""
     try:
-        storage = cast(SlidingWindowCounterSupport, strategy.storage)
-        storage.acquire_sliding_window_entry(
-            item.key_for(*key), item.amount, item.get_expiry(), amount=-1
-        )
-    except Exception:
+        windows.give_back(key, index)
+    except redis.RedisError:
         logger.warning("Rate-limit storage unreachable: a successful attempt stays counted")
-
-
-def _seconds_until_free(
-    strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, key: tuple[str, ...]
-) -> int:
-    try:
-        reset_at = strategy.get_window_stats(item, *key).reset_time
-    except Exception:
-        return item.get_expiry()
-    return max(1, math.ceil(reset_at - time.time()))
 
 
 @cache

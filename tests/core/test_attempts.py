@@ -1,53 +1,90 @@
-"""The budgets' use of the ``limits`` storage API: an atomic reservation, and a refund by a
-negative acquisition (a canary: ``limits`` documents positive amounts only)."""
+"""The budgets' counters (app/core/budget_windows.py): a sliding window counter that takes
+one hit atomically, refuses beyond its limit, and gives one back, in Redis as in memory."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from limits import parse
-from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
+import redis
 
 from app.core import attempts
+from app.core.budget_windows import MemoryWindows
+from app.core.budget_windows import RedisWindows
+from app.core.budget_windows import Window
 from app.core.errors import TooManyAttemptsError
 from tests.conftest import make_app
 
-BUDGET = parse("10 per 15 minutes")
+LIMIT, LENGTH = 10, 900
 
 
 @pytest.fixture(params=["memory", "redis"])
-def storage(request):
+def windows(request):
     if request.param == "memory":
-        return storage_from_string("memory://")
-    return storage_from_string(request.getfixturevalue("redis_url"))
+        return MemoryWindows()
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    return RedisWindows(client, prefix=f"test-{uuid.uuid4().hex}")
 
 
-def test_a_negative_acquisition_gives_back_exactly_one_hit(storage):
-    strategy = SlidingWindowCounterRateLimiter(storage)
-    key = ("canary", uuid.uuid4().hex)
-    for _ in range(BUDGET.amount):
-        assert strategy.hit(BUDGET, *key)
-    assert not strategy.hit(BUDGET, *key)
-
-    storage.acquire_sliding_window_entry(
-        BUDGET.key_for(*key), BUDGET.amount, BUDGET.get_expiry(), amount=-1
-    )
-
-    assert strategy.hit(BUDGET, *key)
-    assert not strategy.hit(BUDGET, *key)
+def _key() -> str:
+    return uuid.uuid4().hex
 
 
-def test_parallel_reservations_never_outrun_the_budget(storage):
-    """30 at once against a budget of 10: exactly 10 are taken, on Redis's script as in
-    memory."""
-    strategy = SlidingWindowCounterRateLimiter(storage)
-    key = ("parallel", uuid.uuid4().hex)
+def test_a_budget_takes_its_limit_then_refuses(windows):
+    key = _key()
+
+    taken = [windows.take(key, LIMIT, LENGTH) for _ in range(LIMIT + 1)]
+
+    assert all(t.index is not None for t in taken[:LIMIT])
+    assert taken[LIMIT].index is None
+    assert 1 <= taken[LIMIT].retry_after <= 2 * LENGTH
+
+
+def test_giving_back_returns_exactly_one_hit(windows):
+    key = _key()
+    for _ in range(LIMIT):
+        last = windows.take(key, LIMIT, LENGTH)
+
+    windows.give_back(key, last.index)
+
+    assert windows.take(key, LIMIT, LENGTH).index is not None
+    assert windows.take(key, LIMIT, LENGTH).index is None
+
+
+def test_giving_back_never_goes_below_zero(windows):
+    key = _key()
+    taken = windows.take(key, LIMIT, LENGTH)
+    for _ in range(5):
+        windows.give_back(key, taken.index)
+
+    counted = [windows.take(key, LIMIT, LENGTH).index is not None for _ in range(LIMIT + 1)]
+
+    assert counted.count(True) == LIMIT
+
+
+def test_parallel_reservations_never_outrun_the_budget(windows):
+    """30 at once against a budget of 10: exactly 10 are taken."""
+    key = _key()
 
     with ThreadPoolExecutor(max_workers=30) as pool:
-        taken = list(pool.map(lambda _: strategy.hit(BUDGET, *key), range(30)))
+        taken = list(pool.map(lambda _: windows.take(key, LIMIT, LENGTH), range(30)))
 
-    assert taken.count(True) == BUDGET.amount
+    assert sum(t.index is not None for t in taken) == LIMIT
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "current", "previous", "wait"),
+    [
+        (0, 10, 0, 900 + 0),  # this window full: the next window, where it weighs 10/10
+        (450, 10, 0, 450),  # full halfway: the rest of this one... then its weight decays
+        (0, 0, 10, 1),  # the previous window weighs 10, and a moment later 9.99 (floored: 9)
+        (0, 0, 20, 450),  # it weighs 20: room once that is under 10, halfway through
+        (450, 5, 10, 1),
+    ],
+)
+def test_the_wait_is_until_one_more_hit_fits(elapsed, current, previous, wait):
+    window = Window(index=100, elapsed=elapsed, length=900)
+
+    assert window.seconds_until_room(10, current, previous) == wait
 
 
 def test_a_successful_check_gives_its_failure_budgets_back(tmp_path, redis_url):
@@ -67,4 +104,22 @@ def test_a_successful_check_gives_its_failure_budgets_back(tmp_path, redis_url):
         with pytest.raises(TooManyAttemptsError) as refused:
             attempts.reserve_credential_check(account="user:1")
 
-    assert 1 <= refused.value.retry_after <= 15 * 60
+    assert 1 <= refused.value.retry_after <= 2 * 15 * 60
+
+
+def test_while_redis_cannot_be_reached_the_budgets_hold_per_process(tmp_path):
+    """Logins go on when Redis goes away at run time: each worker counts on its own until
+    Redis answers again, and still refuses beyond the budget."""
+    app = make_app(
+        f"sqlite:///{tmp_path / 'budgets.db'}",
+        AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP="2 per 15 minutes",
+        AUTH_RATELIMIT_CREDENTIALS_PER_IP="100 per minute",
+    )
+    gone = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    app.extensions["attempt_budgets"] = attempts.Budgets(app, RedisWindows(gone, prefix="x"))
+
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "198.51.100.2"}):
+        attempts.reserve_credential_check(account="user:2")
+        attempts.reserve_credential_check(account="user:2")
+        with pytest.raises(TooManyAttemptsError):
+            attempts.reserve_credential_check(account="user:2")

@@ -2,9 +2,9 @@
 
 import time
 
-import limits.storage.memory
 import pytest
 
+from app.core import budget_windows
 from tests.factories import PASSWORD
 from tests.factories import make_client
 from tests.factories import make_user
@@ -35,8 +35,11 @@ def limiter_clock(monkeypatch):
         def time(self) -> float:
             return time.time() + self.offset
 
+        def monotonic(self) -> float:
+            return time.monotonic() + self.offset
+
     clock = Clock()
-    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    monkeypatch.setattr(budget_windows, "time", clock)
     return clock
 
 
