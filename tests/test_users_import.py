@@ -9,8 +9,10 @@ import pytest
 
 from app.core import roles
 from app.core.accounts import accounts
+from app.core.errors import InvalidCredentialsError
 from app.core.models import AuthEvent
 from app.core.models import User
+from app.core.signin import authentication
 from app.database import db
 from tests.factories import make_user
 from tests.factories import signed_in_caller
@@ -45,7 +47,7 @@ def test_import_creates_every_format_and_each_user_logs_in_with_the_old_password
     assert result.exit_code == 0, result.output
     assert f"Imported {len(LEGACY)} users from legacy.jsonl" in result.output
     for user in LEGACY:
-        assert accounts.authenticate(identifier=user.email, password=user.password).email == (
+        assert authentication.authenticate(identifier=user.email, password=user.password).email == (
             user.email
         ), user.key
 
@@ -54,8 +56,8 @@ def test_a_wrong_password_fails_for_every_imported_format(app_context, runner, l
     _import(runner, legacy_file)
 
     for user in LEGACY:
-        with pytest.raises(accounts.InvalidCredentialsError):
-            accounts.authenticate(identifier=user.email, password=user.password + "x")
+        with pytest.raises(InvalidCredentialsError):
+            authentication.authenticate(identifier=user.email, password=user.password + "x")
 
 
 @pytest.mark.parametrize("user", LEGACY, ids=lambda user: user.key)
@@ -65,10 +67,10 @@ def test_the_first_login_replaces_an_imported_hash_with_the_services_own(
     _import(runner, write_lines(tmp_path / "one.jsonl", [user.line()]))
     imported = _stored(user.email).password_hash
 
-    accounts.authenticate(identifier=user.email, password=user.password)
+    authentication.authenticate(identifier=user.email, password=user.password)
     db.session.expire_all()
     upgraded = _stored(user.email).password_hash
-    accounts.authenticate(identifier=user.email, password=user.password)
+    authentication.authenticate(identifier=user.email, password=user.password)
     db.session.expire_all()
 
     events = db.session.scalars(
@@ -191,7 +193,7 @@ def test_importing_the_same_file_again_adds_no_one(app_context, runner, legacy_f
 def test_update_changes_profiles_but_never_a_password_set_here(app_context, runner, tmp_path):
     user = LEGACY[0]
     _import(runner, write_lines(tmp_path / "first.jsonl", [user.line()]))
-    accounts.authenticate(identifier=user.email, password=user.password)  # upgraded here
+    authentication.authenticate(identifier=user.email, password=user.password)  # upgraded here
     again = write_lines(
         tmp_path / "again.jsonl",
         [
@@ -209,7 +211,7 @@ def test_update_changes_profiles_but_never_a_password_set_here(app_context, runn
     stored = _stored(user.email)
     assert stored.display_name == "Renamed"
     assert sorted(roles.role_names(stored)) == ["admin", "user"]
-    assert accounts.authenticate(identifier=user.email, password=user.password)
+    assert authentication.authenticate(identifier=user.email, password=user.password)
 
 
 def test_an_account_without_a_hash_logs_in_only_after_a_reset(app_context, runner, tmp_path):
@@ -217,8 +219,10 @@ def test_an_account_without_a_hash_logs_in_only_after_a_reset(app_context, runne
 
     stored = _stored("nohash@legacy.example")
     assert stored.password_hash.startswith("!")
-    with pytest.raises(accounts.InvalidCredentialsError):
-        accounts.authenticate(identifier="nohash@legacy.example", password=stored.password_hash)
+    with pytest.raises(InvalidCredentialsError):
+        authentication.authenticate(
+            identifier="nohash@legacy.example", password=stored.password_hash
+        )
 
 
 def test_every_field_of_a_line_is_kept(app_context, runner, tmp_path):
@@ -299,7 +303,7 @@ def test_export_writes_the_same_format_with_mode_0600_and_imports_back(
 
     assert result.exit_code == 0, result.output
     for user in LEGACY:
-        assert accounts.authenticate(identifier=user.email, password=user.password)
+        assert authentication.authenticate(identifier=user.email, password=user.password)
 
 
 def test_an_unusable_cost_is_refused_without_echoing_the_hash(app_context, runner, tmp_path):
@@ -407,7 +411,7 @@ def test_an_imported_user_changes_the_password_with_the_old_one(app_context, run
         new_password="a brand new passphrase",
     )
 
-    assert accounts.authenticate(identifier=user.email, password="a brand new passphrase")
+    assert authentication.authenticate(identifier=user.email, password="a brand new passphrase")
 
 
 def test_export_refuses_an_existing_path_without_force(app_context, runner, tmp_path):

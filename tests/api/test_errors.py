@@ -66,12 +66,12 @@ def test_broken_json_is_a_400(client):
 
 
 def test_an_unexpected_failure_is_a_json_500_without_a_traceback(app, client, monkeypatch):
-    from app.core.accounts import accounts
+    from app.core.signin import authentication
 
     def explode(**_kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(accounts, "authenticate", explode)
+    monkeypatch.setattr(authentication, "authenticate", explode)
 
     response = client.post(
         "/api/v1/auth/login", json={"email": "a@example.com", "password": "a rare passphrase 42"}
@@ -91,13 +91,13 @@ def test_responses_forbid_caching(client, path):
 
 
 def test_a_failed_request_leaves_the_database_session_usable(app, client, monkeypatch):
-    from app.core.accounts import accounts
+    from app.core.signin import authentication
 
     def fail_midway(**_kwargs: object) -> None:
         db.session.execute(db.text("SELECT 1"))
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(accounts, "authenticate", fail_midway)
+    monkeypatch.setattr(authentication, "authenticate", fail_midway)
     client.post(
         "/api/v1/auth/login", json={"email": "a@example.com", "password": "a rare passphrase 42"}
     )

@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from app.core import attempts
@@ -20,7 +19,6 @@ from app.core.audit import audit
 from app.core.bounds import can_be_row_id
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
-from app.core.errors import InvalidCredentialsError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
@@ -35,14 +33,11 @@ from app.core.identities import username_from_email
 from app.core.models import Role
 from app.core.models import User
 from app.core.passwords.passwords import check_new_password
-from app.core.passwords.security import burn_password_check
-from app.core.passwords.security import check_password
 from app.core.passwords.security import hash_password
 from app.core.passwords.security import unusable_password
 from app.core.sessions import sessions
 from app.core.sessions.callers import Caller
 from app.database import db
-from app.database import rows_changed
 
 
 @dataclass(frozen=True)
@@ -166,50 +161,8 @@ def mark_email_verified(user: User) -> None:
 
 def find_user_id(*, identifier: str) -> int | None:
     """The id of the account an email or username names, if any."""
-    user = _find_by_login(identifier)
+    user = find_by_login(identifier)
     return None if user is None else user.id
-
-
-def authenticate(*, identifier: str, password: str) -> User:
-    """The active user with this email or username and password.
-
-    Unknown, inactive and wrong-password answers are one error after one password check,
-    so neither the answer nor its time tells which accounts exist.
-    """
-    user = _find_by_login(identifier)
-    attempt = attempts.reserve_credential_check(
-        account=f"user:{user.id}" if user else f"name:{normalize_username(identifier)}"
-    )
-    if user is None:
-        burn_password_check(password)
-        raise InvalidCredentialsError()
-    check = check_password(user.password_hash, password)
-    if not check.matches or not user.is_active:
-        raise InvalidCredentialsError(user_id=user.id)
-    attempt.succeeded()
-    if check.outdated:
-        _upgrade_password_hash(user, password, check.format_name)
-    return user
-
-
-def _upgrade_password_hash(user: User, password: str, old_format: str) -> None:
-    """Replace an imported or outdated hash by the service's own. Conditional on the hash
-    still being the one checked, so a password reset racing this login is never undone."""
-    old_hash, new_hash = user.password_hash, hash_password(password)
-    changed = rows_changed(
-        update(User)
-        .where(User.id == user.id, User.password_hash == old_hash)
-        .values(password_hash=new_hash)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if changed:
-        audit.record(
-            event="password_upgraded",
-            outcome="success",
-            user_id=user.id,
-            details={"from": old_format},
-        )
 
 
 def change_password(*, caller: Caller, current_password: str, new_password: str) -> None:
@@ -390,7 +343,8 @@ def _find_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def _find_by_login(identifier: str) -> User | None:
+def find_by_login(identifier: str) -> User | None:
+    """The account an email or username names (a login's identifier), if any."""
     return db.session.scalar(
         select(User).where(
             or_(

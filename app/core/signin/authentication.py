@@ -1,20 +1,30 @@
-"""Sign-up and login: an account check followed by a new session."""
+"""Sign-up and login with a password, on any face: the password checked against the login
+budgets (charged here, before the check: app/core/attempts.py), an imported hash upgraded,
+the second factor asked for where the face has a second step, and the session opened."""
 
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import update
 
+from app.core import attempts
 from app.core.accounts import accounts
 from app.core.audit import audit
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidCredentialsError
 from app.core.factors import second_factor
+from app.core.identities import normalize_username
 from app.core.mailbox import mailed_tokens
 from app.core.models import User
+from app.core.passwords.security import burn_password_check
+from app.core.passwords.security import check_password
+from app.core.passwords.security import hash_password
 from app.core.sessions import sessions
 from app.core.sessions.sessions import ClientInfo
 from app.core.sessions.sessions import SignedIn
 from app.core.tokens.tokens import TokenPolicy
+from app.database import db
+from app.database import rows_changed
 
 
 @dataclass(frozen=True)
@@ -55,7 +65,7 @@ def log_in(
     """A password login on ``dialect``'s face; an account with a second factor gets an
     mfaToken where the face has a ``second_step``, and bad credentials where it has none."""
     try:
-        user = accounts.authenticate(identifier=identifier, password=password)
+        user = authenticate(identifier=identifier, password=password)
     except InvalidCredentialsError as error:
         audit.record(event="login", outcome="failure", user_id=error.user_id)
         raise
@@ -71,3 +81,45 @@ def _signed_in(
     return sessions.complete_sign_in(
         user=user, dialect=dialect, policy=policy, client=client, event=event
     )
+
+
+def authenticate(*, identifier: str, password: str) -> User:
+    """The active user with this email or username and password.
+
+    Unknown, inactive and wrong-password answers are one error after one password check,
+    so neither the answer nor its time tells which accounts exist.
+    """
+    user = accounts.find_by_login(identifier)
+    attempt = attempts.reserve_credential_check(
+        account=f"user:{user.id}" if user else f"name:{normalize_username(identifier)}"
+    )
+    if user is None:
+        burn_password_check(password)
+        raise InvalidCredentialsError()
+    check = check_password(user.password_hash, password)
+    if not check.matches or not user.is_active:
+        raise InvalidCredentialsError(user_id=user.id)
+    attempt.succeeded()
+    if check.outdated:
+        _upgrade_password_hash(user, password, check.format_name)
+    return user
+
+
+def _upgrade_password_hash(user: User, password: str, old_format: str) -> None:
+    """Replace an imported or outdated hash by the service's own. Conditional on the hash
+    still being the one checked, so a password reset racing this login is never undone."""
+    old_hash, new_hash = user.password_hash, hash_password(password)
+    changed = rows_changed(
+        update(User)
+        .where(User.id == user.id, User.password_hash == old_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if changed:
+        audit.record(
+            event="password_upgraded",
+            outcome="success",
+            user_id=user.id,
+            details={"from": old_format},
+        )

@@ -66,12 +66,12 @@ def test_post_login_error_401_invalid_credentials(client, staff_admin, username)
 
 
 def test_post_login_error_500_login_failed(client, monkeypatch):
-    from app.core.accounts import accounts
+    from app.core.signin import authentication
 
     def broken(**_kwargs):
         raise RuntimeError("database exploded")
 
-    monkeypatch.setattr(accounts, "authenticate", broken)
+    monkeypatch.setattr(authentication, "authenticate", broken)
 
     response = _login(client, "admin")
 

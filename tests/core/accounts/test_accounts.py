@@ -16,6 +16,7 @@ from app.core.passwords import security
 from app.core.sessions import refreshes
 from app.core.sessions import sessions
 from app.core.sessions.callers import find_caller
+from app.core.signin import authentication
 from app.core.tokens.tokens import decode_any_token
 from app.database import db
 from tests.core.sessions.test_sessions import POLICY
@@ -81,7 +82,7 @@ def test_register_user_as_admin_needs_the_whitelist(app, app_context):
 def test_authenticate_accepts_email_in_any_case_or_username(app_context, identifier):
     user = make_user(email="login@example.com", username="login_name")
 
-    assert accounts.authenticate(identifier=identifier, password=PASSWORD) == user
+    assert authentication.authenticate(identifier=identifier, password=PASSWORD) == user
 
 
 def test_authenticate_an_unknown_account_still_runs_one_password_check(app_context, monkeypatch):
@@ -92,7 +93,7 @@ def test_authenticate_an_unknown_account_still_runs_one_password_check(app_conte
     )
 
     with pytest.raises(InvalidCredentialsError):
-        accounts.authenticate(identifier="ghost@example.com", password=PASSWORD)
+        authentication.authenticate(identifier="ghost@example.com", password=PASSWORD)
 
     assert len(checks) == 1
 
@@ -100,11 +101,11 @@ def test_authenticate_an_unknown_account_still_runs_one_password_check(app_conte
 def test_authenticate_refuses_wrong_password_and_inactive_user_alike(app_context):
     user = make_user()
     with pytest.raises(InvalidCredentialsError) as wrong:
-        accounts.authenticate(identifier=user.email, password="wrong password")
+        authentication.authenticate(identifier=user.email, password="wrong password")
     user.is_active = False
     db.session.commit()
     with pytest.raises(InvalidCredentialsError) as inactive:
-        accounts.authenticate(identifier=user.email, password=PASSWORD)
+        authentication.authenticate(identifier=user.email, password=PASSWORD)
 
     assert wrong.value.message == inactive.value.message
 
@@ -119,9 +120,9 @@ def test_change_password_keeps_the_calling_session_and_ends_the_others(app_conte
         caller=caller, current_password=PASSWORD, new_password="a brand new secret"
     )
 
-    assert accounts.authenticate(identifier=user.email, password="a brand new secret") == user
+    assert authentication.authenticate(identifier=user.email, password="a brand new secret") == user
     with pytest.raises(InvalidCredentialsError):
-        accounts.authenticate(identifier=user.email, password=PASSWORD)
+        authentication.authenticate(identifier=user.email, password=PASSWORD)
     assert refreshes.rotate_refresh(refresh_token=kept.refresh_token, policy=POLICY)
     with pytest.raises(Exception, match="revoked"):
         refreshes.rotate_refresh(refresh_token=other.refresh_token, policy=POLICY)
@@ -135,7 +136,7 @@ def test_change_password_with_a_wrong_current_password_changes_nothing(app_conte
             caller=signed_in_caller(user), current_password="nope nope", new_password="x" * 12
         )
 
-    assert accounts.authenticate(identifier=user.email, password=PASSWORD) == user
+    assert authentication.authenticate(identifier=user.email, password=PASSWORD) == user
 
 
 def test_list_users_pages_in_id_order(app_context):
