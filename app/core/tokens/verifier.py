@@ -1,23 +1,17 @@
 """Checking a token this service signed: one parse, one signature check, the service's rules.
 
-Every token the service accepts passes through ``TokenVerifier.decode``. It reads the
-compact JWS (RFC 7515 7.1) itself, strictly: three base64url segments of the URL-safe
-alphabet, canonical encoding, no padding, JSON objects in the header and payload. The
-signature is checked with one of the service's own keys, picked by ``kid`` among those loaded
-at startup (app/core/tokens/keys.py), by PyJWT's algorithm for that key only: the header's
-``alg`` must agree with the key, never choose it, and a key never comes from the token
-(``jku``, ``x5u`` and ``jwk`` are not looked at). Then ``exp``/``nbf``/``iat``, ``iss`` and
-``aud``, and the shape the service itself mints (RFC 8725). Reading the token here rather
-than through ``jwt.decode`` is what an authenticated request can afford: PyJWT's general
-decode spends most of its time on options and checks this service never varies
-(docs/benchmarks.md), and tests/core/tokens/test_verifier.py holds this reader to PyJWT's
-verdict on generated tokens.
+Every token the service accepts passes through ``TokenVerifier.decode``. joserfc reads the
+compact JWS (RFC 7515 7.1), strictly: three segments of unpadded, canonical base64url, JSON
+objects, bounded sizes, registered header members of the right types. The signature is
+checked with one of the service's own keys, picked by ``kid`` among those loaded at startup
+(app/core/tokens/keys.py): the header's ``alg`` must agree with the key, never choose it, and
+a key never comes from the token (``jku``, ``x5u`` and ``jwk`` are not looked at). Then the
+service's own rules (RFC 8725): the header's ``typ``, no critical extension, the shape the
+service mints, ``exp``/``nbf``/``iat``, ``iss`` and ``aud``. tests/core/tokens/test_verifier.py
+holds this reading to PyJWT's verdict on generated tokens.
 """
 
-import base64
-import binascii
 import json
-import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +22,15 @@ from typing import cast
 
 from flask import Flask
 from flask import current_app
+from joserfc.errors import JoseError
+from joserfc.jwa import EdDSAAlgorithm
+from joserfc.jwk import GuestProtocol
+from joserfc.jwk import JWKRegistry
+from joserfc.jwk import Key
+from joserfc.jwk import KeyParameters
+from joserfc.jwk import OctKey
+from joserfc.jws import JWSRegistry
+from joserfc.jws import deserialize_compact
 
 from app.core import clock
 from app.core.errors import TokenExpiredError
@@ -42,7 +45,23 @@ MAX_TOKEN_CHARS = 8192
 MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
 _NUMERIC_DATES = ("exp", "iat")
 _EXTENSION_KEY = "authsvc.token_verifier"
-_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+
+
+class _EdDSAAsPyJWTWritesIt(EdDSAAlgorithm):
+    """RFC 9864 deprecates "EdDSA" for the fully specified "Ed25519"; the service's tokens
+    say "EdDSA" because PyJWT, which signs them, writes that, so joserfc's warning about the
+    name would be raised on every token and tells an operator nothing they can change."""
+
+    security_warning = ""  # joserfc warns when this is not empty
+
+
+class _ServiceTokens(JWSRegistry):
+    algorithms = {  # noqa: RUF012 (joserfc reads its algorithms from the class)
+        **JWSRegistry.algorithms,
+        "EdDSA": _EdDSAAsPyJWTWritesIt(),
+    }
+    # The longest signature of the keys the service loads: RS256 with an 8192-bit key.
+    max_signature_length = 1400
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,8 @@ class TokenVerifier:
     # How many verified tokens each worker remembers; 0 checks every signature every time.
     cache_size: int = 0
     _remembered_payload: Callable[[str], bytes] = field(init=False, repr=False, compare=False)
+    _jose_keys: Mapping[str, Key] = field(init=False, repr=False, compare=False)
+    _registry: JWSRegistry = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A signature check is the costliest step of a request (ES256: about 150 us). A token
@@ -65,6 +86,10 @@ class TokenVerifier:
         if self.cache_size:
             signed_payload = lru_cache(maxsize=self.cache_size)(signed_payload)
         object.__setattr__(self, "_remembered_payload", signed_payload)
+        jose_keys = {kid: _jose_key(key) for kid, key in self.keys.items()}
+        algorithms = sorted({key.algorithm for key in self.keys.values()})
+        object.__setattr__(self, "_jose_keys", jose_keys)
+        object.__setattr__(self, "_registry", _ServiceTokens(algorithms=algorithms))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], keys: KeySet) -> "TokenVerifier":
@@ -95,15 +120,22 @@ class TokenVerifier:
     def _signed_payload(self, raw: str) -> bytes:
         """The payload of a well-formed token signed by one of the keys, as bytes (a third
         of the memory the claims take once parsed)."""
-        signing_input, header, payload, signature = _parse_compact(raw)
+        if len(raw) > MAX_TOKEN_CHARS:
+            raise TokenInvalidError()
+        try:
+            return deserialize_compact(raw, self._key_named_by, registry=self._registry).payload
+        except (JoseError, ValueError) as error:
+            raise TokenInvalidError() from error
+
+    def _key_named_by(self, token: GuestProtocol) -> Key:
+        """The key the header's ``kid`` names (the signing key when it names none); the key
+        decides the algorithm, the header's ``alg`` must only agree with it."""
+        header = token.headers()
         kid = header.get("kid", self.default_kid)
         key = self.keys.get(kid) if isinstance(kid, str) else None
-        # The key decides the algorithm; the header's alg must only agree with it.
         if key is None or header.get("alg") != key.algorithm or _header_problem(header):
             raise TokenInvalidError()
-        if not key.verifier.verify(signing_input, key.key, signature):
-            raise TokenInvalidError()
-        return payload
+        return self._jose_keys[key.kid]
 
     def _is_for_us(self, claims: dict[str, Any]) -> bool:
         """RFC 7519 4.1.3: with audiences configured, the token must name one of them;
@@ -125,29 +157,6 @@ def token_verifier() -> TokenVerifier:
     return cast(TokenVerifier, current_app.extensions[_EXTENSION_KEY])
 
 
-def _parse_compact(raw: str) -> tuple[bytes, dict[str, Any], bytes, bytes]:
-    """The signing input, header, payload bytes and signature of a compact JWS."""
-    parts = _COMPACT_JWS.fullmatch(raw) if len(raw) <= MAX_TOKEN_CHARS else None
-    if parts is None:
-        raise TokenInvalidError()
-    header_segment, payload_segment, signature_segment = parts.groups()
-    header = _json_object(_base64url(header_segment))
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
-    return signing_input, header, _base64url(payload_segment), _base64url(signature_segment)
-
-
-def _base64url(segment: str) -> bytes:
-    """Unpadded base64url, refusing a non-canonical encoding (other bits in the last
-    character decode to the same bytes: one token must have one spelling)."""
-    try:
-        decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError) as error:
-        raise TokenInvalidError() from error
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment.encode("ascii"):
-        raise TokenInvalidError()
-    return decoded
-
-
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
         value = json.loads(data)
@@ -156,6 +165,14 @@ def _json_object(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TokenInvalidError()
     return value
+
+
+def _jose_key(key: VerificationKey) -> Key:
+    """The key as joserfc holds it, bound to its one algorithm."""
+    parameters: KeyParameters = {"alg": key.algorithm, "kid": key.kid}
+    if key.public_jwk is None:
+        return OctKey.import_key(key.key, parameters)
+    return JWKRegistry.import_key(dict(key.public_jwk), parameters=parameters)
 
 
 def _header_problem(header: dict[str, Any]) -> str | None:
