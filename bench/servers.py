@@ -97,17 +97,17 @@ def migrate(env: dict[str, str]) -> None:
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], log: Path, *options: str, target: str = "wsgi:app"
+    env: dict[str, str], log: Path, *options: str, target: str = "wsgi:app", root: Path = ROOT
 ) -> Iterator[Server]:
-    """gunicorn serving ``target`` with the project's gunicorn.conf.py; ``options`` override
-    it."""
+    """gunicorn serving ``target`` of the checkout at ``root`` (this one by default) with its
+    gunicorn.conf.py; ``options`` override it."""
     port = _free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
         "--bind", f"127.0.0.1:{port}", *options, target,
     ]  # fmt: skip
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
     server = Server(url=f"http://127.0.0.1:{port}", process=process)
     try:
         _wait_until_serving(server)

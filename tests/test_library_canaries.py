@@ -1,17 +1,22 @@
 """Canaries for the private or half-public library APIs the service leans on. Each fails with
 a message that names what changed and where the service depends on it, so that an upgrade of
-Flask-Limiter or SQLAlchemy cannot silently bring back a cost or break a behaviour.
+Flask-Limiter, SQLAlchemy or joserfc cannot silently bring back a cost or break a behaviour.
 (flask-jwt-extended is wired through its public loaders only: no canary is needed there.)
 """
 
 import inspect
+import warnings
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 
+import jwt
 import pytest
 from flask import Flask
 from flask_limiter import Limiter
+from joserfc.errors import ExceededSizeError
+from joserfc.errors import SecurityWarning
+from joserfc.jws import JWSRegistry
 from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
@@ -21,6 +26,11 @@ from sqlalchemy.types import TypeEngine
 from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
+from app.core.tokens.keys import ASYMMETRIC_ALGORITHMS
+from app.core.tokens.keys import generate_private_key
+from app.core.tokens.keys import public_key_entry
+from app.core.tokens.verifier import TokenVerifier
+from app.core.tokens.verifier import _ServiceTokens
 from app.extensions import DecoratorLimiter
 
 OVERRIDE = "app/extensions.py DecoratorLimiter overrides it"
@@ -128,3 +138,32 @@ def test_canary_sqlalchemy_processors_round_trip_an_aware_datetime(dialect):
         f"SQLAlchemy's bind and result processors of UTCDateTime on {dialect.name} no longer "
         f"round-trip an aware datetime; {DIRECT}"
     )
+
+
+def test_canary_joserfc_reads_the_algorithms_and_signature_bound_from_the_registry_class():
+    """The verifier's registry (app/core/tokens/verifier.py) overrides two class attributes
+    of joserfc's JWSRegistry: its EdDSA without the RFC 9864 name warning, and a signature
+    bound that fits an 8192-bit RSA key's (1,366 characters)."""
+    ours, stock = _ServiceTokens(algorithms=["EdDSA"]), JWSRegistry(algorithms=["EdDSA"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.get_alg("EdDSA")
+    with pytest.warns(SecurityWarning):
+        stock.get_alg("EdDSA")
+    ours.validate_signature_size(b"A" * 1366)
+    with pytest.raises(ExceededSizeError):
+        stock.validate_signature_size(b"A" * 1366)
+
+
+@pytest.mark.parametrize("algorithm", ASYMMETRIC_ALGORITHMS)
+def test_canary_joserfc_verifies_what_pyjwt_signs_with_each_asymmetric_algorithm(algorithm):
+    private_key = generate_private_key(algorithm)
+    entry = public_key_entry(private_key.public_key())
+    verifier = TokenVerifier(keys={entry.kid: entry}, default_kid=entry.kid, leeway=0)
+    moment = int(datetime.now(UTC).timestamp())
+    claims = {"type": "client", "sub": "c", "jti": "j", "iat": moment, "exp": moment + 60}
+    token = jwt.encode(claims, private_key, algorithm=algorithm, headers={"kid": entry.kid})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert verifier.decode(token) == claims, f"joserfc refuses PyJWT's {algorithm} token"
