@@ -143,7 +143,7 @@ def _server_starter(database_kind: str, tmp_path: Path) -> Iterator[Callable[...
     with new_database(database_kind, tmp_path) as database_url:
 
         def start(**settings: str) -> LiveServer:
-            port = _free_port()
+            port = free_port()
             settings = {
                 name: value.replace("{port}", str(port)) for name, value in settings.items()
             }
@@ -178,7 +178,7 @@ def _server_starter(database_kind: str, tmp_path: Path) -> Iterator[Callable[...
         def _serve(server: LiveServer) -> None:
             server.process = _spawn_gunicorn(server)
             processes.append(server.process)
-            _wait_until_serving(server.url, server.process)
+            wait_until_serving(server.url, server.process)
 
         start.database_url = database_url  # type: ignore[attr-defined]
         start.restart = restart  # type: ignore[attr-defined]
@@ -214,7 +214,7 @@ def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
         return subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=out, stderr=err)
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         assert process.poll() is None, "gunicorn exited during startup"
@@ -226,7 +226,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"gunicorn did not answer on {url} in {START_TIMEOUT_SECONDS}s")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
