@@ -178,6 +178,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     # If Redis fails at run time, each worker keeps limiting on its own rather than failing.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # While Redis does not answer, each worker keeps the budgets itself and tries Redis again
+    # after this many seconds.
+    AUTH_RATELIMIT_STORAGE_RETRY_SECONDS = _env_int("AUTH_RATELIMIT_STORAGE_RETRY_SECONDS", 30)
     RATELIMIT_STORAGE_OPTIONS: ClassVar[dict[str, Any]] = {
         "socket_connect_timeout": 2,
         "socket_timeout": 2,

@@ -101,7 +101,9 @@ def autocommit_bind(database_uri: str) -> dict[str, Any]:
 
 def _check_rate_limit_storage(app: Flask) -> None:
     """Budgets are never silently per process in production: there the storage must be
-    named, and a Redis that is named but does not answer stops startup."""
+    named. A Redis that is named but does not answer is an outage, not a configuration error:
+    the service starts (and migrates) with a warning, keeps the budgets per process, and
+    shares them again when Redis answers."""
     uri = app.config["RATELIMIT_STORAGE_URI"]
     if not uri and app.config["APP_ENV"] != "production":
         app.config["RATELIMIT_STORAGE_URI"] = uri = MEMORY_STORAGE
@@ -115,11 +117,11 @@ def _check_rate_limit_storage(app: Flask) -> None:
     client = redis.Redis.from_url(uri, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
-    except redis.RedisError as error:
-        raise ConfigurationError(
-            "RATELIMIT_STORAGE_URI points at a Redis that does not answer; start it or fix "
-            "the address"
-        ) from error
+    except redis.RedisError:
+        app.logger.warning(
+            "WARNING: RATELIMIT_STORAGE_URI points at a Redis that does not answer: the "
+            "budgets are per process until it does. Start it or fix the address."
+        )
     finally:
         client.close()
 

@@ -38,7 +38,6 @@ from app.core.budget_windows import RedisWindows
 from app.core.budget_windows import WindowCounters
 from app.core.errors import TooManyAttemptsError
 
-STORAGE_RETRY_SECONDS = 30
 _EXTENSION = "attempt_budgets"
 logger = logging.getLogger(__name__)
 
@@ -141,8 +140,13 @@ class Budgets:
     def _storage_failed(self) -> WindowCounters:
         # Limits held per process rather than none; the shared storage is tried again
         # after a while.
-        logger.warning("Rate-limit storage unreachable: budgets are per process for now")
-        self._storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+        retry_seconds = self.app.config["AUTH_RATELIMIT_STORAGE_RETRY_SECONDS"]
+        logger.warning(
+            "Rate-limit storage unreachable: budgets are per process for now; Redis is tried "
+            "again in %s s",
+            retry_seconds,
+        )
+        self._storage_down_until = time.monotonic() + retry_seconds
         return self._fallback
 
 

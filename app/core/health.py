@@ -15,10 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import db
 
 OK = "ok"
+# Redis holds budgets every host shares, not this host's ability to serve: while it is down
+# the budgets are kept per process, so it never makes a host unready.
+DEGRADED = "degraded"
 
 
 def readiness(*, migrations_dir: Path) -> dict[str, str]:
-    """Each dependency's state: "ok" or a short reason. Never raises."""
+    """Each dependency's state: "ok", "degraded" or a short reason. Never raises."""
     checks = {"database": OK, "migrations": OK}
     try:
         current = _current_revision()
@@ -59,10 +62,18 @@ def _redis_state() -> str | None:
     try:
         client.ping()
     except redis.RedisError:
-        return "unavailable"
+        return DEGRADED
     finally:
         client.close()
     return OK
+
+
+def is_ready(checks: dict[str, str]) -> bool:
+    """Ready while every dependency of this host is "ok"; a degraded Redis leaves it ready."""
+    return all(
+        state in (OK, DEGRADED) if name == "redis" else state == OK
+        for name, state in checks.items()
+    )
 
 
 @cache

@@ -54,6 +54,24 @@ def test_readyz_checks_redis_when_it_stores_the_rate_limits(database_url, seed_r
     assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok", "redis": "ok"}
 
 
+def test_readyz_stays_ready_and_says_degraded_while_redis_does_not_answer(database_url, seed_rows):
+    """Redis holds budgets every host shares: its outage must not drain every host at once."""
+    from tests.conftest import make_app
+
+    app = make_app(database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    try:
+        response = app.test_client().get("/readyz")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "redis": "degraded"},
+    }
+
+
 def test_health_endpoints_are_not_rate_limited(app, client):
     app.config["AUTH_RATELIMIT_CREDENTIALS_PER_IP"] = "1 per minute"
 
