@@ -38,11 +38,12 @@ preload_app = True
 # Several servers may share a host (and the test suite starts many): no shared control socket.
 control_socket_disable = True
 
-# Access log: method and path only (no query string, no Referer), so a token that a client
-# wrongly puts in a URL is never written down; the User-Agent is kept, quoted and escaped.
-# GUNICORN_ACCESS_LOG=0 turns it off where a reverse proxy writes one already.
+# gunicorn's error and access lines are JSON, one object a line, like the service's own
+# (app/logs.py). Access lines hold method and path only (no query string, no Referer), so a
+# token that a client wrongly puts in a URL is never written down, and the request id.
+# GUNICORN_ACCESS_LOG=0 turns them off where a reverse proxy writes one already.
+logger_class = "app.logs.GunicornJsonLogger"
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 

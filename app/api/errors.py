@@ -19,6 +19,7 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
+from app.api.request_ids import current_request_id
 from app.core import outages
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidInputError
@@ -150,11 +151,23 @@ def _render_unexpected(exception: Exception) -> Response:
         current_app.logger.warning(
             "Database unavailable", exc_info=exception, extra={"fields": fields}
         )
-        response = render_error(ServiceUnavailableError())
+        response = with_request_id(render_error(ServiceUnavailableError()))
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
     current_app.logger.error("Unhandled error", exc_info=exception, extra={"fields": fields})
-    return render_error(InternalError())
+    return with_request_id(render_error(InternalError()))
+
+
+def with_request_id(response: Response) -> Response:
+    """A 5xx body names the request, so the failure can be found in the logs: in
+    ``details.requestId`` where the face's errors carry details (the blog API), else as a
+    ``requestId`` member beside the face's own fields."""
+    body = response.get_json(silent=True)
+    if isinstance(body, dict):
+        details = body.get("details")
+        (details if isinstance(details, dict) else body)["requestId"] = current_request_id()
+        response.set_data(current_app.json.dumps(body))
+    return response
 
 
 def _render_plain(error: AuthServiceError) -> Response:

@@ -78,7 +78,10 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback(app, client, mo
     )
 
     assert response.status_code == 500
-    assert response.get_json() == blog_error("InternalServerError", "Internal server error.")
+    request_id = response.headers["X-Request-ID"]
+    assert response.get_json() == blog_error(
+        "InternalServerError", "Internal server error.", details={"requestId": request_id}
+    )
     assert b"secret internals" not in response.data
 
 

@@ -1,4 +1,4 @@
-"""Log lines never carry secrets, SQL or tracebacks, and cannot be forged
+"""Log lines never carry secrets, SQL or a traceback's paths and source, and cannot be forged
 (OWASP ASVS 5 V16.2.5, V16.4.1)."""
 
 import json
@@ -21,13 +21,18 @@ def test_a_newline_in_a_value_cannot_forge_a_second_line():
     assert json.loads(line)["message"].startswith("login failed for mallory\n")
 
 
-def test_an_exception_is_named_by_its_type_only_outside_development():
+def test_an_exception_is_named_by_its_type_and_frames_only_outside_development():
     try:
         raise ValueError("SELECT password_hash FROM users WHERE email = 'a@b.co'")
     except ValueError as error:
         line = JsonFormatter(with_traceback=False).format(_record("Unhandled error", exc=error))
+        raised_at = error.__traceback__.tb_lineno
 
     assert json.loads(line)["error"] == "ValueError"
+    assert json.loads(line)["traceback"] == [
+        "tests.security.test_logs:"
+        f"test_an_exception_is_named_by_its_type_and_frames_only_outside_development:{raised_at}"
+    ]
     assert "SELECT" not in line
     assert "Traceback" not in line
     assert ".py" not in line
