@@ -2,12 +2,13 @@
 
 Environment: HOST and PORT (bind), WEB_CONCURRENCY (workers; default one per CPU, at least 2),
 GUNICORN_THREADS (threads per worker, default 4), GUNICORN_ACCESS_LOG (0: none, where a proxy
-writes one), GUNICORN_REUSE_PORT (1: a socket per worker, the production default; 0: one shared
-socket).
+writes one), GUNICORN_REUSE_PORT (1: a socket per worker, the production default where the
+kernel migrates queued connections; 0: one shared socket).
 """
 
 import multiprocessing
 import os
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # One worker per CPU, each with threads to cover its database and Redis waits: `make bench`
@@ -16,16 +17,31 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or max(multiprocessing.cpu_count(), 2))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections
+# Each worker may listen on its own SO_REUSEPORT socket, so the kernel spreads new connections
 # evenly over the workers. On one shared socket, a burst of keep-alive connections (a proxy's
 # pool, a load test) could all be accepted by whichever worker woke first and stay there:
 # `make bench` saw all 16 of wrk's connections on one worker in a third of its runs, which then
 # served at half the server's rate with the other worker idle (docs/benchmarks.md). The cost:
-# a connection still queued at a worker that is stopping is reset rather than served by
-# another; and a second server started on the same port by the same user shares it silently
-# instead of failing, so outside production (`make run`) the one shared socket stays the
-# default. GUNICORN_REUSE_PORT=1 or 0 decides either way.
-_reuse_port_default = "1" if os.environ.get("APP_ENV", "production") == "production" else "0"
+# when a worker stops (a reload with `kill -HUP`, a restart after max requests), connections
+# still queued at its socket are reset, unless the kernel hands them to a sibling socket
+# (Linux 5.14+, sysctl net.ipv4.tcp_migrate_req=1): a reload under wrk failed 2 to 7 requests
+# in 8 s without it and none with it (tests/e2e/test_reload_under_load.py). So production uses
+# per-worker sockets where the kernel migrates queued connections, and the one shared socket
+# (which loses nothing on reload) elsewhere; outside production (`make run`) the shared socket
+# stays, since a second server started on the same port by the same user would share it
+# silently instead of failing. GUNICORN_REUSE_PORT=1 or 0 decides either way.
+_MIGRATE_REQUESTS = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+
+
+def _kernel_migrates_queued_connections() -> bool:
+    try:
+        return _MIGRATE_REQUESTS.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+_production = os.environ.get("APP_ENV", "production") == "production"
+_reuse_port_default = "1" if _production and _kernel_migrates_queued_connections() else "0"
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", _reuse_port_default) == "1"
 timeout = 30
 graceful_timeout = 20

@@ -73,6 +73,9 @@ def service_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         "AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP": UNREACHABLE_LIMIT,
         "AUTH_RATELIMIT_REFRESH_PER_IP": UNREACHABLE_LIMIT,
         "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        # A socket per worker, as on a host set up as deploy guidance says (sysctl
+        # net.ipv4.tcp_migrate_req=1): one shared socket can leave a worker idle.
+        "GUNICORN_REUSE_PORT": "1",
         # Production refuses to start without it while TOTP is on.
         "AUTH_MFA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }

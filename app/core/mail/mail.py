@@ -1,4 +1,5 @@
-"""Outgoing mail: plain-text messages through the backend ``MAIL_URL`` names.
+"""Outgoing mail: plain-text messages, each with its Date and Message-ID, through the backend
+``MAIL_URL`` names.
 
 - ``smtp://user:password@host:port`` (``?starttls=true`` to upgrade the connection) and
   ``smtps://...`` (TLS from the first byte) send through an SMTP server;
@@ -19,12 +20,17 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
+from email.utils import parseaddr
 from typing import Protocol
 from typing import cast
 from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlparse
+from uuid import uuid4
 
 from flask import Flask
 from flask import Response
@@ -32,6 +38,7 @@ from flask import after_this_request
 from flask import current_app
 from flask import has_request_context
 
+from app.core import clock
 from app.core.configuration import ConfigurationError
 from app.core.process_queue import ProcessQueue
 
@@ -48,6 +55,20 @@ class Message:
     to: str
     subject: str
     body: str
+    # Fixed when the message is written, so every delivery attempt of it carries the same
+    # Date and Message-ID (RFC 5322 3.6.1, 3.6.4) and a retry is recognisable as one mail.
+    written_at: datetime = field(default_factory=clock.utcnow)
+    message_id: str = field(default_factory=lambda: uuid4().hex)
+
+    def headers(self, sender: str) -> dict[str, str]:
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        return {
+            "From": sender,
+            "To": self.to,
+            "Subject": self.subject,
+            "Date": format_datetime(self.written_at),
+            "Message-ID": f"<{self.message_id}@{domain}>",
+        }
 
 
 class Backend(Protocol):
@@ -66,9 +87,8 @@ class SmtpBackend:
 
     def deliver(self, message: Message, sender: str) -> None:
         email = EmailMessage()
-        email["From"] = sender
-        email["To"] = message.to
-        email["Subject"] = message.subject
+        for name, value in message.headers(sender).items():
+            email[name] = value
         email.set_content(message.body)
         connection = self._connect()
         try:

@@ -13,6 +13,7 @@ from app.core.mail.mail import Mailer
 from app.core.mail.mail import Message
 from app.core.mail.mail import SmtpBackend
 from app.core.mail.mail import backend_from_url
+from tests.mailbox import Mailbox
 from tests.signing import TEST_MFA_KEY
 from tests.signing import TEST_SECRET
 
@@ -111,3 +112,23 @@ def test_a_failing_job_is_logged_and_the_sender_thread_lives_on(tmp_path, capsys
     assert mailer.flush(timeout=5)
     assert backend.sent == ["next"]
     assert '"message": "Mail job failed", "error": "RuntimeError"' in capsys.readouterr().err
+
+
+def test_a_mail_carries_a_date_and_one_message_id_on_every_attempt():
+    """RFC 5322 3.6.1 and 3.6.4: the origination date and a unique id, the id fixed when the
+    message is written, so a retried delivery is recognisable as the same mail."""
+    mailbox = Mailbox().start()
+    try:
+        backend = backend_from_url(mailbox.url, timeout=5, logger=LOGGER)
+        message = Message(to="ada@example.com", subject="Reset", body="a link")
+        backend.deliver(message, "Auth Service <auth@mail.example.com>")
+        backend.deliver(message, "Auth Service <auth@mail.example.com>")
+        first, retried = mailbox.to("ada@example.com")
+    finally:
+        mailbox.stop()
+
+    assert first["Message-ID"] == retried["Message-ID"]
+    assert first["Message-ID"].endswith("@mail.example.com>")
+    assert first["Date"].datetime == message.written_at.replace(microsecond=0)
+    other = Message(to="ada@example.com", subject="Reset", body="a link")
+    assert other.message_id != message.message_id
