@@ -180,6 +180,7 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
     audit.record(
         event="password_change", outcome="success", user_id=user.id, session_id=caller.session_id
     )
+    second_factor.notify_owner(user_id=user.id, event="password_changed")
 
 
 def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:

@@ -67,6 +67,7 @@ _NOTICES = {
     "recovery_codes_regenerated": "New recovery codes were made for your account",
     "passkey_added": "A passkey was added to your account",
     "passkey_removed": "A passkey was removed from your account",
+    "password_changed": "The password of your account was changed",
 }
 _NOTICE_BODY = """{subject} ({email}).
 
@@ -446,7 +447,8 @@ def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None
 
 
 def notify_owner(*, user_id: int, event: str) -> None:
-    """Mail the account's owner that its factors changed (``event``), if it has an address."""
+    """Mail the account's owner that a way into it changed (``event``: a second factor, or its
+    password), if it has an address."""
     _notify(user_id, event)
 
 

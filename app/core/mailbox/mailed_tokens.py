@@ -132,6 +132,7 @@ def reset_password(*, token: str, password: str) -> None:
     sessions.end_user_sessions(user_id=user.id)
     db.session.commit()
     audit.record(event="password_reset", outcome="success", user_id=user.id)
+    second_factor.notify_owner(user_id=user.id, event="password_changed")
 
 
 def send_verification(*, user: User) -> None:

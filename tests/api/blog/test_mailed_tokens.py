@@ -249,3 +249,43 @@ def test_reset_also_verifies_the_email(client, owner, mailbox):
 
     db.session.expire_all()
     assert db.session.get(User, owner.id).email_verified_at is not None
+
+
+PASSWORD_CHANGED_SUBJECT = "The password of your account was changed"
+
+
+def test_the_owner_is_told_when_the_password_is_reset(client, owner, mailbox):
+    _forgot(client)
+    _reset(client, token_in(mailbox.wait_for("owner@example.com", RESET_SUBJECT)))
+
+    notice = mailbox.wait_for("owner@example.com", PASSWORD_CHANGED_SUBJECT)
+    assert "If this was not you" in notice.get_content()
+    assert NEW_PASSWORD not in notice.get_content()
+
+
+def test_the_owner_is_told_when_the_password_is_changed(client, owner, mailbox):
+    token = _login(client).get_json()["accessToken"]
+
+    changed = client.post(
+        f"{AUTH}/change-password",
+        json={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
+        headers=AuthActions.headers(token),
+    )
+
+    assert changed.status_code == 200
+    notice = mailbox.wait_for("owner@example.com", PASSWORD_CHANGED_SUBJECT)
+    assert NEW_PASSWORD not in notice.get_content()
+
+
+def test_a_refused_change_tells_nobody(client, owner, mailbox):
+    token = _login(client).get_json()["accessToken"]
+
+    refused = client.post(
+        f"{AUTH}/change-password",
+        json={"currentPassword": "not the password", "newPassword": NEW_PASSWORD},
+        headers=AuthActions.headers(token),
+    )
+
+    assert refused.status_code == 400
+    assert not [m for m in mailbox.to("owner@example.com")
+                if m["Subject"] == PASSWORD_CHANGED_SUBJECT]  # fmt: skip
