@@ -4,8 +4,6 @@ from types import ModuleType
 
 from flask import Flask
 from flask import Response
-from flask import g
-from flask import request
 from flask_cors import CORS
 
 from app.api import blog
@@ -18,7 +16,6 @@ from app.api import reference
 from app.api import staff
 from app.api import token_pair
 from app.api.errors import add_renderer
-from app.api.requests import client_info
 from app.core.configuration import ConfigurationError
 
 DIALECTS: dict[str, ModuleType] = {
@@ -56,22 +53,10 @@ def register_dialects(app: Flask) -> None:
         app.register_blueprint(reference.bp)
     if app.config["AUTH_SERVE_EXAMPLES"]:
         app.register_blueprint(examples.bp)
-    app.before_request(_remember_client)
     app.after_request(_protective_headers)
     if app.config["CORS_ORIGINS"]:
         # Exact origins only (checked at startup); credentials so the SPA can send cookies.
         CORS(app, origins=app.config["CORS_ORIGINS"], supports_credentials=True)
-
-
-# Blueprints that record no audit event: their requests skip reading the client's origin
-# (14-17 us of /healthz's 170 in-process; docs/benchmarks.md).
-_UNAUDITED_BLUEPRINTS = frozenset({"health", "jwks", "reference", "examples"})
-
-
-def _remember_client() -> None:
-    """Where the request comes from, for the audit log (the real IP, after ProxyFix)."""
-    if request.blueprint not in _UNAUDITED_BLUEPRINTS:
-        g.client_info = client_info()
 
 
 def _protective_headers(response: Response) -> Response:

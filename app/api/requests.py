@@ -11,7 +11,6 @@ from app.core.errors import InvalidInputError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenMissingError
 from app.core.identities import is_storable
-from app.core.sessions.sessions import ClientInfo
 
 
 def load_body(schema: Schema, *, message: str = "Validation failed.") -> dict[str, Any]:
@@ -57,10 +56,6 @@ def required_bearer_token() -> str:
     return token
 
 
-def client_info() -> ClientInfo:
-    return ClientInfo(user_agent=_printable(request.user_agent.string), ip=request.remote_addr)
-
-
 def _refuse_unstorable_text(data: Any) -> None:
     """NUL bytes and lone surrogates cannot be stored (PostgreSQL refuses both) and are
     never part of a real name, email or password: refuse them anywhere in the input."""
@@ -74,12 +69,6 @@ def _refuse_unstorable_text(data: Any) -> None:
             pending.extend(item)
         elif isinstance(item, str) and not is_storable(item):
             raise InvalidInputError("The request contains characters that are not allowed.")
-
-
-def _printable(text: str) -> str | None:
-    """A header value kept for display: no control characters, at most 512 characters."""
-    cleaned = "".join(ch for ch in text if ch.isprintable() and is_storable(ch))
-    return cleaned[:512] or None
 
 
 def _load(schema: Schema, data: dict[str, Any], message: str) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from app.api.blog.schemas import OidcTokenExchangeSchema
 from app.api.blog.views import COOKIE
 from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
-from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.audit.origin import current_client
 from app.core.configuration import frontend_url
 from app.core.errors import AuthServiceError
 from app.core.errors import EmailNotVerifiedError
@@ -52,7 +52,11 @@ def exchange_oidc_id_token(provider: str) -> Response:
     """A native app's sign-in with the ID token its provider's SDK obtained."""
     body = load_body(TOKEN_EXCHANGE_SCHEMA)
     signed_in = oidc.exchange_id_token(
-        provider=provider, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info(), **body
+        provider=provider,
+        dialect=DIALECT,
+        policy=policy_for("BLOG"),
+        client=current_client(),
+        **body,
     )
     return jsonify(SIGNED_IN_SCHEMA.dump(signed_in))
 
@@ -113,7 +117,7 @@ def finish_oidc_sign_in(provider: str) -> BaseResponse:
             sealed_flow=request.cookies.get(FLOW_COOKIE),
             dialect=DIALECT,
             policy=policy_for("BLOG"),
-            client=client_info(),
+            client=current_client(),
         )
     except MfaRequiredError as error:
         response = _to_frontend_login(fragment=_second_step_fragment(error))

@@ -15,8 +15,8 @@ from app.api.blog.schemas import SignedInSchema
 from app.api.blog.views import COOKIE
 from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
-from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.audit.origin import current_client
 from app.core.factors import passkeys
 from app.core.factors import second_factor
 from app.core.tokens.tokens import policy_for
@@ -77,6 +77,6 @@ def passkey_sign_in() -> Response:
         **load_body(SIGN_IN_SCHEMA),
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=client_info(),
+        client=current_client(),
     )
     return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)

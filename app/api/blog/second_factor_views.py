@@ -19,8 +19,8 @@ from app.api.blog.schemas import TotpEnrolmentSchema
 from app.api.blog.schemas import TotpOffSchema
 from app.api.blog.views import COOKIE
 from app.api.cookies import attach_refresh_cookie
-from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.audit.origin import current_client
 from app.core.factors import reauthentication
 from app.core.factors import second_factor
 from app.core.tokens.tokens import policy_for
@@ -89,7 +89,7 @@ def verify_second_factor() -> Response:
         recovery_code=data.get("recovery_code"),
         credential=data.get("credential"),
         policy=policy_for("BLOG"),
-        client=client_info(),
+        client=current_client(),
     )
     return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)
 

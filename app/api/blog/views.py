@@ -31,11 +31,11 @@ from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
 from app.api.origin import same_site_only
-from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.requests import load_query
 from app.core.accounts import accounts
 from app.core.audit import audit
+from app.core.audit.origin import current_client
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.identities import is_storable
@@ -83,7 +83,7 @@ def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(REGISTER_SCHEMA)
     registered = authentication.sign_up(
-        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=current_client()
     )
     if isinstance(registered, AwaitingVerification):
         return jsonify(REGISTERED_SCHEMA.dump(registered)), 201
@@ -100,7 +100,7 @@ def login() -> Response:
         **data,
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=client_info(),
+        client=current_client(),
         second_step=True,  # 403 MfaRequiredError, then POST /auth/mfa/verify
     )
     return attach_refresh_cookie(

@@ -14,8 +14,8 @@ from app.api.cookies import attach_refresh_cookie
 from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
 from app.api.origin import same_site_only
-from app.api.requests import client_info
 from app.api.requests import load_body
+from app.core.audit.origin import current_client
 from app.core.errors import RefreshTokenMissingError
 from app.core.sessions import refreshes
 from app.core.sessions import sessions
@@ -37,7 +37,7 @@ def login() -> Response:
     """Exchange username (or email) and password for an access token and a refresh cookie."""
     data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
-        **data, dialect=DIALECT, policy=policy_for("CMG"), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("CMG"), client=current_client()
     )
     tokens = signed_in.tokens
     return attach_refresh_cookie(jsonify(TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)

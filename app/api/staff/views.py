@@ -5,7 +5,6 @@ from flask import jsonify
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
-from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.staff import bp
 from app.api.staff.schemas import ChangePasswordSchema
@@ -13,6 +12,7 @@ from app.api.staff.schemas import CheckedSchema
 from app.api.staff.schemas import LoggedInSchema
 from app.api.staff.schemas import LoginSchema
 from app.core.accounts import accounts
+from app.core.audit.origin import current_client
 from app.core.sessions import sessions
 from app.core.signin import authentication
 from app.core.tokens.tokens import policy_for
@@ -32,7 +32,7 @@ def login() -> Response:
     """Exchange username and password for a 7-day token and the user's roles."""
     data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
-        **data, dialect=DIALECT, policy=policy_for("STAFF"), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("STAFF"), client=current_client()
     )
     return jsonify(LOGGED_IN_SCHEMA.dump(signed_in))
 

@@ -5,7 +5,6 @@ from flask import jsonify
 
 from app.api.auth import access_token_required
 from app.api.auth import current_caller
-from app.api.requests import client_info
 from app.api.requests import load_body
 from app.api.token_pair import bp
 from app.api.token_pair.schemas import MeSchema
@@ -14,6 +13,7 @@ from app.api.token_pair.schemas import PairSchema
 from app.api.token_pair.schemas import RefreshedSchema
 from app.api.token_pair.schemas import RefreshSchema
 from app.api.token_pair.schemas import VerifySchema
+from app.core.audit.origin import current_client
 from app.core.sessions import refreshes
 from app.core.sessions import sessions
 from app.core.signin import authentication
@@ -37,7 +37,7 @@ def obtain_pair() -> Response:
     """Exchange username and password for a refresh and an access token."""
     data = load_body(OBTAIN_SCHEMA)
     signed_in = authentication.log_in(
-        **data, dialect=DIALECT, policy=policy_for("TOKEN_PAIR"), client=client_info()
+        **data, dialect=DIALECT, policy=policy_for("TOKEN_PAIR"), client=current_client()
     )
     return jsonify(PAIR_SCHEMA.dump(signed_in.tokens))
 

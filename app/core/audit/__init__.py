@@ -1,5 +1,5 @@
-"""The audit log: recording an event and querying them (audit), and storing rows in batches
-off the request path (writer).
+"""The audit log: recording an event and querying them (audit), where a request comes from
+(origin), and storing rows in batches off the request path (writer).
 
 Imports the foundation only.
 """

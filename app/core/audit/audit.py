@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from flask import g
 from flask import has_request_context
 from flask import request
 from sqlalchemy import delete
@@ -21,6 +20,7 @@ from sqlalchemy import select
 
 from app.core import clock
 from app.core import roles
+from app.core.audit.origin import current_client
 from app.core.audit.writer import audit_writer
 from app.core.models import AuthEvent
 from app.database import db
@@ -170,12 +170,8 @@ def request_origin() -> dict[str, str | None]:
     """Where the request comes from, kept for work done after it answered."""
     if not has_request_context():
         return {"dialect": "cli", "ip": None, "user_agent": None}
-    client = g.get("client_info")
-    return {
-        "dialect": request.blueprint,
-        "ip": client.ip if client else request.remote_addr,
-        "user_agent": client.user_agent if client else None,
-    }
+    client = current_client()
+    return {"dialect": request.blueprint, "ip": client.ip, "user_agent": client.user_agent}
 
 
 def _log_fields(row: dict[str, Any]) -> dict[str, Any]:

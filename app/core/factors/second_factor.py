@@ -27,6 +27,7 @@ from sqlalchemy import update
 from app.core import attempts
 from app.core import clock
 from app.core.audit import audit
+from app.core.audit.origin import ClientInfo
 from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidMfaCodeError
 from app.core.errors import MfaRequiredError
@@ -50,7 +51,6 @@ from app.core.models import Passkey
 from app.core.models import User
 from app.core.sessions import sessions
 from app.core.sessions.callers import Caller
-from app.core.sessions.sessions import ClientInfo
 from app.core.sessions.sessions import SignedIn
 from app.core.tokens.tokens import AMR_MFA
 from app.core.tokens.tokens import AMR_OTP

@@ -31,6 +31,7 @@ from app.core import attempts
 from app.core import clock
 from app.core.accounts import accounts
 from app.core.audit import audit
+from app.core.audit.origin import ClientInfo
 from app.core.bounds import can_be_row_id
 from app.core.errors import AuthServiceError
 from app.core.errors import NotFoundError
@@ -48,7 +49,6 @@ from app.core.models import User
 from app.core.passwords.security import has_usable_password
 from app.core.sessions import sessions
 from app.core.sessions.callers import Caller
-from app.core.sessions.sessions import ClientInfo
 from app.core.sessions.sessions import SignedIn
 from app.core.tokens.tokens import AMR_MFA
 from app.core.tokens.tokens import TokenPolicy

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from app.core import attempts
 from app.core import clock
 from app.core.audit import audit
+from app.core.audit.origin import ClientInfo
 from app.core.errors import AuthServiceError
 from app.core.errors import EmailNotVerifiedError
 from app.core.errors import InvalidCredentialsError
@@ -43,14 +44,6 @@ from app.core.tokens.tokens import issue_tokens
 from app.core.tokens.tokens import proves_second_factor
 from app.database import db
 from app.database import rows_changed
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Where a sign-in comes from, kept on its session."""
-
-    user_agent: str | None
-    ip: str | None
 
 
 @dataclass(frozen=True)

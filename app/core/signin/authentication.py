@@ -10,6 +10,7 @@ from sqlalchemy import update
 from app.core import attempts
 from app.core.accounts import accounts
 from app.core.audit import audit
+from app.core.audit.origin import ClientInfo
 from app.core.errors import AuthServiceError
 from app.core.errors import InvalidCredentialsError
 from app.core.factors import second_factor
@@ -20,7 +21,6 @@ from app.core.passwords.security import burn_password_check
 from app.core.passwords.security import check_password
 from app.core.passwords.security import hash_password
 from app.core.sessions import sessions
-from app.core.sessions.sessions import ClientInfo
 from app.core.sessions.sessions import SignedIn
 from app.core.tokens.tokens import TokenPolicy
 from app.database import db
