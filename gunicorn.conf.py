@@ -8,7 +8,8 @@ kernel migrates queued connections; 0: one shared socket).
 
 import multiprocessing
 import os
-from pathlib import Path
+
+from app import sockets
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # One worker per CPU, each with threads to cover its database and Redis waits: `make bench`
@@ -30,18 +31,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # (which loses nothing on reload) elsewhere; outside production (`make run`) the shared socket
 # stays, since a second server started on the same port by the same user would share it
 # silently instead of failing. GUNICORN_REUSE_PORT=1 or 0 decides either way.
-_MIGRATE_REQUESTS = Path("/proc/sys/net/ipv4/tcp_migrate_req")
-
-
-def _kernel_migrates_queued_connections() -> bool:
-    try:
-        return _MIGRATE_REQUESTS.read_text().strip() == "1"
-    except OSError:
-        return False
-
-
 _production = os.environ.get("APP_ENV", "production") == "production"
-_reuse_port_default = "1" if _production and _kernel_migrates_queued_connections() else "0"
+_reuse_port_default = "1" if _production and sockets.kernel_migrates_queued_connections() else "0"
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", _reuse_port_default) == "1"
 timeout = 30
 graceful_timeout = 20

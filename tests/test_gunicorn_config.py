@@ -5,21 +5,31 @@ from pathlib import Path
 
 import pytest
 
+from app import sockets
+
 CONFIG = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 
 
 @pytest.mark.parametrize(
-    ("environment", "reuse_port"),
+    ("environment", "kernel_migrates", "reuse_port"),
     [
-        ({"APP_ENV": "production"}, True),
-        ({}, True),
-        ({"APP_ENV": "development"}, False),
-        ({"APP_ENV": "testing"}, False),
-        ({"APP_ENV": "production", "GUNICORN_REUSE_PORT": "0"}, False),
-        ({"APP_ENV": "development", "GUNICORN_REUSE_PORT": "1"}, True),
+        ({"APP_ENV": "production"}, "1", True),
+        ({}, "1", True),
+        ({"APP_ENV": "production"}, "0", False),
+        ({}, None, False),
+        ({"APP_ENV": "development"}, "1", False),
+        ({"APP_ENV": "testing"}, "1", False),
+        ({"APP_ENV": "production", "GUNICORN_REUSE_PORT": "0"}, "1", False),
+        ({"APP_ENV": "development", "GUNICORN_REUSE_PORT": "1"}, "0", True),
     ],
 )
-def test_each_worker_listens_on_its_own_socket_in_production(monkeypatch, environment, reuse_port):
+def test_each_worker_listens_on_its_own_socket_in_production_where_the_kernel_migrates(
+    monkeypatch, tmp_path, environment, kernel_migrates, reuse_port
+):
+    setting = tmp_path / "tcp_migrate_req"
+    if kernel_migrates is not None:
+        setting.write_text(f"{kernel_migrates}\n")
+    monkeypatch.setattr(sockets, "MIGRATE_REQUESTS", setting)
     monkeypatch.delenv("APP_ENV", raising=False)
     monkeypatch.delenv("GUNICORN_REUSE_PORT", raising=False)
     for name, value in environment.items():

@@ -219,7 +219,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         assert process.poll() is None, "gunicorn exited during startup"
         try:
-            requests.get(f"{url}/api/v1/ping", timeout=1)
+            requests.get(f"{url}/healthz", timeout=1)
             return
         except requests.ConnectionError:
             time.sleep(0.1)

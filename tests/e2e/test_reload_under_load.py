@@ -8,10 +8,10 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from app.sockets import kernel_migrates_queued_connections
 from bench.load import Load
 from bench.load import Scenario
 from bench.load import ensure_wrk
@@ -21,14 +21,6 @@ pytestmark = pytest.mark.e2e
 
 LOAD_SECONDS = 8
 RELOAD_AFTER_SECONDS = 3
-MIGRATE_REQUESTS = Path("/proc/sys/net/ipv4/tcp_migrate_req")
-
-
-def _kernel_migrates_queued_connections() -> bool:
-    try:
-        return MIGRATE_REQUESTS.read_text().strip() == "1"
-    except OSError:
-        return False
 
 
 def _worker_pids(master: int) -> set[int]:
@@ -41,7 +33,7 @@ def _worker_pids(master: int) -> set[int]:
     ids=["production-default", "one-shared-socket", "a-socket-per-worker"],
 )  # fmt: skip
 def test_a_reload_under_load_fails_no_request(start_server, sockets):
-    if sockets.get("GUNICORN_REUSE_PORT") == "1" and not _kernel_migrates_queued_connections():
+    if sockets.get("GUNICORN_REUSE_PORT") == "1" and not kernel_migrates_queued_connections():
         pytest.skip(
             "a socket per worker loses queued connections on reload unless the kernel migrates "
             "them: sysctl -w net.ipv4.tcp_migrate_req=1 (.ci/run sets it)"
