@@ -3,13 +3,53 @@
 Environment: HOST and PORT (bind), WEB_CONCURRENCY (workers; default one per CPU, at least 2),
 GUNICORN_THREADS (threads per worker, default 4), GUNICORN_ACCESS_LOG (0: none, where a proxy
 writes one), GUNICORN_REUSE_PORT (1: a socket per worker, the production default where the
-kernel migrates queued connections; 0: one shared socket).
+kernel migrates queued connections; 0: one shared socket), METRICS_PORT and METRICS_HOST
+(Prometheus metrics from the master, summed over the workers; default host 127.0.0.1).
 """
 
 import multiprocessing
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
-from app import sockets
+_METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+# Set in the master once its metrics directory is ready: a reload (kill -HUP) reads this file
+# again and must keep the directory, which the live workers still write to.
+_METRICS_MASTER = "AUTHSVC_METRICS_MASTER"
+_OWN_METRICS_DIRECTORY = "authsvc-metrics-"
+
+
+def _metrics_port() -> int | None:
+    raw = os.environ.get("METRICS_PORT", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        sys.exit("authsvc: refusing to start: METRICS_PORT must be a port number (1-65535)")
+    return int(raw)
+
+
+def _prepare_metrics_directory() -> None:
+    """An empty directory for the workers' values: the operator's PROMETHEUS_MULTIPROC_DIR,
+    emptied, or a new temporary one. It must be set before the app is imported below, for
+    prometheus-client chooses where it keeps values when it is imported."""
+    if os.environ.get(_METRICS_MASTER) == str(os.getpid()):
+        return
+    given = os.environ.get(_METRICS_DIRECTORY)
+    if given:
+        for leftover in Path(given).glob("*.db"):
+            leftover.unlink()
+    else:
+        os.environ[_METRICS_DIRECTORY] = tempfile.mkdtemp(prefix=_OWN_METRICS_DIRECTORY)
+    os.environ[_METRICS_MASTER] = str(os.getpid())
+
+
+_port_for_metrics = _metrics_port()
+if _port_for_metrics is not None:
+    _prepare_metrics_directory()
+
+from app import sockets  # noqa: E402 (after the metrics directory is chosen)
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 # One worker per CPU, each with threads to cover its database and Redis waits: `make bench`
@@ -57,3 +97,31 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Headers larger than this are refused by gunicorn itself, before the app sees them.
 limit_request_line = 8190
 limit_request_field_size = 16384
+
+
+def when_ready(server: object) -> None:
+    """Serve the metrics once the master listens; never on the public port."""
+    if _port_for_metrics is None:
+        return
+    from app import metrics_exporter
+
+    host = os.environ.get("METRICS_HOST", "127.0.0.1")
+    try:
+        metrics_exporter.serve(_port_for_metrics, host)
+    except OSError as error:
+        sys.exit(
+            f"authsvc: refusing to start: metrics on {host}:{_port_for_metrics}: {error.strerror}"
+        )
+
+
+def child_exit(server: object, worker: object) -> None:
+    if _port_for_metrics is not None:
+        from app import metrics_exporter
+
+        metrics_exporter.forget_worker(worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    directory = os.environ.get(_METRICS_DIRECTORY, "")
+    if _port_for_metrics is not None and Path(directory).name.startswith(_OWN_METRICS_DIRECTORY):
+        shutil.rmtree(directory, ignore_errors=True)

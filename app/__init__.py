@@ -12,6 +12,7 @@ from app.api import register_dialects
 from app.api.errors import register_error_handlers
 from app.api.jwt_callbacks import install_jwt_callbacks
 from app.api.request_ids import install_request_ids
+from app.api.request_metrics import install_request_metrics
 from app.cli import register_cli
 from app.core.attempts import install_attempt_budgets
 from app.core.audit.writer import install_audit_writer
@@ -81,6 +82,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_oidc_providers(app)
     register_error_handlers(app)
     install_request_ids(app)
+    install_request_metrics(app)
     install_jwt_callbacks()
     register_dialects(app)
     register_cli(app)

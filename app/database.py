@@ -14,10 +14,13 @@ from sqlalchemy import CursorResult
 from sqlalchemy import Engine
 from sqlalchemy import Executable
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.pool import PoolProxiedConnection
+
+from app.core.metrics import DATABASE_ERRORS
 
 
 class Base(DeclarativeBase):
@@ -52,6 +55,12 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@event.listens_for(Engine, "handle_error")
+def _count_error(context: ExceptionContext) -> None:
+    """Every error a driver raises is counted (app/core/direct_statements.py counts its own)."""
+    DATABASE_ERRORS.labels(type(context.original_exception).__name__).inc()
 
 
 def ping_idle_connections(engine: Engine, *, after_seconds: float) -> None:

@@ -2,8 +2,11 @@
 
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
+
+from app.core.metrics import BUDGET_REFUSALS
 
 
 class DecoratorLimiter(Limiter):
@@ -21,9 +24,14 @@ class DecoratorLimiter(Limiter):
             super()._check_request_limit(callable_name=callable_name, in_middleware=False)
 
 
+def _count_breach(_limit: RequestLimit) -> None:
+    """A team's decorator limit refused a request: counted as the budget "route"."""
+    BUDGET_REFUSALS.labels("route").inc()
+
+
 migrate = Migrate()
 # flask-jwt-extended, wired to the core through its public loaders only
 # (app/api/jwt_callbacks.py).
 jwt = JWTManager()
 # Client IPs are the socket peer, or the hop that TRUSTED_PROXIES allows ProxyFix to read.
-limiter = DecoratorLimiter(key_func=get_remote_address)
+limiter = DecoratorLimiter(key_func=get_remote_address, on_breach=_count_breach)

@@ -98,13 +98,19 @@ def migrate(env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+SERVICE_TARGET = "wsgi:app"
+
+
 @contextmanager
 def gunicorn(
-    env: dict[str, str], log: Path, *options: str, target: str = "wsgi:app", root: Path = ROOT
+    env: dict[str, str], log: Path, *options: str, target: str = SERVICE_TARGET, root: Path = ROOT
 ) -> Iterator[Server]:
     """gunicorn serving ``target`` of the checkout at ``root`` (this one by default) with its
-    gunicorn.conf.py; ``options`` override it."""
+    gunicorn.conf.py; ``options`` override it. The service runs with its metrics on, as in
+    production (their cost is part of every figure); the peers without."""
     port = _free_port()
+    if target == SERVICE_TARGET:
+        env = env | {"METRICS_PORT": str(_free_port())}
     command = [
         sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
         "--bind", f"127.0.0.1:{port}", *options, target,

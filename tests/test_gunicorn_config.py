@@ -45,3 +45,11 @@ def test_the_access_log_is_on_unless_gunicorn_access_log_is_0(monkeypatch, setti
         monkeypatch.setenv("GUNICORN_ACCESS_LOG", setting)
 
     assert runpy.run_path(str(CONFIG))["accesslog"] == accesslog
+
+
+@pytest.mark.parametrize("port", ["ninety", "0", "70000", "-1"])
+def test_a_metrics_port_that_is_not_a_port_stops_the_start_in_one_line(monkeypatch, port):
+    monkeypatch.setenv("METRICS_PORT", port)
+
+    with pytest.raises(SystemExit, match="METRICS_PORT must be a port number"):
+        runpy.run_path(str(CONFIG))

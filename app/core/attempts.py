@@ -37,6 +37,8 @@ from app.core.budget_windows import MemoryWindows
 from app.core.budget_windows import RedisWindows
 from app.core.budget_windows import WindowCounters
 from app.core.errors import TooManyAttemptsError
+from app.core.metrics import BUDGET_REFUSALS
+from app.core.metrics import REDIS_ERRORS
 
 _EXTENSION = "attempt_budgets"
 logger = logging.getLogger(__name__)
@@ -127,9 +129,11 @@ class Budgets:
         try:
             taken = windows.take(key, item.amount, item.get_expiry())
         except redis.RedisError:
+            REDIS_ERRORS.labels("charge").inc()
             windows = self._storage_failed()
             taken = windows.take(key, item.amount, item.get_expiry())
         if taken.index is None:
+            BUDGET_REFUSALS.labels(budget.scope).inc()
             raise TooManyAttemptsError(retry_after=taken.retry_after)
         index = taken.index
         return lambda: _give_back(windows, key, index)
@@ -155,6 +159,7 @@ def _give_back(windows: WindowCounters, key: str, index: int) -> None:
     try:
         windows.give_back(key, index)
     except redis.RedisError:
+        REDIS_ERRORS.labels("refund").inc()
         logger.warning("Rate-limit storage unreachable: a successful attempt stays counted")
 
 

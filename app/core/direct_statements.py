@@ -28,6 +28,7 @@ from sqlalchemy.orm import scoped_session
 from sqlalchemy.pool import PoolProxiedConnection
 
 from app.core.configuration import AUTOCOMMIT_BIND
+from app.core.metrics import DATABASE_ERRORS
 from app.database import db
 
 Processor = Callable[[Any], Any] | None
@@ -217,6 +218,7 @@ def _raise_translated(
 ) -> NoReturn:
     """Raise a driver error as SQLAlchemy's own; a dropped connection is invalidated first,
     so the pool replaces it."""
+    DATABASE_ERRORS.labels(type(error).__name__).inc()
     dropped = dialect.is_disconnect(error, connection.dbapi_connection, cursor)
     if dropped:
         invalidate(error)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.metrics import REDIS_ERRORS
 from app.database import db
 
 OK = "ok"
@@ -62,6 +63,7 @@ def _redis_state() -> str | None:
     try:
         client.ping()
     except redis.RedisError:
+        REDIS_ERRORS.labels("readiness").inc()
         return DEGRADED
     finally:
         client.close()

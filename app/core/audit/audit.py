@@ -22,6 +22,8 @@ from app.core import clock
 from app.core import roles
 from app.core.audit.origin import current_client
 from app.core.audit.writer import audit_writer
+from app.core.metrics import AUTH_EVENTS
+from app.core.metrics import count_auth_event
 from app.core.models import AuthEvent
 from app.database import db
 from app.database import rows_changed
@@ -87,6 +89,7 @@ def record(
         "session_id": session_id,
     }
     current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
+    count_auth_event(event, outcome)
     writer = audit_writer(current_app)
     if writer is not None:
         writer.submit(row)
@@ -106,6 +109,7 @@ def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]
     db.session.execute(insert(AuthEvent), [common | {"user_id": uid} for uid in user_ids])
     fields = {"event": event, "count": len(user_ids), "details": details}
     current_app.logger.info("auth events", extra={"fields": fields})
+    AUTH_EVENTS.labels(event, "success").inc(len(user_ids))
 
 
 def _row(

@@ -40,6 +40,8 @@ from flask import has_request_context
 
 from app.core import clock
 from app.core.configuration import ConfigurationError
+from app.core.metrics import MAIL_FAILURES
+from app.core.metrics import MAIL_QUEUE_DEPTH
 from app.core.process_queue import ProcessQueue
 
 _EXTENSION_KEY = "authsvc.mail"
@@ -174,7 +176,7 @@ class Mailer:
         if not self._in_background:
             self._deliver(message)
             return
-        self._outbox.put(message)
+        self._queue(message)
 
     def send_later(self, job: Job) -> None:
         """Run ``job`` and send the message it returns, if any, off the request path."""
@@ -184,18 +186,22 @@ class Mailer:
                 self.send(message)
             return
         if not has_request_context():
-            self._outbox.put(job)
+            self._queue(job)
             return
 
         # Queued once the answer has been sent, so the job's work never delays it.
         @after_this_request
         def queue_after_the_answer(response: Response) -> Response:
-            response.call_on_close(lambda: self._outbox.put(job))
+            response.call_on_close(lambda: self._queue(job))
             return response
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued message is sent or given up on; False on timeout."""
         return self._outbox.wait_until_done(timeout)
+
+    def _queue(self, item: "Message | Job") -> None:
+        MAIL_QUEUE_DEPTH.inc()
+        self._outbox.put(item)
 
     def _run(self, outbox: "queue.Queue[Message | Job]") -> None:
         while True:
@@ -205,6 +211,7 @@ class Mailer:
                 if message is not None:
                     self._deliver(message)
             finally:
+                MAIL_QUEUE_DEPTH.dec()
                 outbox.task_done()
 
     def _run_job(self, job: Job) -> "Message | None":
@@ -212,6 +219,7 @@ class Mailer:
             with self._app.app_context():
                 return job()
         except Exception as error:  # the thread must outlive a failed job (a database outage)
+            MAIL_FAILURES.labels("job").inc()
             self._app.logger.error(
                 "Mail job failed", extra={"fields": {"error": type(error).__name__}}
             )
@@ -223,12 +231,14 @@ class Mailer:
                 self._backend.deliver(message, self._sender)
                 return
             except (OSError, smtplib.SMTPException) as error:
+                MAIL_FAILURES.labels("attempt").inc()
                 self._app.logger.warning(
                     "Mail not sent yet",
                     extra={"fields": {"subject": message.subject, "error": type(error).__name__}},
                 )
                 if self._in_background:
                     time.sleep(attempt + 1)
+        MAIL_FAILURES.labels("given_up").inc()
         self._app.logger.error("Mail given up on", extra={"fields": {"subject": message.subject}})
 
 

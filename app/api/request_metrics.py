@@ -1,0 +1,38 @@
+"""Every request timed into ``authsvc_http_request_duration_seconds`` (app/core/metrics.py),
+labelled by method, route template and status class, never by the raw path: a client
+cannot grow the number of series by inventing paths or methods."""
+
+import time
+
+from flask import Flask
+from flask import Response
+from flask import request
+
+from app.core.metrics import REQUEST_DURATION
+
+_STARTED = "authsvc.started"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+def install_request_metrics(app: Flask) -> None:
+    # First of the before-request hooks and last of the after-request ones (Flask runs
+    # those in reverse), so the time covers every hook of the service.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _observe)
+
+
+def _start() -> None:
+    request.environ[_STARTED] = time.perf_counter()
+
+
+def _observe(response: Response) -> Response:
+    started = request.environ.get(_STARTED)
+    if started is not None:
+        rule = request.url_rule
+        REQUEST_DURATION.labels(
+            request.method if request.method in _METHODS else "OTHER",
+            rule.rule if rule is not None else UNMATCHED,
+            f"{response.status_code // 100}xx",
+        ).observe(time.perf_counter() - started)
+    return response
