@@ -254,7 +254,10 @@ METHOD = """# Benchmarks
   loopback, against SQLite and PostgreSQL (`BENCH_DATABASE_URL`, else the machine's own at
   127.0.0.1:5432 when it answers; a schema of its
   own). Rate limits are on, in {rate_limit_storage}, with budgets too large to trip, so
-  their cost is measured but they never refuse the load.
+  their cost is measured but they never refuse the load. Its metrics are on, as in
+  production (`METRICS_PORT`: every request timed into a histogram, every auth event
+  counted, summed by the master), so their cost is inside every figure; the peers run
+  without.
 - Seeded: 1,000 users (user role), one live session each, and their access tokens; batches
   of fresh refresh tokens; 1,000 filler rows in `sessions` and `revoked_tokens`. A second
   database is seeded the same way with 1,000,000 filler rows in each (revoked sessions and

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -31,6 +33,7 @@ from tests.processes import run_flask
 from tests.signing import signing_settings
 
 START_TIMEOUT_SECONDS = 30
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Every server of a test seals and opens TOTP secrets with the same key, as hosts of one
 # deployment do.
 MFA_ENCRYPTION_KEY = Fernet.generate_key().decode()
@@ -230,3 +233,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's); .ci/run installs it and sets REQUIRE_BROWSER=1, so in CI
+    a missing browser fails the run instead of skipping."""
+    if not Path(CHROMIUM).exists():
+        message = "Chromium is not installed (apt-get install chromium); browser test not run"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()

@@ -8,13 +8,10 @@ kept under build/browser/.
 import contextlib
 import http.client
 import json
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,29 +23,9 @@ from tests.totp_codes import codes_in_order
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "build" / "browser"
 EMAIL, PASSWORD = "browser@example.com", "a browser Passphrase 9"
 ACCESS_SECONDS = 2
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = "Chromium is not installed (apt-get install chromium); browser test not run"
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
-        yield chromium
-        chromium.close()
 
 
 @contextlib.contextmanager
