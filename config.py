@@ -119,6 +119,15 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "Auth Service <no-reply@localhost>")
     MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
     MAIL_SEND_IN_BACKGROUND = _env_bool("MAIL_SEND_IN_BACKGROUND", True)
+    # The outbox (app/core/mail/outbox.py): a mail not yet sent is tried again after 10 s,
+    # 20 s, 40 s... (at most MAIL_BACKOFF_MAX_SECONDS apart) until MAIL_RETRY_SECONDS after it
+    # was written; each worker looks for due mail every MAIL_POLL_SECONDS.
+    MAIL_RETRY_SECONDS = _env_int("MAIL_RETRY_SECONDS", 2 * DAY)
+    MAIL_BACKOFF_MAX_SECONDS = _env_int("MAIL_BACKOFF_MAX_SECONDS", 30 * MINUTE)
+    MAIL_POLL_SECONDS = _env_float("MAIL_POLL_SECONDS", 5.0)
+    # A folder of the operator's own mail templates (<language>/<mail>.subject|txt|html),
+    # each used instead of the shipped one of the same name (app/core/mail/templates/).
+    MAIL_TEMPLATES_DIR = os.environ.get("MAIL_TEMPLATES_DIR", "")
     # Where the links in mails point: the frontend's /reset-password and /verify-email pages.
     # Production refuses to start without it (mailed links must not point at localhost).
     AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", "")

@@ -114,6 +114,14 @@ def when_ready(server: object) -> None:
         )
 
 
+def post_worker_init(worker: object) -> None:
+    """Each worker delivers the outbox's mail from a thread of its own, from the start: mail
+    that a killed worker left is sent even if no request comes to this one."""
+    from app.core.mail.mail import start_delivery
+
+    start_delivery(worker.wsgi)  # type: ignore[attr-defined]
+
+
 def child_exit(server: object, worker: object) -> None:
     if _port_for_metrics is not None:
         from app import metrics_exporter

@@ -32,6 +32,7 @@ from app.core.factors import mfa_lock
 from app.core.factors import second_factor
 from app.core.factors import totp
 from app.core.federation import oidc
+from app.core.mail import outbox
 from app.core.mailbox import account_tokens
 from app.core.sessions import sessions
 from app.keys_cli import keys_cli
@@ -293,17 +294,19 @@ def whitelist_list() -> None:
 @tokens_cli.command("purge")
 def purge_tokens() -> None:
     """Delete expired or revoked sessions, expired revocation rows, spent or expired reset
-    and verification tokens, expired second steps and OpenID proofs, and audit events older
-    than AUTH_AUDIT_RETENTION_DAYS."""
+    and verification tokens, expired second steps and OpenID proofs, audit events older
+    than AUTH_AUDIT_RETENTION_DAYS, and mails finished a week ago."""
     counts = sessions.purge_expired()
     mailed = account_tokens.purge()
     challenges = second_factor.purge_expired_challenges()
     proofs = oidc.purge_spent_proofs()
     events = audit.purge_events()
+    mails = outbox.purge_finished()
     click.echo(
         f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows, "
         f"{mailed} reset and verification tokens, {challenges} expired second-step tokens, "
-        f"{proofs} expired OpenID proofs and {events} audit events past their retention."
+        f"{proofs} expired OpenID proofs, {events} audit events past their retention and "
+        f"{mails} finished mails."
     )
 
 

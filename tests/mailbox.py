@@ -21,6 +21,7 @@ class Mailbox:
         port = _free_port()
         self.url = f"smtp://127.0.0.1:{port}"
         self._controller = Controller(self, hostname="127.0.0.1", port=port)
+        self._started = False
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -30,10 +31,14 @@ class Mailbox:
 
     def start(self) -> "Mailbox":
         self._controller.start()
+        self._started = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._started:
+            self._controller.stop()
+        else:
+            self._controller.loop.close()
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
@@ -50,8 +55,20 @@ class Mailbox:
         raise AssertionError(f"no {subject!r} mail to {address} within {timeout}s")
 
 
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, message
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, message
+    return str(part.get_content())
+
+
 def token_in(message: EmailMessage) -> str:
-    body = message.get_content()
+    body = text_of(message)
     match = CODE.search(body)
     assert match, body
     return match.group(1)

@@ -11,6 +11,8 @@ from flask import Flask
 
 from app import create_app
 from app.api import UnknownDialectError
+from app.core.audit.writer import audit_writer
+from app.core.mail.mail import mailer
 from app.database import db
 from app.startup import ConfigurationError
 from app.startup import settle_config
@@ -124,6 +126,9 @@ def test_the_refresh_cookie_is_secure_outside_development(database_url, seed_row
         )
     finally:
         with app.app_context():
+            # Production writes audit rows and mail from threads: done before the next test.
+            assert audit_writer(app).flush()
+            mailer().stop()
             db.engine.dispose()
 
     assert response.status_code == 201

@@ -34,6 +34,11 @@ def load_query(schema: Schema, *, message: str = "Validation failed.") -> dict[s
     return _load(schema, query, message)
 
 
+def preferred_language() -> str | None:
+    """The language the client asks for first (Accept-Language), as it wrote it."""
+    return request.accept_languages.best
+
+
 def bearer_token() -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header; None when there is no header.
 

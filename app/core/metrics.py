@@ -32,8 +32,9 @@ BUDGET_REFUSALS = Counter(
 )
 MAIL_QUEUE_DEPTH = Gauge(
     "authsvc_mail_queue_depth",
-    "Mails (and the jobs that write them) waiting to be sent, over the live workers.",
-    multiprocess_mode="livesum",
+    "Mails (and the jobs that write them) in the outbox, not yet sent nor given up on, as a "
+    "worker last counted them.",
+    multiprocess_mode="livemostrecent",
 )
 MAIL_FAILURES = Counter(
     "authsvc_mail_failures",

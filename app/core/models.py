@@ -11,6 +11,7 @@ from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import Dialect
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Table
@@ -104,6 +105,9 @@ class User(Model):
     # AUTH_MFA_MAX_FAILURES the account's second step is locked until a password reset or an
     # admin clears it.
     mfa_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The language the account's mails are written in (a BCP 47 tag such as "pt-BR"), where
+    # a translation exists; None: the default language.
+    locale: Mapped[str | None] = mapped_column(String(35))
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.id)
 
@@ -323,3 +327,35 @@ class AuthEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxMail(Model):
+    """A mail to send (app/core/mail/outbox.py), written in the transaction that caused it
+    and kept until it is sent or given up on.
+
+    A job (``job`` set) is a mail that decides when it is sent whether it exists at all: the
+    answer to a reset request does not wait for, or tell, whether the account exists.
+    ``next_attempt_at`` is also the claim: a sender moves it past the time its attempt may
+    take, so a sender that dies leaves the mail due again once that time has passed."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The same Message-ID and Date on every attempt: a mail sent twice is seen as one.
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    job: Mapped[str | None] = mapped_column(String(40))
+    template: Mapped[str | None] = mapped_column(String(40))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    # What the template (or the job) needs; emptied once the mail is sent or given up on,
+    # since a pending reset mail's context holds its live token.
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The class of the last error (never its text: an SMTP reply may quote the message).
+    last_error: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_mail_outbox_due", "state", "next_attempt_at"),)

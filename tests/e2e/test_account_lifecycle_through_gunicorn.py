@@ -5,6 +5,7 @@ old session dead; sessions listed and ended."""
 import pytest
 
 from tests.e2e import http
+from tests.mailbox import text_of
 from tests.mailbox import token_in
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +29,7 @@ def test_register_verify_forgot_reset_and_sessions_through_gunicorn(start_server
                          headers=_bearer(registered.json()["accessToken"]))  # fmt: skip
 
     assert registered.status_code == 201
-    assert "https://app.example/verify-email?token=" in verify_mail.get_content()
+    assert "https://app.example/verify-email?token=" in text_of(verify_mail)
     assert verified.json()["user"]["emailVerified"] is True
 
     first = registered.json()["accessToken"]

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.e2e import http
+from tests.mailbox import text_of
 from tests.soft_authenticator import SoftAuthenticator
 from tests.totp_codes import codes_in_order
 from tests.totp_codes import wrong_code
@@ -234,6 +235,6 @@ def test_thirty_wrong_codes_on_two_hosts_check_no_more_than_the_lock_allows(
     notice = mailbox_module.wait_for(
         f"{name}@example.com", "Two-step sign-in to your account is locked"
     )
-    assert "knows your password" in notice.get_content()
+    assert "knows your password" in text_of(notice)
     assert len([m for m in mailbox_module.to(f"{name}@example.com")
                 if "locked" in m["Subject"]]) == 1  # fmt: skip

@@ -33,6 +33,7 @@ from app.api.cookies import read_cookie
 from app.api.origin import same_site_only
 from app.api.requests import load_body
 from app.api.requests import load_query
+from app.api.requests import preferred_language
 from app.core.accounts import accounts
 from app.core.audit import audit
 from app.core.audit.origin import current_client
@@ -83,7 +84,11 @@ def register() -> tuple[Response, int]:
     """Create an account and sign it in: the access token, the user, the refresh cookie."""
     data = load_body(REGISTER_SCHEMA)
     registered = authentication.sign_up(
-        **data, dialect=DIALECT, policy=policy_for("BLOG"), client=current_client()
+        **data,
+        dialect=DIALECT,
+        policy=policy_for("BLOG"),
+        client=current_client(),
+        locale=preferred_language(),
     )
     if isinstance(registered, AwaitingVerification):
         return jsonify(REGISTERED_SCHEMA.dump(registered)), 201

@@ -1,6 +1,7 @@
 """User accounts: creation, authentication, password changes and administration."""
 
 import secrets
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,30 @@ def create_user(
     client_id: int | None = None,
     email_verified: bool = False,
 ) -> User:
+    user = stage_user(
+        email=email,
+        password=password,
+        username=username,
+        role_names=role_names,
+        display_name=display_name,
+        client_id=client_id,
+        email_verified=email_verified,
+    )
+    _commit_or_conflict("Email or username is already registered.")
+    return user
+
+
+def stage_user(
+    *,
+    email: str,
+    password: str,
+    username: str | None = None,
+    role_names: Sequence[str] = (roles.USER,),
+    display_name: str | None = None,
+    client_id: int | None = None,
+    email_verified: bool = False,
+) -> User:
+    """Caller commits. A new user, checked and added to the session."""
     email = normalize_email(email)
     _check_email(email)
     username = None if username is None else normalize_username(username)
@@ -68,7 +93,7 @@ def create_user(
         raise ConflictError("Email is already registered.")
     if username is not None and _find_by_username(username) is not None:
         raise ConflictError("Username is already taken.")
-    user = _staged_user(
+    return _staged_user(
         email=email,
         username=username or _free_username(email),
         password_hash=hash_password(password),
@@ -77,8 +102,6 @@ def create_user(
         display_name=display_name,
         client_id=client_id,
     )
-    _commit_or_conflict("Email or username is already registered.")
-    return user
 
 
 def stage_user_without_password(*, email: str, username: str | None, email_verified: bool) -> User:
@@ -131,8 +154,16 @@ def find_user_by_email(email: str) -> User | None:
     return _find_by_email(normalize_email(email))
 
 
-def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
-    """Self-service sign-up; ``admin`` only for an email on the admin whitelist."""
+def register_user(
+    *,
+    email: str,
+    password: str,
+    role: str = roles.USER,
+    locale: str | None = None,
+    welcome: Callable[[User], None] | None = None,
+) -> User:
+    """Self-service sign-up; ``admin`` only for an email on the admin whitelist. ``welcome``
+    adds to the new account's transaction what comes with it (its verification mail)."""
     attempts.reserve_credential_check(account=None)
     if role == roles.ADMIN and not whitelist.is_whitelisted(email):
         raise AdminRegistrationDeniedError()
@@ -140,10 +171,17 @@ def register_user(*, email: str, password: str, role: str = roles.USER) -> User:
     # address must be proved by its mail first (app/core/mailbox/mailed_tokens.py).
     deferred = role == roles.ADMIN and current_app.config["AUTH_ADMIN_REQUIRES_VERIFIED_EMAIL"]
     wanted = [roles.USER, roles.ADMIN] if role == roles.ADMIN and not deferred else [roles.USER]
-    user = create_user(email=email, password=password, role_names=wanted)
-    if deferred:
-        user.admin_requested = True
-        db.session.commit()
+    user = stage_user(email=email, password=password, role_names=wanted)
+    user.admin_requested = deferred
+    user.locale = locale
+    try:
+        db.session.flush()  # the new id, for what the welcome adds
+        if welcome is not None:
+            welcome(user)
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ConflictError("Email or username is already registered.") from error
+    _commit_or_conflict("Email or username is already registered.")
     return user
 
 
@@ -176,11 +214,11 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
     check_new_password(new_password, username=user.username, email=user.email or "")
     user.password_hash = hash_password(new_password)
     sessions.end_user_sessions(user_id=user.id, keep_session_id=caller.session_id)
+    second_factor.notify_owner(user_id=user.id, event="password_changed")
     db.session.commit()
     audit.record(
         event="password_change", outcome="success", user_id=user.id, session_id=caller.session_id
     )
-    second_factor.notify_owner(user_id=user.id, event="password_changed")
 
 
 def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
@@ -225,6 +263,8 @@ def update_user(
         _require_an_active_admin()
     if is_active is False or mfa is False:
         sessions.end_user_sessions(user_id=user.id)
+    if mfa is False:
+        second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
     db.session.commit()
     _record_update(actor, user, role=role, is_active=is_active, mfa=mfa, mfa_locked=mfa_locked)
     return user
@@ -250,7 +290,6 @@ def _record_update(
 
     if mfa is False:
         record("mfa_disabled", {"method": "all", "by": "admin"})
-        second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
     if mfa_locked is False:
         record("mfa_unlocked", {"by": "admin"})
     changes = {"role": role, "is_active": is_active}

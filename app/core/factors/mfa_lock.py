@@ -22,20 +22,12 @@ from app.core.bounds import can_be_row_id
 from app.core.errors import MfaLockedError
 from app.core.errors import NotFoundError
 from app.core.factors import step_up
-from app.core.mail.mail import Message
-from app.core.mail.mail import mailer
+from app.core.mail import outbox
 from app.core.models import User
 from app.core.sessions.callers import Caller
 from app.database import db
 
-LOCKED_SUBJECT = "Two-step sign-in to your account is locked"
-LOCKED_BODY = """\
-Someone entered {count} wrong sign-in codes in a row for the account {email}, so two-step
-sign-in to it is locked.
-
-Whoever it was knows your password. Reset your password now (use "Forgot password" on the
-sign-in page): that unlocks your account. Or ask an administrator to unlock it.
-"""
+LOCKED_MAIL = "mfa_locked"
 
 
 @dataclass(frozen=True)
@@ -114,10 +106,14 @@ def _report_lock(user_id: int, failures: int) -> None:
     audit.record(
         event="mfa_locked", outcome="locked", user_id=user_id, details={"failures": failures}
     )
-    email = db.session.scalar(select(User.email).where(User.id == user_id))
-    if email is not None:
-        body = LOCKED_BODY.format(count=failures, email=email)
-        mailer().send(Message(to=email, subject=LOCKED_SUBJECT, body=body))
+    found = db.session.execute(select(User.email, User.locale).where(User.id == user_id)).first()
+    if found is None or found.email is None:
+        return
+    context = {"count": failures, "email": found.email}
+    outbox.write(
+        outbox.Mail(template=LOCKED_MAIL, to=found.email, locale=found.locale, context=context)
+    )
+    db.session.commit()  # the failed guess changed nothing else: its caller rolled back
 
 
 def _max_failures() -> int:

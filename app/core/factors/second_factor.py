@@ -44,8 +44,7 @@ from app.core.factors.step_up import PASSKEY
 from app.core.factors.step_up import RECOVERY_CODE
 from app.core.factors.step_up import TOTP
 from app.core.factors.totp import Enrolment
-from app.core.mail.mail import Message
-from app.core.mail.mail import mailer
+from app.core.mail import outbox
 from app.core.models import MfaChallenge
 from app.core.models import Passkey
 from app.core.models import User
@@ -61,19 +60,15 @@ from app.database import rows_changed
 
 MAX_MFA_TOKEN_CHARS = 128
 
-_NOTICES = {
-    "mfa_enabled": "Two-step sign-in was turned on for your account",
-    "mfa_disabled": "Two-step sign-in was turned off for your account",
-    "recovery_codes_regenerated": "New recovery codes were made for your account",
-    "passkey_added": "A passkey was added to your account",
-    "passkey_removed": "A passkey was removed from your account",
-    "password_changed": "The password of your account was changed",
-}
-_NOTICE_BODY = """{subject} ({email}).
-
-Every other signed-in device was signed out. If this was not you, reset your password at
-once and tell an administrator.
-"""
+# Each a mail template of its own (app/core/mail/templates/).
+NOTICES = frozenset({
+    "mfa_enabled",
+    "mfa_disabled",
+    "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
+    "password_changed",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -311,6 +306,7 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
     remove_factors(user_id=user_id)
     mfa_lock.clear(user_id=user_id)
     sessions.end_user_sessions(user_id=user_id)
+    _notify(user_id, "mfa_disabled")
     db.session.commit()
     audit.record(
         event="mfa_disabled",
@@ -319,7 +315,6 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
         target_user_id=user_id,
         details={"method": "all", "by": "admin" if actor is not None else "cli"},
     )
-    _notify(user_id, "mfa_disabled")
 
 
 def void_pending_logins(*, user_id: int) -> None:
@@ -432,9 +427,10 @@ def remove_factors(*, user_id: int) -> None:
 
 
 def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None:
-    """Commit a change to the account's factors with the end of every other session (one
-    transaction), then record it and tell the owner."""
+    """Commit a change to the account's factors with the end of every other session and the
+    owner's notice (one transaction), then record it."""
     sessions.end_user_sessions(user_id=caller.user.id, keep_session_id=caller.session_id)
+    _notify(caller.user.id, event)
     db.session.commit()
     audit.record(
         event=event,
@@ -443,23 +439,22 @@ def _changed(caller: Caller, event: str, details: dict[str, str] | None) -> None
         session_id=caller.session_id,
         details=details,
     )
-    _notify(caller.user.id, event)
 
 
 def notify_owner(*, user_id: int, event: str) -> None:
-    """Mail the account's owner that a way into it changed (``event``: a second factor, or its
-    password), if it has an address."""
+    """Caller commits. Mail the account's owner that a way into it changed (``event``: a
+    second factor, or its password), if it has an address."""
     _notify(user_id, event)
 
 
 def _notify(user_id: int, event: str) -> None:
-    email = db.session.scalar(select(User.email).where(User.id == user_id))
-    if email is None:
+    if event not in NOTICES:
+        raise KeyError(f"no notice for {event!r}")
+    found = db.session.execute(select(User.email, User.locale).where(User.id == user_id)).first()
+    if found is None or found.email is None:
         return
-    subject = _NOTICES[event]
-    mailer().send(
-        Message(to=email, subject=subject, body=_NOTICE_BODY.format(subject=subject, email=email))
-    )
+    context = {"email": found.email}
+    outbox.write(outbox.Mail(template=event, to=found.email, locale=found.locale, context=context))
 
 
 def _digest(raw: str) -> str:

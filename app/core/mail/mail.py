@@ -1,5 +1,5 @@
-"""Outgoing mail: plain-text messages, each with its Date and Message-ID, through the backend
-``MAIL_URL`` names.
+"""Outgoing mail: messages with a text and an HTML part, each with its Date and Message-ID,
+through the backend ``MAIL_URL`` names.
 
 - ``smtp://user:password@host:port`` (``?starttls=true`` to upgrade the connection) and
   ``smtps://...`` (TLS from the first byte) send through an SMTP server;
@@ -7,45 +7,41 @@
   the messages carry live tokens);
 - empty (the production default until configured) sends nothing and logs that it did not.
 
-Messages leave from a background thread in each worker process, so a request never waits
-for the mail server, and an answer that mails (forgot-password) takes the same time whether
-or not it did. ``MAIL_SEND_IN_BACKGROUND=false`` (testing) sends inline.
+Mail is written to the outbox (app/core/mail/outbox.py) in the transaction that causes it and
+leaves from a courier thread in each worker process, so a request never waits for the mail
+server, and no mail is lost to a killed worker or a mail server that is down a while.
+``MAIL_SEND_IN_BACKGROUND=false`` (testing) delivers right after the commit instead.
 """
 
-import atexit
 import logging
-import queue
 import smtplib
 import ssl
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from email.utils import parseaddr
+from typing import Any
 from typing import Protocol
 from typing import cast
 from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlparse
-from uuid import uuid4
 
 from flask import Flask
-from flask import Response
-from flask import after_this_request
 from flask import current_app
-from flask import has_request_context
+from flask import has_app_context
+from jinja2 import TemplateError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from app.core import clock
 from app.core.configuration import ConfigurationError
+from app.core.mail import outbox
+from app.core.mail.templates import MailTemplates
 from app.core.metrics import MAIL_FAILURES
-from app.core.metrics import MAIL_QUEUE_DEPTH
-from app.core.process_queue import ProcessQueue
+from app.database import db
 
 _EXTENSION_KEY = "authsvc.mail"
-SEND_ATTEMPTS = 3
 
 
 class MailConfigurationError(ConfigurationError):
@@ -56,11 +52,12 @@ class MailConfigurationError(ConfigurationError):
 class Message:
     to: str
     subject: str
-    body: str
-    # Fixed when the message is written, so every delivery attempt of it carries the same
-    # Date and Message-ID (RFC 5322 3.6.1, 3.6.4) and a retry is recognisable as one mail.
-    written_at: datetime = field(default_factory=clock.utcnow)
-    message_id: str = field(default_factory=lambda: uuid4().hex)
+    text: str
+    html: str
+    # Fixed when the mail is written, so every delivery attempt of it carries the same Date
+    # and Message-ID (RFC 5322 3.6.1, 3.6.4) and a retry is recognisable as one mail.
+    written_at: datetime
+    message_id: str
 
     def headers(self, sender: str) -> dict[str, str]:
         domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
@@ -91,7 +88,8 @@ class SmtpBackend:
         email = EmailMessage()
         for name, value in message.headers(sender).items():
             email[name] = value
-        email.set_content(message.body)
+        email.set_content(message.text)
+        email.add_alternative(message.html, subtype="html")
         connection = self._connect()
         try:
             if self.starttls:
@@ -117,7 +115,7 @@ class ConsoleBackend:
     def deliver(self, message: Message, sender: str) -> None:
         self._logger.info(
             "Mail (console backend)",
-            extra={"fields": {"to": message.to, "subject": message.subject, "body": message.body}},
+            extra={"fields": {"to": message.to, "subject": message.subject, "body": message.text}},
         )
 
 
@@ -155,91 +153,96 @@ def backend_from_url(url: str, *, timeout: float, logger: logging.Logger) -> Bac
     )
 
 
-Job = Callable[[], "Message | None"]
-
-
 class Mailer:
-    """Sends each message through the backend, from a background thread unless told not to.
+    """Delivers the outbox's due mail through the backend: on the courier thread of each
+    worker process, or inline after the commit that wrote it (``MAIL_SEND_IN_BACKGROUND``
+    false)."""
 
-    A job (``send_later``) is work that decides whether there is a message at all, run on the
-    same thread in an app context, off the request path: a request that queues one does the
-    same work whichever way the job turns out."""
-
-    def __init__(self, app: Flask, backend: Backend) -> None:
+    def __init__(self, app: Flask, backend: Backend, templates: MailTemplates) -> None:
         self._app = app
         self._backend = backend
+        self._templates = templates
         self._sender = app.config["MAIL_FROM"]
-        self._in_background = app.config["MAIL_SEND_IN_BACKGROUND"]
-        self._outbox: ProcessQueue[Message | Job] = ProcessQueue("mail-sender", self._run)
+        self._schedule = outbox.Schedule.from_config(app.config)
+        self._courier = (
+            outbox.Courier(app, self.deliver_due) if app.config["MAIL_SEND_IN_BACKGROUND"] else None
+        )
 
-    def send(self, message: Message) -> None:
-        if not self._in_background:
-            self._deliver(message)
-            return
-        self._queue(message)
+    def start(self) -> None:
+        """Deliver from this process (a gunicorn worker once it has forked)."""
+        if self._courier is not None:
+            self._courier.start()
 
-    def send_later(self, job: Job) -> None:
-        """Run ``job`` and send the message it returns, if any, off the request path."""
-        if not self._in_background:
-            message = job()
-            if message is not None:
-                self.send(message)
-            return
-        if not has_request_context():
-            self._queue(job)
-            return
+    def stop(self) -> None:
+        if self._courier is not None:
+            self._courier.stop()
 
-        # Queued once the answer has been sent, so the job's work never delays it.
-        @after_this_request
-        def queue_after_the_answer(response: Response) -> Response:
-            response.call_on_close(lambda: self._queue(job))
-            return response
+    def mail_written(self) -> None:
+        if self._courier is not None:
+            self._courier.nudge()
+            return
+        with self._app.app_context():  # a session of its own: the writer's is mid-commit
+            self.deliver_due()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued message is sent or given up on; False on timeout."""
-        return self._outbox.wait_until_done(timeout)
+        """Deliver what is due now and wait for it; False on timeout (tests, the CLI)."""
+        if self._courier is not None:
+            return self._courier.wait_for_a_round(timeout)
+        with self._app.app_context():
+            self.deliver_due()
+        return True
 
-    def _queue(self, item: "Message | Job") -> None:
-        MAIL_QUEUE_DEPTH.inc()
-        self._outbox.put(item)
-
-    def _run(self, outbox: "queue.Queue[Message | Job]") -> None:
-        while True:
-            item = outbox.get()
+    def deliver_due(self) -> None:
+        """Send every mail that is due, each claimed first. Needs an app context."""
+        for claim in outbox.claim_due(self._schedule):
             try:
-                message = self._run_job(item) if callable(item) else item
-                if message is not None:
-                    self._deliver(message)
-            finally:
-                MAIL_QUEUE_DEPTH.dec()
-                outbox.task_done()
+                sent = self._deliver(claim.mail_id)
+            except Exception as error:
+                db.session.rollback()
+                self._failed(claim.mail_id, error)
+                outbox.retry_later(claim, error=error, schedule=self._schedule)
+            else:
+                if sent:
+                    outbox.mark_sent(claim.mail_id)
 
-    def _run_job(self, job: Job) -> "Message | None":
-        try:
-            with self._app.app_context():
-                return job()
-        except Exception as error:  # the thread must outlive a failed job (a database outage)
-            MAIL_FAILURES.labels("job").inc()
-            self._app.logger.error(
-                "Mail job failed", extra={"fields": {"error": type(error).__name__}}
-            )
-            return None
+    def _deliver(self, mail_id: int) -> bool:
+        """False: there was nothing to send (a job that found no one)."""
+        prepared = outbox.prepare(mail_id)
+        if prepared is None:
+            return False
+        message = self._message(prepared)
+        db.session.commit()  # no transaction is held while the mail server answers
+        self._backend.deliver(message, self._sender)
+        return True
 
-    def _deliver(self, message: Message) -> None:
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                self._backend.deliver(message, self._sender)
-                return
-            except (OSError, smtplib.SMTPException) as error:
-                MAIL_FAILURES.labels("attempt").inc()
-                self._app.logger.warning(
-                    "Mail not sent yet",
-                    extra={"fields": {"subject": message.subject, "error": type(error).__name__}},
-                )
-                if self._in_background:
-                    time.sleep(attempt + 1)
-        MAIL_FAILURES.labels("given_up").inc()
-        self._app.logger.error("Mail given up on", extra={"fields": {"subject": message.subject}})
+    def _message(self, row: Any) -> Message:
+        words = self._templates.render(row.template, locale=row.locale, context=row.context)
+        return Message(
+            to=row.recipient,
+            subject=words.subject,
+            text=words.text,
+            html=words.html,
+            written_at=row.created_at,
+            message_id=row.message_id,
+        )
+
+    def _failed(self, mail_id: int, error: Exception) -> None:
+        reaching_the_server = isinstance(
+            error, (OSError, smtplib.SMTPException)
+        ) and not isinstance(error, TemplateError)  # jinja's TemplateNotFound is an OSError
+        MAIL_FAILURES.labels("attempt" if reaching_the_server else "job").inc()
+        self._app.logger.log(
+            logging.WARNING if reaching_the_server else logging.ERROR,
+            "Mail not sent yet",
+            exc_info=None if reaching_the_server else error,
+            extra={"fields": {"mail": mail_id, "error": type(error).__name__}},
+        )
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_written_mail(session: Session) -> None:
+    if outbox.wrote_mail(session) and has_app_context():
+        mailer().mail_written()
 
 
 def install_mailer(app: Flask) -> None:
@@ -250,10 +253,18 @@ def install_mailer(app: Flask) -> None:
             "production log; set an smtp:// or smtps:// URL"
         )
     backend = backend_from_url(url, timeout=app.config["MAIL_TIMEOUT"], logger=app.logger)
-    mailer = Mailer(app, backend)
-    app.extensions[_EXTENSION_KEY] = mailer
-    if app.config["MAIL_SEND_IN_BACKGROUND"]:
-        atexit.register(mailer.flush)
+    templates = MailTemplates(app.config["MAIL_TEMPLATES_DIR"])
+    templates.check()
+    previous = app.extensions.get(_EXTENSION_KEY)
+    if previous is not None:
+        previous.stop()
+    app.extensions[_EXTENSION_KEY] = Mailer(app, backend, templates)
+
+
+def start_delivery(app: object) -> None:
+    """Deliver mail from this process: a gunicorn worker, once forked (gunicorn.conf.py)."""
+    if isinstance(app, Flask) and _EXTENSION_KEY in app.extensions:
+        cast(Mailer, app.extensions[_EXTENSION_KEY]).start()
 
 
 def mailer() -> Mailer:

@@ -7,15 +7,15 @@ recovery codes, sessions and, for a verification, the password) unless the one w
 mailbox also shows they hold the account (its password, or a live session of it).
 
 Asking for a reset (or for the verification mail again) answers the same whether or not the
-account exists, in the same time: the request queues a job, and the lookup, the token row and
-the mail happen on the mail thread after the answer (app/core/mail/mail.py), so neither the answer
-nor its time tells who has an account. An account gets at most one mail of a kind per
-``AUTH_MAIL_INTERVAL_SECONDS``, so the endpoints cannot be used to flood a mailbox.
+account exists, in the same time: the request writes a mail job to the outbox, and the lookup,
+the token row and the mail happen on the mail courier after the answer
+(app/core/mail/outbox.py), so neither the answer nor its time tells who has an account. An
+account gets at most one mail of a kind per ``AUTH_MAIL_INTERVAL_SECONDS``, so the endpoints
+cannot be used to flood a mailbox.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from urllib.parse import quote
 
 from flask import current_app
@@ -30,8 +30,7 @@ from app.core.errors import WrongCurrentPasswordError
 from app.core.factors import mfa_lock
 from app.core.factors import second_factor
 from app.core.identities import normalize_email
-from app.core.mail.mail import Message
-from app.core.mail.mail import mailer
+from app.core.mail import outbox
 from app.core.mailbox import account_tokens
 from app.core.models import OidcIdentity
 from app.core.models import User
@@ -45,30 +44,10 @@ from app.core.sessions.callers import Caller
 from app.database import db
 from app.database import rows_changed
 
-RESET_SUBJECT = "Reset your password"
-VERIFY_SUBJECT = "Verify your email address"
-
-RESET_BODY = """\
-Someone asked to reset the password of the account {email}.
-
-To choose a new password, open this link within {minutes} minutes:
-
-{link}
-
-Or give the app this code: {token}
-
-If it was not you, ignore this message: your password stays as it is.
-"""
-
-VERIFY_BODY = """\
-Please confirm that {email} is your email address by opening this link:
-
-{link}
-
-Or give the app this code: {token}
-
-If you did not create an account, ignore this message.
-"""
+RESET_MAIL = "password_reset"
+VERIFY_MAIL = "email_verification"
+RESET_JOB = "password_reset_request"
+VERIFY_AGAIN_JOB = "email_verification_request"
 
 
 class InvalidMailedTokenError(InvalidInputError):
@@ -81,10 +60,12 @@ def request_password_reset(*, email: str) -> None:
     Whether the account exists is looked up off the request path, with the token row and the
     mail, so a known address answers in the time of an unknown one."""
     attempts.reserve_credential_check(account=None)
-    mailer().send_later(partial(_password_reset_mail, email=email, origin=audit.request_origin()))
+    outbox.write_job(RESET_JOB, email=email, origin=audit.request_origin())
+    db.session.commit()
 
 
-def _password_reset_mail(*, email: str, origin: dict[str, str | None]) -> Message | None:
+def _password_reset_mail(*, email: str, origin: dict[str, str | None]) -> outbox.Mail | None:
+    """The reset mail's job: the caller (the courier) commits the token with the mail."""
     user = _active_user_with_email(email)
     if user is None or user.email is None:
         return None
@@ -94,15 +75,18 @@ def _password_reset_mail(*, email: str, origin: dict[str, str | None]) -> Messag
     token = account_tokens.issue(
         user_id=user.id, purpose=account_tokens.PASSWORD_RESET, lifetime=lifetime
     )
-    db.session.commit()
-    body = RESET_BODY.format(
-        email=user.email,
-        minutes=int(lifetime.total_seconds() // 60),
-        link=_link("reset-password", token),
-        token=token,
-    )
     audit.record(event="password_reset", outcome="requested", user_id=user.id, origin=origin)
-    return Message(to=user.email, subject=RESET_SUBJECT, body=body)
+    return outbox.Mail(
+        template=RESET_MAIL,
+        to=user.email,
+        locale=user.locale,
+        context={
+            "email": user.email,
+            "minutes": int(lifetime.total_seconds() // 60),
+            "link": _link("reset-password", token),
+            "token": token,
+        },
+    )
 
 
 def reset_password(*, token: str, password: str) -> None:
@@ -130,26 +114,27 @@ def reset_password(*, token: str, password: str) -> None:
     mfa_lock.clear(user_id=user.id)
     accounts.mark_email_verified(user)
     sessions.end_user_sessions(user_id=user.id)
+    second_factor.notify_owner(user_id=user.id, event="password_changed")
     db.session.commit()
     audit.record(event="password_reset", outcome="success", user_id=user.id)
-    second_factor.notify_owner(user_id=user.id, event="password_changed")
 
 
-def send_verification(*, user: User) -> None:
-    """Mail a new account a token that proves its address."""
-    message = _verification_mail(user)
-    if message is not None:
-        mailer().send(message)
+def send_verification(user: User) -> None:
+    """Caller commits. Mail a new account a token that proves its address."""
+    mail = _verification_mail(user)
+    if mail is not None:
+        outbox.write(mail)
 
 
 def resend_verification(*, email: str) -> None:
     """Mail a new verification token to an unverified active account; the same answer, in
     the same time, for any other address (the lookup is off the request path)."""
     attempts.reserve_credential_check(account=None)
-    mailer().send_later(partial(_verification_mail_again, email=email))
+    outbox.write_job(VERIFY_AGAIN_JOB, email=email)
+    db.session.commit()
 
 
-def _verification_mail_again(*, email: str) -> Message | None:
+def _verification_mail_again(*, email: str) -> outbox.Mail | None:
     user = _active_user_with_email(email)
     if user is None or user.email_verified_at is not None:
         return None
@@ -158,18 +143,21 @@ def _verification_mail_again(*, email: str) -> Message | None:
     return _verification_mail(user)
 
 
-def _verification_mail(user: User) -> Message | None:
-    """Caller sends. Issues (and commits) a verification token for ``user``; None for an
-    account without an address."""
+def _verification_mail(user: User) -> outbox.Mail | None:
+    """Caller commits. Issues a verification token for ``user`` and the mail that carries it;
+    None for an account without an address."""
     if user.email is None:
         return None
     lifetime = timedelta(seconds=current_app.config["AUTH_EMAIL_VERIFICATION_SECONDS"])
     token = account_tokens.issue(
         user_id=user.id, purpose=account_tokens.EMAIL_VERIFICATION, lifetime=lifetime
     )
-    db.session.commit()
-    body = VERIFY_BODY.format(email=user.email, link=_link("verify-email", token), token=token)
-    return Message(to=user.email, subject=VERIFY_SUBJECT, body=body)
+    return outbox.Mail(
+        template=VERIFY_MAIL,
+        to=user.email,
+        locale=user.locale,
+        context={"email": user.email, "link": _link("verify-email", token), "token": token},
+    )
 
 
 @dataclass(frozen=True)
@@ -271,3 +259,7 @@ def _mailed_recently(user: User, purpose: str) -> bool:
 
 def _link(page: str, token: str) -> str:
     return frontend_url(f"/{page}?token={quote(token)}")
+
+
+outbox.register_job(RESET_JOB, _password_reset_mail)
+outbox.register_job(VERIFY_AGAIN_JOB, _verification_mail_again)

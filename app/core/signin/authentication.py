@@ -15,6 +15,7 @@ from app.core.errors import AuthServiceError
 from app.core.errors import InvalidCredentialsError
 from app.core.factors import second_factor
 from app.core.identities import normalize_username
+from app.core.mail.templates import normalize_locale
 from app.core.mailbox import mailed_tokens
 from app.core.models import User
 from app.core.passwords.security import burn_password_check
@@ -35,16 +36,29 @@ class AwaitingVerification:
 
 
 def sign_up(
-    *, email: str, password: str, role: str, dialect: str, policy: TokenPolicy, client: ClientInfo
+    *,
+    email: str,
+    password: str,
+    role: str,
+    dialect: str,
+    policy: TokenPolicy,
+    client: ClientInfo,
+    locale: str | None = None,
 ) -> SignedIn | AwaitingVerification:
-    """Create the account, mail its verification token, and sign it in unless logins need a
-    verified email (AUTH_REQUIRE_VERIFIED_EMAIL)."""
+    """Create the account with its verification mail (one transaction), and sign it in unless
+    logins need a verified email (AUTH_REQUIRE_VERIFIED_EMAIL). ``locale``: the language the
+    client prefers (Accept-Language), for the account's mails."""
     try:
-        user = accounts.register_user(email=email, password=password, role=role)
+        user = accounts.register_user(
+            email=email,
+            password=password,
+            role=role,
+            locale=normalize_locale(locale),
+            welcome=mailed_tokens.send_verification,
+        )
     except AuthServiceError as error:
         audit.record(event="register", outcome="failure", details={"reason": error.code})
         raise
-    mailed_tokens.send_verification(user=user)
     if current_app.config["AUTH_REQUIRE_VERIFIED_EMAIL"]:
         audit.record(
             event="register", outcome="success", user_id=user.id, details={"signed_in": False}

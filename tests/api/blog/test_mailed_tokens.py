@@ -13,6 +13,7 @@ from app.database import db
 from tests.conftest import AuthActions
 from tests.factories import PASSWORD
 from tests.factories import make_user
+from tests.mailbox import text_of
 from tests.mailbox import token_in
 from tests.matchers import blog_error
 from tests.matchers import blog_user
@@ -57,7 +58,7 @@ def test_forgot_reset_ends_every_old_session_and_sets_the_password(app, client, 
     reset = _reset(client, token_in(mail))
 
     assert (response.status_code, response.get_json()) == (202, RESET_MAILED)
-    assert "http://localhost:5000/reset-password?token=" in mail.get_content()
+    assert "http://localhost:5000/reset-password?token=" in text_of(mail)
     assert reset.status_code == 200
     assert (
         old.get("/api/v1/users/current", headers=AuthActions.headers(old_token)).status_code == 401
@@ -159,7 +160,7 @@ def test_register_mails_a_verification_token_that_verifies_the_email(auth, clien
 
     response = client.post(f"{AUTH}/verify-email", json={"token": token_in(mail)}, headers=session)
 
-    assert "http://localhost:5000/verify-email?token=" in mail.get_content()
+    assert "http://localhost:5000/verify-email?token=" in text_of(mail)
     assert response.status_code == 200
     assert response.get_json() == {
         "message": "Email verified",
@@ -169,6 +170,38 @@ def test_register_mails_a_verification_token_that_verifies_the_email(auth, clien
     assert me.get_json()["emailVerified"] is True
     again = client.post(f"{AUTH}/verify-email", json={"token": token_in(mail)})
     assert again.status_code == 400
+
+
+def test_a_new_account_gets_its_mails_in_the_language_its_client_asked_for(
+    app, client, mailbox, tmp_path
+):
+    (tmp_path / "pt").mkdir()
+    for part, words in {"subject": "Confirme o seu email", "txt": "Código: {{ token }}",
+                        "html": "<p>Código: {{ token }}</p>"}.items():  # fmt: skip
+        (tmp_path / "pt" / f"email_verification.{part}").write_text(words)
+    app.config["MAIL_TEMPLATES_DIR"] = str(tmp_path)
+    from app.core.mail.mail import install_mailer
+
+    install_mailer(app)
+
+    client.post(
+        f"{AUTH}/register",
+        json={"email": "leitora@example.com", "password": PASSWORD},
+        headers={"Accept-Language": "pt-BR,pt;q=0.9,en;q=0.5"},
+    )
+    english = client.post(
+        f"{AUTH}/register", json={"email": "reader@example.com", "password": PASSWORD}
+    )
+
+    mail = mailbox.wait_for("leitora@example.com", "Confirme o seu email")
+    assert text_of(mail).startswith("Código: ")
+    assert english.status_code == 201
+    mailbox.wait_for("reader@example.com", VERIFY_SUBJECT)
+    with app.app_context():
+        locales = {
+            row.email: row.locale for row in db.session.execute(select(User.email, User.locale))
+        }
+    assert locales == {"leitora@example.com": "pt-BR", "reader@example.com": None}
 
 
 def test_resend_verification_mails_only_an_unverified_account(app, client, mailbox, owner):
@@ -259,8 +292,8 @@ def test_the_owner_is_told_when_the_password_is_reset(client, owner, mailbox):
     _reset(client, token_in(mailbox.wait_for("owner@example.com", RESET_SUBJECT)))
 
     notice = mailbox.wait_for("owner@example.com", PASSWORD_CHANGED_SUBJECT)
-    assert "If this was not you" in notice.get_content()
-    assert NEW_PASSWORD not in notice.get_content()
+    assert "If this was not you" in text_of(notice)
+    assert NEW_PASSWORD not in text_of(notice)
 
 
 def test_the_owner_is_told_when_the_password_is_changed(client, owner, mailbox):
@@ -274,7 +307,7 @@ def test_the_owner_is_told_when_the_password_is_changed(client, owner, mailbox):
 
     assert changed.status_code == 200
     notice = mailbox.wait_for("owner@example.com", PASSWORD_CHANGED_SUBJECT)
-    assert NEW_PASSWORD not in notice.get_content()
+    assert NEW_PASSWORD not in text_of(notice)
 
 
 def test_a_refused_change_tells_nobody(client, owner, mailbox):

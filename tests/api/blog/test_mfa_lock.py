@@ -12,6 +12,7 @@ from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
 from tests.factories import make_user
+from tests.mailbox import text_of
 from tests.mailbox import token_in
 from tests.matchers import blog_error
 from tests.totp_codes import codes_in_order
@@ -74,7 +75,7 @@ def test_wrong_codes_in_a_row_lock_the_second_step_and_mail_the_owner(client, ap
     assert "Set-Cookie" not in right.headers
     (notice,) = [m for m in mailbox.to(user.email) if "locked" in m["Subject"]]
     assert notice["Subject"] == "Two-step sign-in to your account is locked"
-    assert "knows your password" in notice.get_content()
+    assert "knows your password" in text_of(notice)
     assert _locks() == 1
 
 

@@ -1,19 +1,22 @@
 """MAIL_URL names the mail backend; a console backend never reaches production."""
 
 import logging
+from datetime import UTC
+from datetime import datetime
+from uuid import uuid4
 
 import pytest
-from flask import has_request_context
 
 from app import create_app
 from app.core.mail.mail import ConsoleBackend
 from app.core.mail.mail import DisabledBackend
 from app.core.mail.mail import MailConfigurationError
-from app.core.mail.mail import Mailer
 from app.core.mail.mail import Message
 from app.core.mail.mail import SmtpBackend
 from app.core.mail.mail import backend_from_url
 from tests.mailbox import Mailbox
+from tests.mailbox import html_of
+from tests.mailbox import text_of
 from tests.signing import TEST_MFA_KEY
 from tests.signing import TEST_SECRET
 
@@ -63,64 +66,13 @@ def test_production_refuses_the_console_backend(tmp_path):
         create_app("production", overrides)
 
 
-class RecordingBackend:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def deliver(self, message, sender) -> None:
-        self.sent.append(message.subject)
-
-
-def _background_mailer(tmp_path):
-    app = create_app(
-        "testing",
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mail.db'}",
-         "MAIL_SEND_IN_BACKGROUND": True},
-    )  # fmt: skip
-    backend = RecordingBackend()
-    return app, Mailer(app, backend), backend
-
-
-def test_a_job_queued_by_a_request_runs_after_the_answer_was_sent(tmp_path):
-    app, mailer, backend = _background_mailer(tmp_path)
-    ran_in_request: list[bool] = []
-
-    def job():
-        ran_in_request.append(has_request_context())
-        return Message(to="a@example.com", subject="after", body="")
-
-    with app.test_request_context():
-        mailer.send_later(job)
-        response = app.process_response(app.make_response("answer"))
-        assert mailer.flush(timeout=1) and backend.sent == []  # not queued before the close
-        response.close()
-
-    assert mailer.flush(timeout=5)
-    assert backend.sent == ["after"]
-    assert ran_in_request == [False]
-
-
-def test_a_failing_job_is_logged_and_the_sender_thread_lives_on(tmp_path, capsys):
-    _app, mailer, backend = _background_mailer(tmp_path)
-
-    def broken():
-        raise RuntimeError("database down")
-
-    mailer.send_later(broken)
-    mailer.send_later(lambda: Message(to="b@example.com", subject="next", body=""))
-
-    assert mailer.flush(timeout=5)
-    assert backend.sent == ["next"]
-    assert '"message": "Mail job failed", "error": "RuntimeError"' in capsys.readouterr().err
-
-
-def test_a_mail_carries_a_date_and_one_message_id_on_every_attempt():
-    """RFC 5322 3.6.1 and 3.6.4: the origination date and a unique id, the id fixed when the
-    message is written, so a retried delivery is recognisable as the same mail."""
+def test_a_mail_has_a_date_one_message_id_on_every_attempt_and_a_text_and_html_part():
+    """RFC 5322 3.6.1 and 3.6.4: the origination date and a unique id, fixed when the mail is
+    written, so a retried delivery is recognisable as the same mail."""
     mailbox = Mailbox().start()
     try:
         backend = backend_from_url(mailbox.url, timeout=5, logger=LOGGER)
-        message = Message(to="ada@example.com", subject="Reset", body="a link")
+        message = _message()
         backend.deliver(message, "Auth Service <auth@mail.example.com>")
         backend.deliver(message, "Auth Service <auth@mail.example.com>")
         first, retried = mailbox.to("ada@example.com")
@@ -130,5 +82,16 @@ def test_a_mail_carries_a_date_and_one_message_id_on_every_attempt():
     assert first["Message-ID"] == retried["Message-ID"]
     assert first["Message-ID"].endswith("@mail.example.com>")
     assert first["Date"].datetime == message.written_at.replace(microsecond=0)
-    other = Message(to="ada@example.com", subject="Reset", body="a link")
-    assert other.message_id != message.message_id
+    assert text_of(first).strip() == "a link"
+    assert "<p>a link</p>" in html_of(first)
+
+
+def _message() -> Message:
+    return Message(
+        to="ada@example.com",
+        subject="Reset",
+        text="a link",
+        html="<p>a link</p>",
+        written_at=datetime.now(UTC),
+        message_id=uuid4().hex,
+    )
