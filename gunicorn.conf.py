@@ -114,6 +114,19 @@ def when_ready(server: object) -> None:
         )
 
 
+def on_reload(server: object) -> None:
+    """kill -HUP: fork the new workers from the code on disk now, not the code loaded at start
+    (app/reloading.py); code that does not start is refused and the running code stays."""
+    from app import reloading
+
+    try:
+        reloading.load_new_code(server.app)  # type: ignore[attr-defined]
+    except reloading.NewCodeRefused as refusal:
+        server.log.error(  # type: ignore[attr-defined]
+            "Reload kept the running code: the new code does not start: %s", refusal
+        )
+
+
 def post_worker_init(worker: object) -> None:
     """Each worker delivers the outbox's mail from a thread of its own, from the start: mail
     that a killed worker left is sent even if no request comes to this one."""

@@ -63,6 +63,11 @@ def _count_error(context: ExceptionContext) -> None:
     DATABASE_ERRORS.labels(type(context.original_exception).__name__).inc()
 
 
+# Listeners on SQLAlchemy's own classes, which outlive a reload of this module
+# (app/reloading.py removes them first).
+CLASS_LISTENERS = ((Engine, "connect", _tune_sqlite), (Engine, "handle_error", _count_error))
+
+
 def ping_idle_connections(engine: Engine, *, after_seconds: float) -> None:
     """Pessimistic disconnect handling without a round trip per request: a pooled connection
     that sat idle for ``after_seconds`` (a database restart may have dropped it) is pinged

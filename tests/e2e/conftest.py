@@ -214,7 +214,9 @@ def _spawn_gunicorn(server: LiveServer) -> subprocess.Popen[bytes]:
         (server.log_dir / "stdout.log").open("w") as out,
         (server.log_dir / "stderr.log").open("w") as err,
     ):
-        return subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=out, stderr=err)
+        # TEST_GUNICORN_CWD: serve another copy of the service (a deploy of new code).
+        cwd = server.env.get("TEST_GUNICORN_CWD", ROOT)
+        return subprocess.Popen(command, cwd=cwd, env=server.env, stdout=out, stderr=err)
 
 
 def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:

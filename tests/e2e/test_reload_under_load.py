@@ -1,13 +1,15 @@
-"""A reload (``kill -HUP`` of gunicorn's master, as a deploy of new configuration does) under
-load answers every request: wrk counts no failed request, refused connection, reset or
+"""A reload (``kill -HUP`` of gunicorn's master, as a deploy of new code or configuration
+does) under load answers every request: wrk counts no failed request, refused connection, reset or
 timeout while the old workers finish and new ones take over. Production's default socket
 layout is tested (gunicorn.conf.py: one shared socket, or a socket per worker where the
 kernel migrates the connections queued at a closing one), and each layout on its own."""
 
 import os
+import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,16 +18,48 @@ from bench.load import Load
 from bench.load import Scenario
 from bench.load import ensure_wrk
 from bench.load import run
+from tests.e2e import http
 
 pytestmark = pytest.mark.e2e
 
 LOAD_SECONDS = 8
 RELOAD_AFTER_SECONDS = 3
+ROOT = Path(__file__).resolve().parents[2]
+HEALTHY = 'jsonify({"status": "ok"})'
+NEXT_RELEASE = 'jsonify({"status": "ok", "release": "next"})'
 
 
 def _worker_pids(master: int) -> set[int]:
     with open(f"/proc/{master}/task/{master}/children") as listing:
         return {int(pid) for pid in listing.read().split()}
+
+
+def _deployed_copy(folder: Path) -> Path:
+    """The service as a deploy lays it out: a folder that new code replaces in place."""
+    folder.mkdir()
+    shutil.copytree(ROOT / "app", folder / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("wsgi.py", "config.py", "gunicorn.conf.py"):
+        shutil.copy(ROOT / name, folder / name)
+    return folder
+
+
+def _replace_health_view(deployed: Path, old: str, new: str) -> None:
+    view = deployed / "app" / "api" / "health.py"
+    text = view.read_text()
+    assert old in text
+    view.write_text(text.replace(old, new))
+
+
+def _reload_and_wait_for_new_workers(master: int) -> None:
+    before = _worker_pids(master)
+    os.kill(master, signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = _worker_pids(master)
+        if workers and workers.isdisjoint(before):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the reload did not replace the workers")
 
 
 @pytest.mark.parametrize(
@@ -58,3 +92,45 @@ def test_a_reload_under_load_fails_no_request(start_server, sockets):
     assert measured.requests > 1000
     assert measured.errors == 0, measured
     assert _worker_pids(master).isdisjoint(workers_before), "the workers were not replaced"
+
+
+def test_a_reload_under_load_serves_the_new_code_and_fails_no_request(start_server, tmp_path):
+    wrk = ensure_wrk()
+    deployed = _deployed_copy(tmp_path / "service")
+    server = start_server(TEST_GUNICORN_CWD=str(deployed))
+    assert server.process is not None
+    master = server.process.pid
+    _replace_health_view(deployed, HEALTHY, NEXT_RELEASE)
+    reload = threading.Timer(RELOAD_AFTER_SECONDS, lambda: os.kill(master, signal.SIGHUP))
+
+    reload.start()
+    measured = run(
+        wrk,
+        server.url,
+        Scenario("reload", "GET /healthz", "plain.lua"),
+        Load(threads=2, connections=8, seconds=LOAD_SECONDS),
+    )
+    reload.join()
+
+    assert measured.requests > 1000
+    assert measured.errors == 0, measured
+    assert http.get(f"{server.url}/healthz").json() == {"status": "ok", "release": "next"}
+
+
+def test_a_reload_with_code_that_does_not_start_keeps_the_running_code(start_server, tmp_path):
+    deployed = _deployed_copy(tmp_path / "service")
+    server = start_server(TEST_GUNICORN_CWD=str(deployed))
+    assert server.process is not None
+    master = server.process.pid
+    _replace_health_view(deployed, HEALTHY, "jsonify({'status': 'ok'}")  # a SyntaxError
+
+    _reload_and_wait_for_new_workers(master)
+
+    assert http.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    assert "Reload kept the running code: the new code does not start: SyntaxError" in (
+        server.logs()
+    )
+    _replace_health_view(deployed, "jsonify({'status': 'ok'}", NEXT_RELEASE)
+    _reload_and_wait_for_new_workers(master)
+    assert http.get(f"{server.url}/healthz").json() == {"status": "ok", "release": "next"}
+    assert server.process.poll() is None

@@ -245,6 +245,9 @@ def _deliver_written_mail(session: Session) -> None:
         mailer().mail_written()
 
 
+CLASS_LISTENERS = ((Session, "after_commit", _deliver_written_mail),)
+
+
 def install_mailer(app: Flask) -> None:
     url = app.config["MAIL_URL"]
     if url.startswith("console:") and app.config["APP_ENV"] == "production":

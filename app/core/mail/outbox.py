@@ -113,6 +113,9 @@ def _forget_rolled_back_mail(session: Session, _previous: Any) -> None:
     session.info.pop(_WROTE_MAIL, None)
 
 
+CLASS_LISTENERS = ((Session, "after_soft_rollback", _forget_rolled_back_mail),)
+
+
 @dataclass(frozen=True)
 class Schedule:
     lease: timedelta  # longer than one attempt can take
