@@ -1,6 +1,7 @@
 """The auth service's application factory."""
 
 import os
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,12 +44,29 @@ class _JsonInDocumentOrder(DefaultJSONProvider):
     sort_keys = False
 
 
+class AuthService(Flask):
+    """Flask, with each hook's and view's sync wrapper looked up once: Flask asks
+    ``ensure_sync`` for every hook of every request, and the answer (is it a coroutine
+    function?) never changes for a function. About 10 calls a request, 1 us each."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_callables: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync_callables[func]
+        except KeyError:
+            wrapped = self._sync_callables[func] = super().ensure_sync(func)
+            return wrapped
+
+
 def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app for ``config_name`` (default: ``APP_ENV``, else production)."""
     name = config_name or os.environ.get("APP_ENV") or "production"
     if name not in CONFIGS:
         raise ConfigurationError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
-    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app = AuthService(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(CONFIGS[name])
     app.config.update(overrides or {})
     app.json = _JsonInDocumentOrder(app)

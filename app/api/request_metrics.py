@@ -7,6 +7,7 @@ import time
 from flask import Flask
 from flask import Response
 from flask import request
+from prometheus_client import Histogram
 
 from app.core.metrics import REQUEST_DURATION
 
@@ -30,9 +31,22 @@ def _observe(response: Response) -> Response:
     started = request.environ.get(_STARTED)
     if started is not None:
         rule = request.url_rule
-        REQUEST_DURATION.labels(
+        labels = (
             request.method if request.method in _METHODS else "OTHER",
             rule.rule if rule is not None else UNMATCHED,
-            f"{response.status_code // 100}xx",
-        ).observe(time.perf_counter() - started)
+            response.status_code // 100,
+        )
+        series = _series.get(labels) or _new_series(labels)
+        series.observe(time.perf_counter() - started)
     return response
+
+
+# One child per label set, looked up once (``labels()`` checks and locks on every call); the
+# label sets are bounded by the routes, methods and status classes.
+_series: dict[tuple[str, str, int], Histogram] = {}
+
+
+def _new_series(labels: tuple[str, str, int]) -> Histogram:
+    method, route, status_class = labels
+    series = _series[labels] = REQUEST_DURATION.labels(method, route, f"{status_class}xx")
+    return series

@@ -60,7 +60,7 @@ class CheckedUserSchema(LoginUserSchema):
 
 class CheckedSchema(Schema):
     authenticated = fields.Constant(True)
-    user = fields.Nested(CheckedUserSchema)
+    user = fields.Nested(CheckedUserSchema())  # built at import, not by the first request
 
 
 class ErrorSchema(Schema):
