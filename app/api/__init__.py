@@ -65,17 +65,19 @@ def _protective_headers(response: Response) -> Response:
     response may be sniffed into another content type (OWASP ASVS 5 V3.4.4), and none may be
     framed by another page (V3.4.6; CSP frame-ancestors on the pages, this for old browsers)."""
     headers = response.headers
-    if "Cache-Control" not in headers:
-        _put(headers, "Cache-Control", "no-store")
-        _put(headers, "Pragma", "no-cache")
-    _put(headers, "X-Content-Type-Options", "nosniff")
-    _put(headers, "X-Frame-Options", "DENY")
+    # Looked up once: a missing name costs Headers an exception per lookup.
+    present = {name.lower() for name, _ in headers}
+    if "cache-control" not in present:
+        _put(headers, present, "Cache-Control", "no-store")
+        _put(headers, present, "Pragma", "no-cache")
+    _put(headers, present, "X-Content-Type-Options", "nosniff")
+    _put(headers, present, "X-Frame-Options", "DENY")
     return response
 
 
-def _put(headers: Headers, name: str, value: str) -> None:
+def _put(headers: Headers, present: set[str], name: str, value: str) -> None:
     """``headers[name] = value``, at half the cost where the header is not there yet."""
-    if name in headers:
+    if name.lower() in present:
         headers[name] = value
     else:
         headers.add(name, value)

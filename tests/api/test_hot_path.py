@@ -29,6 +29,8 @@ from sqlalchemy import Engine
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.test import EnvironBuilder
 
 import config
 from app.core import direct_statements
@@ -326,3 +328,51 @@ def test_a_login_reads_the_user_and_roles_once_and_writes_the_session_once(
     assert [sql.split()[0] for sql in log.sql] == ["SELECT", "SELECT", "INSERT", "SELECT"]
     assert audit_writer(app).flush()
     assert db.session.scalar(select(func.count()).where(AuthEvent.event == "login")) == 1
+
+
+@pytest.mark.parametrize("path", CALLER_ENDPOINTS)
+def test_a_warm_request_asks_flask_for_no_sync_wrapper(client, admin_token, monkeypatch, path):
+    """Flask's ensure_sync inspects each hook and view for a coroutine; the app asks it once
+    per function, not on every request."""
+    _get(client, path, admin_token)
+    asked: list[object] = []
+    original = Flask.ensure_sync
+
+    def counting(self: Flask, func: Any) -> Any:
+        asked.append(func)
+        return original(self, func)
+
+    monkeypatch.setattr(Flask, "ensure_sync", counting)
+
+    _get(client, path, admin_token)
+
+    assert asked == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", *CALLER_ENDPOINTS])
+def test_a_successful_request_raises_no_exception_on_its_way(app, admin_token, monkeypatch, path):
+    """A missing header looked up in werkzeug's Headers costs an HTTP exception; the
+    service's own lookups and headers need none. Called through WSGI directly: the test
+    client's own lookups raise some."""
+    environ = EnvironBuilder(
+        path=path, headers={"Authorization": f"Bearer {admin_token}"}
+    ).get_environ()
+    statuses: list[str] = []
+    raised: list[type] = []
+    original = HTTPException.__init__
+
+    def counting(self: HTTPException, *args: Any, **kwargs: Any) -> None:
+        raised.append(type(self))
+        original(self, *args, **kwargs)
+
+    def call() -> None:
+        body = app(dict(environ), lambda status, _headers: statuses.append(status))
+        b"".join(body)
+        body.close()  # type: ignore[attr-defined]
+
+    call()
+    monkeypatch.setattr(HTTPException, "__init__", counting)
+    call()
+
+    assert statuses == ["200 OK", "200 OK"]
+    assert raised == []
