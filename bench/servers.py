@@ -107,9 +107,10 @@ def gunicorn(
 ) -> Iterator[Server]:
     """gunicorn serving ``target`` of the checkout at ``root`` (this one by default) with its
     gunicorn.conf.py; ``options`` override it. The service runs with its metrics on, as in
-    production (their cost is part of every figure); the peers without."""
+    production (their cost is part of every figure; BENCH_METRICS=0 turns them off to
+    measure it); the peers without."""
     port = _free_port()
-    if target == SERVICE_TARGET:
+    if target == SERVICE_TARGET and os.environ.get("BENCH_METRICS", "1") != "0":
         env = env | {"METRICS_PORT": str(_free_port())}
     command = [
         sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",

@@ -15,6 +15,7 @@ import pytest
 
 from app.sockets import kernel_migrates_queued_connections
 from bench.load import Load
+from bench.load import Measurement
 from bench.load import Scenario
 from bench.load import ensure_wrk
 from bench.load import run
@@ -22,8 +23,10 @@ from tests.e2e import http
 
 pytestmark = pytest.mark.e2e
 
-LOAD_SECONDS = 8
-RELOAD_AFTER_SECONDS = 3
+# Long enough for a reload on a loaded machine (the new code is imported twice: in a child
+# to check it, then in the master) to finish while wrk still runs.
+LOAD_SECONDS = 14
+RELOAD_AFTER_SECONDS = 2
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = 'jsonify({"status": "ok"})'
 NEXT_RELEASE = 'jsonify({"status": "ok", "release": "next"})'
@@ -50,16 +53,46 @@ def _replace_health_view(deployed: Path, old: str, new: str) -> None:
     view.write_text(text.replace(old, new))
 
 
-def _reload_and_wait_for_new_workers(master: int) -> None:
-    before = _worker_pids(master)
-    os.kill(master, signal.SIGHUP)
-    deadline = time.monotonic() + 60
+def _replaced_workers(master: int, before: set[int], timeout: float = 60) -> float:
+    """Wait until none of ``before`` serves any more; when that was (time.monotonic)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         workers = _worker_pids(master)
         if workers and workers.isdisjoint(before):
-            return
-        time.sleep(0.1)
+            return time.monotonic()
+        time.sleep(0.05)
     raise AssertionError("the reload did not replace the workers")
+
+
+def _reload_and_wait_for_new_workers(master: int) -> None:
+    before = _worker_pids(master)
+    os.kill(master, signal.SIGHUP)
+    _replaced_workers(master, before)
+
+
+def _reload_under_load(server_url: str, master: int) -> tuple[Measurement, float, float]:
+    """wrk for LOAD_SECONDS, with a reload RELOAD_AFTER_SECONDS in: what wrk measured, when
+    the old workers were all gone, and when wrk stopped (time.monotonic)."""
+    wrk = ensure_wrk()
+    before = _worker_pids(master)
+    replaced: list[float] = []
+
+    def reload() -> None:
+        time.sleep(RELOAD_AFTER_SECONDS)
+        os.kill(master, signal.SIGHUP)
+        replaced.append(_replaced_workers(master, before))
+
+    reloading = threading.Thread(target=reload)
+    reloading.start()
+    measured = run(
+        wrk,
+        server_url,
+        Scenario("reload", "GET /healthz", "plain.lua"),
+        Load(threads=2, connections=8, seconds=LOAD_SECONDS),
+    )
+    stopped = time.monotonic()
+    reloading.join()
+    return measured, replaced[0], stopped
 
 
 @pytest.mark.parametrize(
@@ -72,48 +105,27 @@ def test_a_reload_under_load_fails_no_request(start_server, sockets):
             "a socket per worker loses queued connections on reload unless the kernel migrates "
             "them: sysctl -w net.ipv4.tcp_migrate_req=1 (.ci/run sets it)"
         )
-    wrk = ensure_wrk()
     server = start_server(**sockets)
     assert server.process is not None
-    master = server.process.pid
-    workers_before = _worker_pids(master)
-    reload = threading.Timer(RELOAD_AFTER_SECONDS, lambda: os.kill(master, signal.SIGHUP))
 
-    reload.start()
-    measured = run(
-        wrk,
-        server.url,
-        Scenario("reload", "GET /healthz", "plain.lua"),
-        Load(threads=2, connections=8, seconds=LOAD_SECONDS),
-    )
-    reload.join()
-    time.sleep(1)
+    measured, replaced_at, stopped_at = _reload_under_load(server.url, server.process.pid)
 
     assert measured.requests > 1000
     assert measured.errors == 0, measured
-    assert _worker_pids(master).isdisjoint(workers_before), "the workers were not replaced"
+    assert replaced_at < stopped_at, "the new workers took over after the load had stopped"
 
 
 def test_a_reload_under_load_serves_the_new_code_and_fails_no_request(start_server, tmp_path):
-    wrk = ensure_wrk()
     deployed = _deployed_copy(tmp_path / "service")
     server = start_server(TEST_GUNICORN_CWD=str(deployed))
     assert server.process is not None
-    master = server.process.pid
     _replace_health_view(deployed, HEALTHY, NEXT_RELEASE)
-    reload = threading.Timer(RELOAD_AFTER_SECONDS, lambda: os.kill(master, signal.SIGHUP))
 
-    reload.start()
-    measured = run(
-        wrk,
-        server.url,
-        Scenario("reload", "GET /healthz", "plain.lua"),
-        Load(threads=2, connections=8, seconds=LOAD_SECONDS),
-    )
-    reload.join()
+    measured, replaced_at, stopped_at = _reload_under_load(server.url, server.process.pid)
 
     assert measured.requests > 1000
     assert measured.errors == 0, measured
+    assert replaced_at < stopped_at, "the new workers took over after the load had stopped"
     assert http.get(f"{server.url}/healthz").json() == {"status": "ok", "release": "next"}
 
 
