@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import free_port
+from tests.e2e.spa import register_reload_and_log_out
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -191,29 +192,18 @@ def test_the_services_errors_pass_through_and_nginxs_own_are_json(edge):
 
 def test_the_example_spa_works_in_chromium_through_nginx(edge, browser):
     context = browser.new_context(ignore_https_errors=True)  # the test's own certificate
-    page = context.new_page()
-    status = page.locator("#status")
-    refreshes: list[int] = []
-    page.on("response", lambda r: refreshes.append(r.status) if "refresh-token" in r.url
-            else None)  # fmt: skip
+    cookies: list[dict[str, object]] = []
 
-    page.goto(f"{edge.https}/examples/spa/")
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", "spa@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("#register")
-    status.filter(has_text="Logged in as spa@example.com").wait_for()
-    [cookie] = [c for c in context.cookies() if c["name"] == "refreshToken"]
-    page.reload()
-    status.filter(has_text="Logged in as spa@example.com").wait_for()
-    with page.expect_response("**/api/v1/auth/logout") as logout:
-        page.click("#logout")
-    status.filter(has_text="Logged out").wait_for()
+    spa = register_reload_and_log_out(
+        context.new_page(), f"{edge.https}/examples/spa/", "spa@example.com", PASSWORD,
+        signed_in_again=lambda: cookies.extend(context.cookies()),
+    )  # fmt: skip
     context.close()
 
+    [cookie] = [c for c in cookies if c["name"] == "refreshToken"]
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    assert refreshes[:2] == [400, 200]  # the first visit has no cookie; the reload refreshes
-    assert logout.value.status == 200
+    assert spa.refreshes[:2] == [400, 200]  # the first visit has no cookie; the reload refreshes
+    assert spa.logout_status == 200
 
 
 def _site_for(

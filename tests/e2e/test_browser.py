@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.spa import register_reload_and_log_out
 from tests.openid_provider import running_provider
 from tests.openid_provider import web_client
 from tests.processes import ROOT
@@ -273,29 +274,15 @@ def test_the_spa_behind_a_host_rewriting_proxy_logs_in_refreshes_and_logs_out(
     holder["upstream"] = server.url
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_context().new_page()
-    status = page.locator("#status")
-    refreshes: list[int] = []
-    page.on("response", lambda r: refreshes.append(r.status) if "refresh-token" in r.url
-            else None)  # fmt: skip
 
-    page.goto(f"{proxy_url}/examples/spa/")
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("#register")
-    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
-    page.reload()
-    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
-    page.screenshot(path=SHOTS / "7-behind-proxy-refreshed.png")
-    with page.expect_response("**/api/v1/auth/logout") as logout:
-        page.click("#logout")
-    status.filter(has_text="Logged out").wait_for()
-    page.reload()
-    status.filter(has_text="Logged out").wait_for()
+    spa = register_reload_and_log_out(
+        page, f"{proxy_url}/examples/spa/", EMAIL, PASSWORD, reload_after_logout=True,
+        signed_in_again=lambda: page.screenshot(path=SHOTS / "7-behind-proxy-refreshed.png"),
+    )  # fmt: skip
 
-    assert logout.value.status == 200
-    assert refreshes[:2] == [400, 200]  # the first visit has no cookie; the reload refreshes
-    assert refreshes[-1] == 400  # after logout, the reload finds no cookie
+    assert spa.logout_status == 200
+    assert spa.refreshes[:2] == [400, 200]  # the first visit has no cookie; the reload refreshes
+    assert spa.refreshes[-1] == 400  # after logout, the reload finds no cookie
 
 
 def test_the_docs_page_renders_every_operation_offline(start_server, browser):
