@@ -312,6 +312,7 @@ record per decision in docs/decisions/:
 - [0009 One door through flask-jwt-extended's public loaders](decisions/0009-one-public-door.md)
 - [0010 The budgets' own counters](decisions/0010-budget-counters.md)
 - [0011 Tokens read by joserfc, written by us](decisions/0011-reading-and-writing-tokens.md)
+- [0012 What the metrics cost](decisions/0012-metrics-cost.md)
 
 ## Reading the figures
 
