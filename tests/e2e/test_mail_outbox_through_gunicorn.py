@@ -12,25 +12,12 @@ import pytest
 from tests.e2e import http
 from tests.mailbox import Mailbox
 from tests.mailbox import token_in
+from tests.processes import wait_for_new_workers
+from tests.processes import worker_pids
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "outbox Passphrase 52"
 READERS = [f"reader{number}@example.com" for number in range(4)]
-
-
-def _workers(master: int) -> set[int]:
-    with open(f"/proc/{master}/task/{master}/children") as listing:
-        return {int(pid) for pid in listing.read().split()}
-
-
-def _wait_for_new_workers(master: int, killed: set[int], count: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        workers = _workers(master)
-        if len(workers) == count and workers.isdisjoint(killed):
-            return
-        time.sleep(0.1)
-    raise AssertionError("gunicorn did not replace the killed workers")
 
 
 def test_mail_outlives_a_down_mail_server_and_killed_workers_and_is_sent_once(start_server):
@@ -47,10 +34,10 @@ def test_mail_outlives_a_down_mail_server_and_killed_workers_and_is_sent_once(st
         time.sleep(1.5)  # tried and refused, at least once each
 
         master = server.process.pid
-        killed = _workers(master)
+        killed = worker_pids(master)
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
-        _wait_for_new_workers(master, killed, count=2)
+        wait_for_new_workers(master, killed)
         box.start()
 
         for email in READERS:

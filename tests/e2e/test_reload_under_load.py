@@ -20,6 +20,8 @@ from bench.load import Scenario
 from bench.load import ensure_wrk
 from bench.load import run
 from tests.e2e import http
+from tests.processes import wait_for_new_workers
+from tests.processes import worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +32,6 @@ RELOAD_AFTER_SECONDS = 2
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = 'jsonify({"status": "ok"})'
 NEXT_RELEASE = 'jsonify({"status": "ok", "release": "next"})'
-
-
-def _worker_pids(master: int) -> set[int]:
-    with open(f"/proc/{master}/task/{master}/children") as listing:
-        return {int(pid) for pid in listing.read().split()}
 
 
 def _deployed_copy(folder: Path) -> Path:
@@ -53,34 +50,23 @@ def _replace_health_view(deployed: Path, old: str, new: str) -> None:
     view.write_text(text.replace(old, new))
 
 
-def _replaced_workers(master: int, before: set[int], timeout: float = 60) -> float:
-    """Wait until none of ``before`` serves any more; when that was (time.monotonic)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        workers = _worker_pids(master)
-        if workers and workers.isdisjoint(before):
-            return time.monotonic()
-        time.sleep(0.05)
-    raise AssertionError("the reload did not replace the workers")
-
-
 def _reload_and_wait_for_new_workers(master: int) -> None:
-    before = _worker_pids(master)
+    before = worker_pids(master)
     os.kill(master, signal.SIGHUP)
-    _replaced_workers(master, before)
+    wait_for_new_workers(master, before)
 
 
 def _reload_under_load(server_url: str, master: int) -> tuple[Measurement, float, float]:
     """wrk for LOAD_SECONDS, with a reload RELOAD_AFTER_SECONDS in: what wrk measured, when
     the old workers were all gone, and when wrk stopped (time.monotonic)."""
     wrk = ensure_wrk()
-    before = _worker_pids(master)
+    before = worker_pids(master)
     replaced: list[float] = []
 
     def reload() -> None:
         time.sleep(RELOAD_AFTER_SECONDS)
         os.kill(master, signal.SIGHUP)
-        replaced.append(_replaced_workers(master, before))
+        replaced.append(wait_for_new_workers(master, before))
 
     reloading = threading.Thread(target=reload)
     reloading.start()
