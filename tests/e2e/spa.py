@@ -1,5 +1,5 @@
-"""The example SPA's round in a real browser, as both the proxy tests walk it: register,
-reload (the refresh cookie signs the page back in), log out."""
+"""The example SPA in a real browser: registering an account from it, and the round both
+proxy tests walk (register, reload: the refresh cookie signs the page back in, log out)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +11,17 @@ class SpaRound:
     # Statuses of the SPA's refresh-token calls, in order.
     refreshes: list[int]
     logout_status: int
+
+
+def register_in_spa(page: Any, spa_url: str, email: str, password: str) -> None:
+    """Open the SPA, register ``email`` with its form, and wait until the page is signed in."""
+    status = page.locator("#status")
+    page.goto(spa_url)
+    status.filter(has_text="Logged out").wait_for()
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("#register")
+    status.filter(has_text=f"Logged in as {email}").wait_for()
 
 
 def register_reload_and_log_out(
@@ -28,12 +39,7 @@ def register_reload_and_log_out(
     page.on("response", lambda r: refreshes.append(r.status) if "refresh-token" in r.url
             else None)  # fmt: skip
 
-    page.goto(spa_url)
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("#register")
-    status.filter(has_text=f"Logged in as {email}").wait_for()
+    register_in_spa(page, spa_url, email, password)
     page.reload()
     status.filter(has_text=f"Logged in as {email}").wait_for()
     signed_in_again()

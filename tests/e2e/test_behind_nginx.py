@@ -14,11 +14,9 @@ import ipaddress
 import json
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,16 +31,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bench.load import Load
-from bench.load import Scenario
-from bench.load import ensure_wrk
-from bench.load import run
 from tests.e2e.conftest import LiveServer
 from tests.e2e.conftest import free_port
+from tests.e2e.reloads import reload_under_load
 from tests.e2e.spa import register_reload_and_log_out
 from tests.processes import ROOT
-from tests.processes import wait_for_new_workers
-from tests.processes import worker_pids
 
 pytestmark = pytest.mark.e2e
 
@@ -202,31 +195,13 @@ def test_a_release_reloaded_host_by_host_behind_nginx_fails_no_request(edge):
     """The deploy of deploy/README.md: each host's master gets HUP in turn (new code, every
     worker replaced) while wrk loads nginx over TLS. A reload under this load takes 6-10 s
     (the new code is imported twice), so the load lasts 30."""
-    wrk = ensure_wrk()
     masters = [host.process.pid for host in edge.hosts if host.process is not None]
-    swapped: list[float] = []
 
-    def reload_each_host() -> None:
-        time.sleep(2)
-        for master in masters:
-            before = worker_pids(master)
-            os.kill(master, signal.SIGHUP)
-            swapped.append(wait_for_new_workers(master, before))
+    reloaded = reload_under_load(edge.https, masters, load_seconds=30)
 
-    reloading = threading.Thread(target=reload_each_host)
-    reloading.start()
-    measured = run(
-        wrk,
-        edge.https,
-        Scenario("reload", "GET /healthz", "plain.lua"),
-        Load(threads=2, connections=8, seconds=30),
-    )
-    stopped = time.monotonic()
-    reloading.join()
-
-    assert measured.requests > 500
-    assert measured.errors == 0, measured
-    assert len(swapped) == 2 and swapped[-1] < stopped, "a host was reloaded after the load"
+    assert reloaded.measured.requests > 500
+    assert reloaded.measured.errors == 0, reloaded.measured
+    assert reloaded.swapped_under_load(2), "a host was reloaded after the load"
 
 
 def test_the_example_spa_works_in_chromium_through_nginx(edge, browser):

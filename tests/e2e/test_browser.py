@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.e2e.spa import register_in_spa
 from tests.e2e.spa import register_reload_and_log_out
 from tests.openid_provider import running_provider
 from tests.openid_provider import web_client
@@ -73,12 +74,7 @@ def test_the_cookie_flow_in_a_real_browser(start_server, browser, attacker_origi
     page = context.new_page()
     status = page.locator("#status")
 
-    page.goto(f"{server.url}/examples/spa/")
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("#register")
-    status.filter(has_text=f"Logged in as {EMAIL}").wait_for()
+    register_in_spa(page, f"{server.url}/examples/spa/", EMAIL, PASSWORD)
     page.screenshot(path=SHOTS / "1-registered.png")
 
     [cookie] = [c for c in context.cookies() if c["name"] == "refreshToken"]
@@ -128,12 +124,7 @@ def test_two_step_sign_in_with_an_authenticator_app_in_a_real_browser(start_serv
     status = page.locator("#status")
     email = "two-step@example.com"
 
-    page.goto(f"{server.url}/examples/spa/")
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#register")
-    status.filter(has_text=f"Logged in as {email}").wait_for()
+    register_in_spa(page, f"{server.url}/examples/spa/", email, PASSWORD)
     page.fill("#totp-password", PASSWORD)
     page.click("#totp-begin")
     page.locator("#totp-confirm").wait_for()
@@ -189,12 +180,7 @@ def test_passkeys_in_a_real_browser_with_a_virtual_authenticator(start_server, b
     status = page.locator("#status")
     email = "passkey@example.com"
 
-    page.goto(page_url)
-    status.filter(has_text="Logged out").wait_for()
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("#register")
-    status.filter(has_text=f"Logged in as {email}").wait_for()
+    register_in_spa(page, page_url, email, PASSWORD)
     page.click("#passkey-add")
     page.locator("#passkey-status").filter(has_text="Passkey added").wait_for()
     page.screenshot(path=SHOTS / "12-passkey-added.png")
