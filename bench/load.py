@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -64,6 +65,11 @@ def ensure_wrk() -> str:
 
 
 def run(wrk: str, base_url: str, scenario: Scenario, load: Load) -> Measurement:
+    return finish(start(wrk, base_url, scenario, load), scenario)
+
+
+def start(wrk: str, base_url: str, scenario: Scenario, load: Load) -> subprocess.Popen[str]:
+    """wrk running in the background for at most ``load.seconds``; ``finish`` reads it."""
     threads = str(load.threads)
     command = [
         wrk, "-t", threads, "-c", str(load.connections), "-d", f"{max(1, round(load.seconds))}s",
@@ -71,11 +77,21 @@ def run(wrk: str, base_url: str, scenario: Scenario, load: Load) -> Measurement:
         base_url + scenario.method_path.split(" ", 1)[1], "--", *scenario.args, threads,
     ]  # fmt: skip
     env = os.environ | {"LUA_PATH": f"{SCRIPTS}/?.lua;;"}
-    finished = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    for line in finished.stdout.splitlines():
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def finish(running: subprocess.Popen[str], scenario: Scenario, *, now: bool = False) -> Measurement:
+    """What wrk measured: when it ends, or at once if ``now`` (wrk stops on SIGINT and prints
+    what it measured so far)."""
+    if now and running.poll() is None:
+        running.send_signal(signal.SIGINT)
+    stdout, stderr = running.communicate()
+    for line in stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return _measurement(scenario.name, json.loads(line.removeprefix("BENCH_RESULT ")))
-    raise LoadError(f"wrk printed no result for {scenario.name}: {finished.stderr.strip()}")
+    raise LoadError(f"wrk printed no result for {scenario.name}: {stderr.strip()}")
 
 
 def _measurement(name: str, raw: dict[str, int]) -> Measurement:

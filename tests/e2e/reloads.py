@@ -1,9 +1,8 @@
 """Reloading gunicorn masters (``kill -HUP``) while wrk loads the service: what wrk measured,
-and whether every master's new workers took over before the load stopped."""
+and whether every master's new workers took over while the load ran."""
 
 import os
 import signal
-import threading
 import time
 from dataclasses import dataclass
 
@@ -11,22 +10,28 @@ from bench.load import Load
 from bench.load import Measurement
 from bench.load import Scenario
 from bench.load import ensure_wrk
-from bench.load import run
+from bench.load import finish
+from bench.load import start
 from tests.processes import wait_for_new_workers
 from tests.processes import worker_pids
 
-RELOAD_AFTER_SECONDS = 2
+LOAD_BEFORE_SECONDS = 2
+LOAD_AFTER_SECONDS = 3
+# The load ends LOAD_AFTER_SECONDS after the last swap; this caps it if a reload hangs.
+LOAD_CAP_SECONDS = 180
+SCENARIO = Scenario("reload", "GET /healthz", "plain.lua")
 
 
 @dataclass(frozen=True)
 class ReloadUnderLoad:
     measured: Measurement
-    # When each master's old workers were all gone, and when wrk stopped (time.monotonic).
+    # When each master's old workers were all gone (time.monotonic).
     swapped_at: list[float]
-    stopped_at: float
+    # Whether wrk was still loading the service when the last master had swapped.
+    loaded_throughout: bool
 
     def swapped_under_load(self, masters: int) -> bool:
-        return len(self.swapped_at) == masters and max(self.swapped_at) < self.stopped_at
+        return len(self.swapped_at) == masters and self.loaded_throughout
 
 
 def reload(master: int) -> float:
@@ -36,25 +41,17 @@ def reload(master: int) -> float:
     return wait_for_new_workers(master, before)
 
 
-def reload_under_load(url: str, masters: list[int], *, load_seconds: float) -> ReloadUnderLoad:
-    """wrk on ``url``/healthz for ``load_seconds``; RELOAD_AFTER_SECONDS in, each master is
-    reloaded in turn, the next once the one before has swapped its workers."""
-    wrk = ensure_wrk()
-    swapped: list[float] = []
-
-    def reload_each() -> None:
-        time.sleep(RELOAD_AFTER_SECONDS)
-        for master in masters:
-            swapped.append(reload(master))
-
-    reloading = threading.Thread(target=reload_each)
-    reloading.start()
-    measured = run(
-        wrk,
-        url,
-        Scenario("reload", "GET /healthz", "plain.lua"),
-        Load(threads=2, connections=8, seconds=load_seconds),
-    )
-    stopped = time.monotonic()
-    reloading.join()
-    return ReloadUnderLoad(measured=measured, swapped_at=swapped, stopped_at=stopped)
+def reload_under_load(url: str, masters: list[int]) -> ReloadUnderLoad:
+    """wrk on ``url``/healthz; LOAD_BEFORE_SECONDS in, each master is reloaded in turn, the
+    next once the one before has swapped its workers, and the load goes on LOAD_AFTER_SECONDS
+    after the last swap. How long a reload takes depends on the machine's load (6-15 s), so
+    the load lasts as long as the reloads do."""
+    wrk = start(ensure_wrk(), url, SCENARIO, Load(2, 8, LOAD_CAP_SECONDS))
+    try:
+        time.sleep(LOAD_BEFORE_SECONDS)
+        swapped = [reload(master) for master in masters]
+        loaded_throughout = wrk.poll() is None
+        time.sleep(LOAD_AFTER_SECONDS)
+    finally:
+        measured = finish(wrk, SCENARIO, now=True)
+    return ReloadUnderLoad(measured, swapped, loaded_throughout)
