@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
+from weakref import WeakKeyDictionary
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import CursorResult
@@ -18,6 +19,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import Pool
 from sqlalchemy.pool import PoolProxiedConnection
 
 from app.core.metrics import DATABASE_ERRORS
@@ -68,6 +70,18 @@ def _count_error(context: ExceptionContext) -> None:
 CLASS_LISTENERS = ((Engine, "connect", _tune_sqlite), (Engine, "handle_error", _count_error))
 
 
+# Set on a pooled connection's record by a holder that kept it checked out while unused
+# (app/core/direct_statements.py): when it was last used, so its idle time counts from then.
+LAST_USED = "last_used"
+_PING_AFTER: "WeakKeyDictionary[Pool, float]" = WeakKeyDictionary()
+
+
+def idle_ping_seconds(engine: Engine) -> float | None:
+    """How long a connection of ``engine``'s pool may sit idle before it is pinged; None if
+    its connections are never pinged."""
+    return _PING_AFTER.get(engine.pool)
+
+
 def ping_idle_connections(engine: Engine, *, after_seconds: float) -> None:
     """Pessimistic disconnect handling without a round trip per request: a pooled connection
     that sat idle for ``after_seconds`` (a database restart may have dropped it) is pinged
@@ -76,9 +90,11 @@ def ping_idle_connections(engine: Engine, *, after_seconds: float) -> None:
     DisconnectionError); a connection that dies while busy fails its request with a 503, and
     SQLAlchemy renews the pool."""
 
+    _PING_AFTER[engine.pool] = after_seconds
+
     @event.listens_for(engine.pool, "checkin")
     def note_idle_since(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info["idle_since"] = time.monotonic()
+        record.info["idle_since"] = record.info.pop(LAST_USED, None) or time.monotonic()
 
     @event.listens_for(engine.pool, "checkout")
     def ping_if_idle(

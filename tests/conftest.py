@@ -22,6 +22,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.core import clock
+from app.core.direct_statements import release_held_connection
 from app.core.mail.mail import install_mailer
 from app.database import db
 from tests.databases import POSTGRES_SKIP_REASON
@@ -139,6 +140,7 @@ def app(
 
 def dispose_engines() -> None:
     """Close every pooled connection of the app (its main engine and the autocommit one)."""
+    release_held_connection()
     for engine in db.engines.values():
         engine.dispose()
 

@@ -8,9 +8,14 @@ connection the database dropped is invalidated so the pool replaces it, as a SQL
 execution would do.
 """
 
+import atexit
+import os
+import threading
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from typing import NoReturn
@@ -25,11 +30,15 @@ from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import scoped_session
+from sqlalchemy.pool import Pool
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import QueuePool
 
 from app.core.configuration import AUTOCOMMIT_BIND
 from app.core.metrics import DATABASE_ERRORS
+from app.database import LAST_USED
 from app.database import db
+from app.database import idle_ping_seconds
 
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
@@ -116,25 +125,17 @@ class DirectStatement:
     def _rows_alone(
         self, engine: Engine, parameters: Mapping[str, Any], *, commit: bool
     ) -> list[tuple[Any, ...]]:
-        dialect = engine.dialect
+        held = _held_connection(engine)
         try:
-            connection = engine.raw_connection()
-        except dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                None,
-                None,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=dialect.is_disconnect(error, None, None),
-                dialect=dialect,
-            ) from error
-        try:
-            rows = self.rows_on(connection, dialect, parameters)
+            rows = self.rows_on(held.connection, engine.dialect, parameters)
             if commit:
-                self._commit(connection, dialect)
-            return rows
-        finally:
-            connection.close()
+                self._commit(held.connection, engine.dialect)
+        except BaseException:
+            _let_go(held)
+            raise
+        if not held.kept:
+            _let_go(held)
+        return rows
 
     def _commit(self, connection: PoolProxiedConnection, dialect: Dialect) -> None:
         try:
@@ -190,6 +191,135 @@ class DirectStatement:
         except dialect.loaded_dbapi.Error as error:
             _raise_translated(error, connection, cursor, invalidate, compiled.sql, bound, dialect)
         return outcome
+
+
+class _Held:
+    """A pooled connection checked out for this thread's direct statements. A thread keeps
+    it for its next statement (checking a connection out and back in costs about a tenth of
+    an authenticated GET: docs/decisions/0013-held-connections.md) while it is used at
+    least every ``idle_limit`` seconds, so the pool's ping of an idle connection still
+    happens on the next checkout, and for KEEP_AT_MOST_SECONDS at most, so the pool's
+    recycling still applies. A pool lends at most its size less one to holders, so a
+    thread that holds none always finds a connection, as before."""
+
+    def __init__(self, engine: Engine, connection: PoolProxiedConnection, *, kept: bool) -> None:
+        self.engine = engine
+        self.pool = engine.pool
+        self.connection = connection
+        self.kept = kept
+        self.released = False
+        self.pid = os.getpid()
+        self.checked_out_at = self.last_used = time.monotonic()
+
+    def serves(self, engine: Engine, now: float) -> bool:
+        idle_limit = idle_ping_seconds(engine) or 0
+        return (
+            self.engine is engine
+            and not self.released
+            and self.connection.is_valid
+            and now - self.last_used < idle_limit
+            and now - self.checked_out_at < KEEP_AT_MOST_SECONDS
+        )
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        if self.kept:
+            _stop_counting(self.pool)
+        if self.engine.pool is not self.pool:
+            self.connection.invalidate()  # the engine was disposed: nothing will reuse it
+        info = self.connection.record_info
+        if info is not None:
+            info[LAST_USED] = self.last_used
+        self.connection.close()
+
+    def __del__(self) -> None:
+        # The thread that held it ended: its thread-local value is dropped with it.
+        with suppress(Exception):
+            self.release()
+
+
+KEEP_AT_MOST_SECONDS = 60.0
+_THREAD = threading.local()
+_KEPT_PER_POOL: "WeakKeyDictionary[Pool, int]" = WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+# A held connection inherited by a forked child is its parent's: never used, never closed.
+_INHERITED: list[_Held] = []
+
+
+def _held_connection(engine: Engine) -> _Held:
+    now = time.monotonic()
+    held: _Held | None = getattr(_THREAD, "held", None)
+    if held is not None and held.serves(engine, now):
+        held.last_used = now
+        return held
+    if held is not None:
+        _let_go(held)
+    connection = _checked_out(engine)
+    held = _Held(engine, connection, kept=_may_keep(engine))
+    if held.kept:
+        _THREAD.held = held
+    return held
+
+
+def release_held_connection() -> None:
+    """Return this thread's held connection, if any, to its pool (before the engine is
+    disposed, or as the process ends)."""
+    held = getattr(_THREAD, "held", None)
+    if held is not None:
+        _let_go(held)
+
+
+atexit.register(release_held_connection)
+
+
+def _let_go(held: _Held) -> None:
+    if getattr(_THREAD, "held", None) is held:
+        _THREAD.held = None
+    held.release()
+
+
+def _may_keep(engine: Engine) -> bool:
+    pool = engine.pool
+    if not isinstance(pool, QueuePool) or not idle_ping_seconds(engine):
+        return False
+    with _KEPT_LOCK:
+        kept = _KEPT_PER_POOL.get(pool, 0)
+        if kept >= pool.size() - 1:
+            return False
+        _KEPT_PER_POOL[pool] = kept + 1
+        return True
+
+
+def _stop_counting(pool: Pool) -> None:
+    with _KEPT_LOCK:
+        _KEPT_PER_POOL[pool] = max(0, _KEPT_PER_POOL.get(pool, 0) - 1)
+
+
+def _forget_inherited() -> None:
+    held = getattr(_THREAD, "held", None)
+    if held is not None:
+        _INHERITED.append(held)
+        _THREAD.held = None
+
+
+os.register_at_fork(after_in_child=_forget_inherited)
+
+
+def _checked_out(engine: Engine) -> PoolProxiedConnection:
+    dialect = engine.dialect
+    try:
+        return engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(error, None, None),
+            dialect=dialect,
+        ) from error
 
 
 def own_transaction_engine() -> Engine:

@@ -1,6 +1,9 @@
 """A statement run on the driver's cursor answers exactly what SQLAlchemy would, and fails
 the way SQLAlchemy would: with its own exceptions, and a dropped connection invalidated."""
 
+import gc
+import threading
+import time
 from datetime import UTC
 from datetime import datetime
 
@@ -16,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from app.core import direct_statements
 from app.core.direct_statements import DirectStatement
 from app.core.direct_statements import own_transaction_engine
 from app.core.models import SignInSession
@@ -137,3 +141,87 @@ def test_a_statement_with_an_in_list_is_refused_when_it_is_compiled(app_context)
     with pytest.raises(ValueError, match=r"expanding \(IN list\) parameter: \['ids'\]"):
         statement.prepare(db.engine.dialect)
     del statement  # every app compiles the live direct statements at startup
+
+
+ONE = DirectStatement(select(1))
+
+
+def _run_in_a_thread(engine, *, then=None):
+    """Run ONE on ``engine`` in a new thread that ends afterwards (after ``then``, if any)."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            assert ONE.rows(engine, {}) == [(1,)]
+            if then is not None:
+                then()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread, errors
+
+
+def test_a_threads_statements_share_one_connection_and_it_returns_when_the_thread_ends(
+    app_context,
+):
+    engine = own_transaction_engine()
+    seen: list[object] = []
+
+    def twice() -> None:
+        first = direct_statements._THREAD.held.connection.dbapi_connection
+        assert ONE.rows(engine, {}) == [(1,)]
+        seen.extend([first, direct_statements._THREAD.held.connection.dbapi_connection])
+
+    checked_out_before = engine.pool.checkedout()
+    thread, errors = _run_in_a_thread(engine, then=twice)
+    thread.join()
+    gc.collect()
+
+    assert errors == []
+    assert seen[0] is seen[1]
+    assert engine.pool.checkedout() == checked_out_before
+
+
+def test_a_pool_never_lends_its_last_connection_to_holders(app_context):
+    engine = own_transaction_engine()
+    release = threading.Event()
+    threads = [_run_in_a_thread(engine, then=release.wait) for _ in range(engine.pool.size() + 2)]
+    try:
+        deadline = time.monotonic() + 10
+        while engine.pool.checkedout() < engine.pool.size() - 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # every thread has run its statement by now
+
+        held = engine.pool.checkedout()
+        assert held == engine.pool.size() - 1
+        assert ONE.rows(engine, {}) == [(1,)]  # a thread holding none is served at once
+    finally:
+        release.set()
+        for thread, errors in threads:
+            thread.join()
+            assert errors == []
+
+
+def test_a_held_connection_dropped_while_idle_is_pinged_and_replaced_before_use(app, app_context):
+    engine = own_transaction_engine()
+    assert ONE.rows(engine, {}) == [(1,)]
+    held = direct_statements._THREAD.held
+    held.connection.dbapi_connection.close()  # the database went away while it sat idle
+    held.last_used -= app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]
+
+    assert ONE.rows(engine, {}) == [(1,)]
+    assert direct_statements._THREAD.held is not held
+
+
+def test_a_held_connection_a_statement_failed_on_is_let_go(app_context):
+    engine = own_transaction_engine()
+    assert ONE.rows(engine, {}) == [(1,)]
+    held = direct_statements._THREAD.held
+
+    with pytest.raises(DBAPIError):
+        DirectStatement(select(MISSING.c.id)).rows(engine, {})
+
+    assert held.released
+    assert ONE.rows(engine, {}) == [(1,)]
