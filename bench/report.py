@@ -178,7 +178,9 @@ def print_workers(result: dict[str, Any]) -> None:
 
 
 def write_markdown(results: dict[str, Any]) -> None:
-    parts = [METHOD.format(**results["settings"], **results["machine"])]
+    # Runs before the access log became a setting wrote it for every server.
+    settings = {"access_log": "on", **results["settings"]}
+    parts = [METHOD.format(**settings, **results["machine"])]
     for kind, result in results["databases"].items():
         parts.append(_database_section(kind, result, results["started"]))
     for kind, result in results["workers"].items():
@@ -279,14 +281,16 @@ METHOD = """# Benchmarks
   leaves of the baseline before any of the service's own work; each target line quotes its
   floor.
 - The peers, measured in every round after the floor, each on a gunicorn of its own with the
-  same `gunicorn.conf.py` (2 workers x 4 threads here, SO_REUSEPORT, the access log on):
-  bare Flask returning one JSON object (`bench/reference/bare.py`), and the naive stack
+  same `gunicorn.conf.py` (2 workers x 4 threads here, SO_REUSEPORT) and the same access log
+  setting as the service: {access_log} for every server (off by default, as deployed behind
+  nginx, which writes the access log; `BENCH_ACCESS_LOG=1` turns it on for all). Bare Flask
+  returning one JSON object (`bench/reference/bare.py`), and the naive stack
   (`bench/reference/naive.py`): flask-jwt-extended with a `token_in_blocklist_loader` (a jti
   lookup) and a `user_lookup_loader` (the user by primary key), and a refresh that rotates
-  (the old jti blocklisted, a new pair minted, one commit); SQLite in WAL mode, or
-  PostgreSQL. Its database holds 1,000 users and 100,000 revoked jtis. Each peer target is
-  the median over the rounds of the ratio within one round; the other targets quote the
-  same two ratios beside their own.
+  (the old jti blocklisted, a new pair minted, one commit); on SQLite with the service's own
+  settings (WAL, `synchronous=NORMAL`), or PostgreSQL. Its database holds 1,000 users and
+  100,000 revoked jtis. Each peer target is the median over the rounds of the ratio within
+  one round; the other targets quote the same two ratios beside their own.
 - Login beyond the hash: 50 more users carry a hash of one PBKDF2 iteration (microseconds)
   and are logged in the same way, after the real-hash login; that login's p50, less its
   hash timed in-process, is the login's own time. The real hash (werkzeug scrypt, as

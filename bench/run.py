@@ -190,6 +190,7 @@ def main() -> int:
             "rounds": settings.rounds,
             "connections": settings.connections,
             "rate_limit_storage": "redis" if settings.redis_url else "memory",
+            "access_log": "on" if servers.access_log_setting() == "1" else "off",
         },
         "databases": {},
         "workers": {},
@@ -384,9 +385,9 @@ def _prepare_peer(
     env = service_env | {
         "NAIVE_DATABASE_URL": url,
         "NAIVE_JWT_SECRET": service_env.get("JWT_SECRET_KEY") or "naive-" + "0" * 58,
-        "NAIVE_SQLITE_WAL": "1" if kind == "sqlite" else "0",
+        "NAIVE_SQLITE_TUNED": "1" if kind == "sqlite" else "0",
     }
-    app = naive.create_app(url, wal=kind == "sqlite")
+    app = naive.create_app(url, tune_sqlite=kind == "sqlite")
     app.config["JWT_SECRET_KEY"] = env["NAIVE_JWT_SECRET"]
     seeded = naive.seed(
         app,

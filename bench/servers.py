@@ -108,8 +108,10 @@ def gunicorn(
     """gunicorn serving ``target`` of the checkout at ``root`` (this one by default) with its
     gunicorn.conf.py; ``options`` override it. The service runs with its metrics on, as in
     production (their cost is part of every figure; BENCH_METRICS=0 turns them off to
-    measure it); the peers without."""
+    measure it); the peers without. Every server writes gunicorn's access log or none
+    (``access_log_setting``)."""
     port = _free_port()
+    env = env | {"GUNICORN_ACCESS_LOG": access_log_setting()}
     if target == SERVICE_TARGET and os.environ.get("BENCH_METRICS", "1") != "0":
         env = env | {"METRICS_PORT": str(_free_port())}
     command = [
@@ -125,6 +127,12 @@ def gunicorn(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def access_log_setting() -> str:
+    """"0" (the default): no gunicorn access log for any server, as deployed behind nginx,
+    which writes one (deploy/README.md); BENCH_ACCESS_LOG=1 turns it on for every server."""
+    return "1" if os.environ.get("BENCH_ACCESS_LOG", "0") == "1" else "0"
 
 
 def _wait_until_serving(server: Server, timeout: float = 60) -> None:

@@ -5,7 +5,11 @@ and a refresh that rotates: the old jti blocklisted, a new pair minted, one comm
 
     NAIVE_DATABASE_URL   where its two tables live (made by ``seed``)
     NAIVE_JWT_SECRET     its HS256 secret
-    NAIVE_SQLITE_WAL     "1": SQLite in WAL mode, as a team tuning SQLite would set it
+    NAIVE_SQLITE_TUNED   "1": SQLite tuned as the service tunes it (app/database.py): WAL,
+                         synchronous=NORMAL, a 10 s busy timeout, foreign keys on. Equal
+                         settings on both sides; tests/test_bench_reference.py holds them
+                         equal (with FULL, the peer paid an fsync per commit the service
+                         does not).
 """
 
 import os
@@ -59,7 +63,7 @@ class RevokedToken(db.Model):
     revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def create_app(database_url: str | None = None, *, wal: bool | None = None) -> Flask:
+def create_app(database_url: str | None = None, *, tune_sqlite: bool | None = None) -> Flask:
     app = Flask(__name__)
     app.config |= {
         "SQLALCHEMY_DATABASE_URI": database_url or os.environ["NAIVE_DATABASE_URL"],
@@ -69,18 +73,27 @@ def create_app(database_url: str | None = None, *, wal: bool | None = None) -> F
     }
     db.init_app(app)
     jwt.init_app(app)
-    if wal if wal is not None else os.environ.get("NAIVE_SQLITE_WAL") == "1":
+    if tune_sqlite if tune_sqlite is not None else os.environ.get("NAIVE_SQLITE_TUNED") == "1":
         with app.app_context():
-            event.listen(db.engine, "connect", _wal_mode)
+            event.listen(db.engine, "connect", _tuned_as_the_service)
     app.get("/healthz")(lambda: {"status": "ok"})
     app.get("/auth/me")(me)
     app.post("/auth/refresh")(refresh)
     return app
 
 
-def _wal_mode(connection: Any, _record: Any) -> None:
+SQLITE_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def _tuned_as_the_service(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
