@@ -317,6 +317,7 @@ record per decision in docs/decisions/:
 - [0010 The budgets' own counters](decisions/0010-budget-counters.md)
 - [0011 Tokens read by joserfc, written by us](decisions/0011-reading-and-writing-tokens.md)
 - [0012 What the metrics cost](decisions/0012-metrics-cost.md)
+- [0013 A thread keeps its direct statements' connection](decisions/0013-held-connections.md)
 
 ## Reading the figures
 
