@@ -130,7 +130,7 @@ def gunicorn(
 
 
 def access_log_setting() -> str:
-    """"0" (the default): no gunicorn access log for any server, as deployed behind nginx,
+    """No gunicorn access log for any server by default ("0"), as deployed behind nginx,
     which writes one (deploy/README.md); BENCH_ACCESS_LOG=1 turns it on for every server."""
     return "1" if os.environ.get("BENCH_ACCESS_LOG", "0") == "1" else "0"
 
