@@ -92,10 +92,12 @@ def signing_env(algorithm: str) -> dict[str, str]:
 
 
 def migrate(env: dict[str, str]) -> None:
-    subprocess.run(
+    migrated = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
+        cwd=ROOT, env=env, check=False, capture_output=True, text=True,
     )  # fmt: skip
+    if migrated.returncode != 0:
+        raise RuntimeError(f"flask db upgrade failed: {migrated.stderr.strip()[-2000:]}")
 
 
 SERVICE_TARGET = "wsgi:app"
