@@ -208,16 +208,15 @@ class _Held:
         self.connection = connection
         self.kept = kept
         self.released = False
-        self.pid = os.getpid()
+        self.idle_limit = idle_ping_seconds(engine) or 0
         self.checked_out_at = self.last_used = time.monotonic()
 
     def serves(self, engine: Engine, now: float) -> bool:
-        idle_limit = idle_ping_seconds(engine) or 0
         return (
             self.engine is engine
             and not self.released
             and self.connection.is_valid
-            and now - self.last_used < idle_limit
+            and now - self.last_used < self.idle_limit
             and now - self.checked_out_at < KEEP_AT_MOST_SECONDS
         )
 
@@ -302,6 +301,8 @@ def _forget_inherited() -> None:
     if held is not None:
         _INHERITED.append(held)
         _THREAD.held = None
+        if held.kept:
+            _stop_counting(held.pool)  # the child's own threads may hold as many as before
 
 
 os.register_at_fork(after_in_child=_forget_inherited)
