@@ -128,11 +128,13 @@ def on_reload(server: object) -> None:
 
 
 def post_worker_init(worker: object) -> None:
-    """Each worker delivers the outbox's mail from a thread of its own, from the start: mail
-    that a killed worker left is sent even if no request comes to this one."""
-    from app.core.mail.mail import start_delivery
+    """Each worker delivers the outbox's mail and webhooks from threads of its own, from the
+    start: what a killed worker left is sent even if no request comes to this one."""
+    from app.core.hooks.delivery import start_delivery as start_webhooks
+    from app.core.mail.mail import start_delivery as start_mail
 
-    start_delivery(worker.wsgi)  # type: ignore[attr-defined]
+    start_mail(worker.wsgi)  # type: ignore[attr-defined]
+    start_webhooks(worker.wsgi)  # type: ignore[attr-defined]
 
 
 def child_exit(server: object, worker: object) -> None:

@@ -18,10 +18,12 @@ from app.cli import register_cli
 from app.core.attempts import install_attempt_budgets
 from app.core.audit.writer import install_audit_writer
 from app.core.direct_statements import prepare_direct_statements
-from app.core.factors.secret_box import install_secret_box
 from app.core.federation.providers import install_oidc_providers
+from app.core.hooks.auth_hooks import install_auth_hooks
+from app.core.hooks.delivery import install_webhooks
 from app.core.mail.mail import install_mailer
 from app.core.passwords.security import install_password_checks
+from app.core.secret_box import install_secret_box
 from app.core.tokens.keys import install_signing_keys
 from app.core.tokens.minting import install_token_minter
 from app.core.tokens.verifier import install_token_verifier
@@ -95,6 +97,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_token_verifier(app)
     install_audit_writer(app)
     install_mailer(app)
+    install_webhooks(app)
+    install_auth_hooks(app)
     install_secret_box(app)
     install_password_checks(app)
     install_oidc_providers(app)

@@ -1,4 +1,5 @@
-"""The operators' commands: ``flask --app wsgi users|roles|clients|whitelist|tokens|mfa|keys``."""
+"""The operators' commands: ``flask --app wsgi
+users|roles|clients|whitelist|tokens|mfa|keys|webhooks``."""
 
 import json
 import os
@@ -32,10 +33,13 @@ from app.core.factors import mfa_lock
 from app.core.factors import second_factor
 from app.core.factors import totp
 from app.core.federation import oidc
+from app.core.hooks import delivery
+from app.core.hooks import endpoints
 from app.core.mail import outbox
 from app.core.mailbox import account_tokens
 from app.core.sessions import sessions
 from app.keys_cli import keys_cli
+from app.webhooks_cli import webhooks_cli
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,6 +63,7 @@ def register_cli(app: Flask) -> None:
         mfa_cli,
         openapi_cli,
         keys_cli,
+        webhooks_cli,
     )
     for group in groups:
         app.cli.add_command(group)
@@ -295,27 +300,31 @@ def whitelist_list() -> None:
 def purge_tokens() -> None:
     """Delete expired or revoked sessions, expired revocation rows, spent or expired reset
     and verification tokens, expired second steps and OpenID proofs, audit events older
-    than AUTH_AUDIT_RETENTION_DAYS, and mails finished a week ago."""
+    than AUTH_AUDIT_RETENTION_DAYS, and mails and webhook deliveries finished a week ago."""
     counts = sessions.purge_expired()
     mailed = account_tokens.purge()
     challenges = second_factor.purge_expired_challenges()
     proofs = oidc.purge_spent_proofs()
     events = audit.purge_events()
     mails = outbox.purge_finished()
+    deliveries = delivery.purge_finished()
     click.echo(
         f"Deleted {counts.sessions} sessions, {counts.revoked_tokens} revoked-token rows, "
         f"{mailed} reset and verification tokens, {challenges} expired second-step tokens, "
-        f"{proofs} expired OpenID proofs, {events} audit events past their retention and "
-        f"{mails} finished mails."
+        f"{proofs} expired OpenID proofs, {events} audit events past their retention, "
+        f"{mails} finished mails and {deliveries} finished webhook deliveries."
     )
 
 
 @mfa_cli.command("reencrypt")
 def reencrypt_totp_secrets() -> None:
-    """Seal every stored TOTP secret again with the first key of AUTH_MFA_ENCRYPTION_KEY, so
-    that the older keys after it can be dropped."""
+    """Seal every stored TOTP and webhook secret again with the first key of
+    AUTH_MFA_ENCRYPTION_KEY, so that the older keys after it can be dropped."""
     count = totp.reseal_all()
-    click.echo(f"Sealed {count} TOTP secrets with the first key.")
+    secrets_count = endpoints.reseal_all()
+    click.echo(
+        f"Sealed {count} TOTP secrets and {secrets_count} webhook secrets with the first key."
+    )
 
 
 @openapi_cli.command("write")

@@ -22,7 +22,13 @@ from sqlalchemy import event
 CHECK_TIMEOUT_SECONDS = 120
 # The service's own top-level modules; every other import (Flask, SQLAlchemy...) is kept.
 OWN_MODULES = ("app", "wsgi", "config")
-_MODULES_WITH_CLASS_LISTENERS = ("app.database", "app.core.mail.mail", "app.core.mail.outbox")
+_MODULES_WITH_CLASS_LISTENERS = (
+    "app.database",
+    "app.core.mail.mail",
+    "app.core.mail.outbox",
+    "app.core.hooks.events",
+    "app.core.hooks.delivery",
+)
 
 
 class NewCodeRefused(Exception):

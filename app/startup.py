@@ -20,8 +20,8 @@ from app.core.configuration import ALLOWED_ALGORITHMS
 from app.core.configuration import AUTOCOMMIT_BIND
 from app.core.configuration import ConfigurationError
 from app.core.configuration import write_new_file
-from app.core.factors.secret_box import new_key
-from app.core.factors.secret_box import parse_keys
+from app.core.secret_box import new_key
+from app.core.secret_box import parse_keys
 
 __all__ = ["ConfigurationError", "settle_config"]
 

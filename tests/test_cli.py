@@ -164,6 +164,6 @@ def test_tokens_purge_reports_what_it_deleted(auth, runner):
     assert result.exit_code == 0
     assert result.output == (
         "Deleted 1 sessions, 0 revoked-token rows, 0 reset and verification tokens, 0 expired "
-        "second-step tokens, 0 expired OpenID proofs, 0 audit events past their retention and "
-        "0 finished mails.\n"
+        "second-step tokens, 0 expired OpenID proofs, 0 audit events past their retention, "
+        "0 finished mails and 0 finished webhook deliveries.\n"
     )

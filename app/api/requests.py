@@ -28,6 +28,14 @@ def load_body(schema: Schema, *, message: str = "Validation failed.") -> dict[st
     return _load(schema, data, message)
 
 
+def load_optional_body(schema: Schema) -> dict[str, Any]:
+    """``load_body``, or the schema's defaults when the request has no body at all (a
+    DELETE whose fields are all optional)."""
+    if not request.content_length and not request.is_json:
+        return _load(schema, {}, "Validation failed.")
+    return load_body(schema)
+
+
 def load_query(schema: Schema, *, message: str = "Validation failed.") -> dict[str, Any]:
     query = request.args.to_dict()
     _refuse_unstorable_text(query)

@@ -160,6 +160,22 @@ class AdminRegistrationDeniedError(PermissionDeniedError):
     message = "Admin registration denied: email is not on the admin whitelist."
 
 
+class RegistrationRejectedError(PermissionDeniedError):
+    """The BEFORE_USER_CREATED hook said no; the message is the hook's."""
+
+    code = "registration_rejected"
+    message = "Registration was rejected."
+
+
+class HookFailedError(AuthServiceError):
+    """An auth hook failed, timed out or answered nonsense: the action is refused (hooks
+    fail closed)."""
+
+    code = "hook_failed"
+    message = "The service could not complete this action right now. Try again later."
+    status = 503
+
+
 class EmailNotVerifiedError(AuthServiceError):
     code = "email_not_verified"
     message = "Verify your email address before logging in."

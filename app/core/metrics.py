@@ -41,6 +41,16 @@ MAIL_FAILURES = Counter(
     "Mails not sent, by stage: attempt (one try failed), given_up, job (writing it failed).",
     ["stage"],
 )
+WEBHOOK_QUEUE_DEPTH = Gauge(
+    "authsvc_webhook_queue_depth",
+    "Webhook deliveries waiting (due, or waiting for a retry), as a worker last counted them.",
+    multiprocess_mode="livemostrecent",
+)
+WEBHOOK_DELIVERIES = Counter(
+    "authsvc_webhook_deliveries",
+    "Webhook delivery attempts by outcome: sent, retry (an attempt failed), failed (given up).",
+    ["outcome"],
+)
 DATABASE_ERRORS = Counter(
     "authsvc_database_errors",
     "Errors the database driver raised, by exception class.",

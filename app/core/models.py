@@ -182,8 +182,8 @@ class RevokedToken(Model):
 
 
 class AccountToken(Model):
-    """A single-use token mailed to a user (password reset, email verification); only its
-    SHA-256 is stored."""
+    """A single-use token mailed to a user (password reset, email verification, email
+    change); only its SHA-256 is stored."""
 
     __tablename__ = "account_tokens"
 
@@ -194,6 +194,8 @@ class AccountToken(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An email change's new address: the one its confirmation sets.
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class TotpFactor(Model):
@@ -204,7 +206,7 @@ class TotpFactor(Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    # The base32 secret, encrypted with AUTH_MFA_ENCRYPTION_KEY (app/core/factors/secret_box.py).
+    # The base32 secret, encrypted with AUTH_MFA_ENCRYPTION_KEY (app/core/secret_box.py).
     sealed_secret: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -359,3 +361,59 @@ class OutboxMail(Model):
     last_error: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (Index("ix_mail_outbox_due", "state", "next_attempt_at"),)
+
+
+class WebhookEndpoint(Model):
+    """A URL that receives the events it subscribes to (app/core/hooks/), signed with its
+    secret the Standard Webhooks way."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(String(255))
+    # Event types, or ["*"] for all of them.
+    events: Mapped[list[str]] = mapped_column(JSON)
+    # Indexed: every transaction that emits an event looks the enabled endpoints up.
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    # The signing secret (whsec_...) sealed with AUTH_MFA_ENCRYPTION_KEY's keys
+    # (app/core/secret_box.py); after a rotation, the previous one also signs until
+    # previous_secret_until.
+    sealed_secret: Mapped[str] = mapped_column(String(512))
+    sealed_previous_secret: Mapped[str | None] = mapped_column(String(512))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when every delivery to it has failed (None: the last one succeeded); at
+    # AUTH_WEBHOOK_DISABLE_AFTER_SECONDS it is disabled and the admins are mailed.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(Model):
+    """One event on its way to one endpoint, written in the transaction that caused the
+    event. ``next_attempt_at`` is also the claim, as in the mail outbox: a sender moves it
+    past the time its attempt may take."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    # The webhook-id header: the same on every attempt, so a receiver drops a repeat.
+    message_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The receiver's HTTP status, or None when none came (refused, timed out).
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    # What went wrong, in a word or a class name (never the receiver's body).
+    last_error: Mapped[str | None] = mapped_column(String(100))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)

@@ -4,6 +4,7 @@ the way SQLAlchemy would: with its own exceptions, and a dropped connection inva
 import gc
 import threading
 import time
+from dataclasses import fields
 from datetime import UTC
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from app.core.models import SignInSession
 from app.core.models import User
 from app.core.models import UTCDateTime
 from app.core.sessions.callers import CALLER_READ
+from app.core.sessions.callers import CallingUser
 from app.core.sessions.sessions import open_session
 from app.core.tokens.tokens import policy_for
 from app.core.tokens.verifier import token_verifier
@@ -56,10 +58,11 @@ def test_the_caller_read_returns_the_rows_sqlalchemy_returns(caller_parameters):
 
     assert rows == expected
     assert len(rows) == 3  # the user role; the admin role with each of its two permissions
-    created_at = rows[0][9]
+    column = {field.name: index for index, field in enumerate(fields(CallingUser))}
+    created_at = rows[0][column["created_at"]]
     assert created_at.utcoffset().total_seconds() == 0
-    assert rows[0][6] == {"github": "https://github.com/ada"}
-    assert rows[0][8] is True
+    assert rows[0][column["social_links"]] == {"github": "https://github.com/ada"}
+    assert rows[0][column["is_active"]] is True
 
 
 def test_a_driver_error_comes_out_as_sqlalchemys_own_and_the_pool_still_serves(app_context):

@@ -39,6 +39,7 @@ _ERROR_NAMES_BY_CODE = {
     "mfa_required": "MfaRequiredError",
     "mfa_locked": "MfaLockedError",
     "reauthentication_required": "ReauthenticationRequiredError",
+    "registration_rejected": "RegistrationRejectedError",
 }
 
 

@@ -38,7 +38,9 @@ class UserSchema(Schema):
     role = fields.Function(roles.primary_role)
     first_name = fields.String(data_key="firstName", allow_none=True)
     last_name = fields.String(data_key="lastName", allow_none=True)
+    display_name = fields.String(data_key="displayName", allow_none=True)
     social_links = fields.Dict(data_key="socialLinks")
+    locale = fields.String(allow_none=True)
     email_verified = fields.Function(
         lambda user: user.email_verified_at is not None, data_key="emailVerified"
     )

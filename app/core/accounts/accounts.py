@@ -26,6 +26,8 @@ from app.core.errors import PermissionDeniedError
 from app.core.factors import mfa_lock
 from app.core.factors import second_factor
 from app.core.factors import step_up
+from app.core.hooks import auth_hooks
+from app.core.hooks import events
 from app.core.identities import is_valid_email
 from app.core.identities import is_valid_username
 from app.core.identities import normalize_email
@@ -67,6 +69,7 @@ def create_user(
         display_name=display_name,
         client_id=client_id,
         email_verified=email_verified,
+        source="cli",
     )
     _commit_or_conflict("Email or username is already registered.")
     return user
@@ -81,8 +84,10 @@ def stage_user(
     display_name: str | None = None,
     client_id: int | None = None,
     email_verified: bool = False,
+    source: str = "registration",
 ) -> User:
-    """Caller commits. A new user, checked and added to the session."""
+    """Caller commits. A new user, checked and added to the session (``source`` tells the
+    BEFORE_USER_CREATED hook where it comes from)."""
     email = normalize_email(email)
     _check_email(email)
     username = None if username is None else normalize_username(username)
@@ -101,6 +106,7 @@ def stage_user(
         email_verified=email_verified,
         display_name=display_name,
         client_id=client_id,
+        source=source,
     )
 
 
@@ -122,6 +128,7 @@ def stage_user_without_password(*, email: str, username: str | None, email_verif
         password_hash=unusable_password(),
         role_names=[roles.USER],
         email_verified=email_verified,
+        source="oidc",
     )
 
 
@@ -134,8 +141,11 @@ def _staged_user(
     email_verified: bool,
     display_name: str | None = None,
     client_id: int | None = None,
+    source: str,
 ) -> User:
-    """A new user row, added to the session and not committed."""
+    """A new user row, added to the session and not committed, once the BEFORE_USER_CREATED
+    hook allows it."""
+    auth_hooks.before_user_created(email=email, username=username, source=source)
     user = User(
         email=email,
         username=username,
@@ -147,6 +157,7 @@ def _staged_user(
         email_verified_at=clock.utcnow() if email_verified else None,
     )
     db.session.add(user)
+    events.emit("user.created", user=user)
     return user
 
 
@@ -249,7 +260,7 @@ def update_user(
     actor = _admin_after_step_up(caller)
     removes_power = role == roles.USER or is_active is False
     if removes_power:
-        _lock_admins()
+        lock_admins()
     user = _administered_user(actor, user_id)
     if role is not None:
         roles.set_primary_role(user, role)
@@ -260,14 +271,20 @@ def update_user(
     if mfa is False or mfa_locked is False:
         mfa_lock.clear(user_id=user.id)
     if removes_power:
-        _require_an_active_admin()
+        require_an_active_admin()
     if is_active is False or mfa is False:
         sessions.end_user_sessions(user_id=user.id)
     if mfa is False:
         second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
+    if role is not None or is_active is not None:
+        events.emit("user.updated", user=user, fields=_changed_fields(role, is_active))
     db.session.commit()
     _record_update(actor, user, role=role, is_active=is_active, mfa=mfa, mfa_locked=mfa_locked)
     return user
+
+
+def _changed_fields(role: str | None, is_active: bool | None) -> list[str]:
+    return [name for name, value in (("roles", role), ("isActive", is_active)) if value is not None]
 
 
 def _record_update(
@@ -302,10 +319,11 @@ def _record_update(
 def delete_user(*, caller: Caller, user_id: int) -> None:
     """An admin's deletion of another user, after a recent proof of who the admin is."""
     actor = _admin_after_step_up(caller)
-    _lock_admins()
+    lock_admins()
     user = _administered_user(actor, user_id)
+    events.emit("user.deleted", user=user)
     db.session.delete(user)
-    _require_an_active_admin()
+    require_an_active_admin()
     db.session.commit()
     audit.record(
         event="user_deleted",
@@ -316,7 +334,7 @@ def delete_user(*, caller: Caller, user_id: int) -> None:
     )
 
 
-def _lock_admins() -> None:
+def lock_admins() -> None:
     """Caller commits. Lock the rows of every admin (PostgreSQL; SQLite's writer lock
     serializes by itself), in id order so two admins acting at once never deadlock: whoever
     comes second waits, then counts what the first committed. A check read earlier in the
@@ -330,7 +348,7 @@ def _lock_admins() -> None:
     ).all()
 
 
-def _require_an_active_admin() -> None:
+def require_an_active_admin() -> None:
     """Caller commits. Refuse (and undo) a change that leaves no active admin."""
     db.session.flush()
     if not count_active_admins():

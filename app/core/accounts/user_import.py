@@ -40,6 +40,9 @@ from app.core import roles
 from app.core.accounts import accounts
 from app.core.audit import audit
 from app.core.bounds import MAX_INTEGER
+from app.core.errors import RegistrationRejectedError
+from app.core.hooks import auth_hooks
+from app.core.hooks import events
 from app.core.identities import MAX_EMAIL_LENGTH
 from app.core.identities import canonical_email
 from app.core.identities import is_valid_username
@@ -216,7 +219,8 @@ class _Importer:
             elif not self._username_free(account, current, taken):
                 continue
             elif current is None:
-                new.append(account)
+                if self._allowed_by_hook(account):
+                    new.append(account)
             else:
                 updates.append((account, current))
         self._count(new, updates)
@@ -226,6 +230,18 @@ class _Importer:
         self._create(new)
         for account, current in updates:
             self._update(account, current)
+
+    def _allowed_by_hook(self, account: _Account) -> bool:
+        """The BEFORE_USER_CREATED hook's decision on a new account: a refusal is a problem
+        of its line; a failed hook refuses the import (hooks fail closed)."""
+        try:
+            auth_hooks.before_user_created(
+                email=account.email, username=account.username or "", source="import"
+            )
+        except RegistrationRejectedError as error:
+            self._problem(account.line, "email", error.message)
+            return False
+        return True
 
     def finish(self) -> ImportReport:
         if self.report.problems and not self.options.skip_invalid:
@@ -348,6 +364,8 @@ class _Importer:
             for name in dict.fromkeys(account.role_names)
         ]
         db.session.execute(insert(user_roles), grants)
+        for user_id in ids:
+            events.emit("user.created", user=user_id)
         self._audit(ids, created=True)
         self.changed_admin_power = self.changed_admin_power or any(
             roles.ADMIN in account.role_names for account in accounts

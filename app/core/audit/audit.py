@@ -58,6 +58,15 @@ EVENTS = (
     "mfa_locked",
     "mfa_unlocked",
     "ways_in_ended",
+    "email_change",
+    "email_changed",
+    "data_exported",
+    "webhook_created",
+    "webhook_updated",
+    "webhook_deleted",
+    "webhook_secret_rotated",
+    "hook_failed",
+    "hook_rejected",
 )
 
 
@@ -159,6 +168,16 @@ def list_events(
         .limit(per_page)
     ).all()
     return EventPage(events=events, page=page, per_page=per_page, total=total)
+
+
+def events_of(*, user_id: int, limit: int) -> Sequence[AuthEvent]:
+    """The newest events a user acted in or was acted on, for their own data export."""
+    return db.session.scalars(
+        select(AuthEvent)
+        .where(or_(AuthEvent.user_id == user_id, AuthEvent.target_user_id == user_id))
+        .order_by(AuthEvent.occurred_at.desc(), AuthEvent.id.desc())
+        .limit(limit)
+    ).all()
 
 
 def purge_events() -> int:

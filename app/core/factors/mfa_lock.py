@@ -22,6 +22,7 @@ from app.core.bounds import can_be_row_id
 from app.core.errors import MfaLockedError
 from app.core.errors import NotFoundError
 from app.core.factors import step_up
+from app.core.hooks import events
 from app.core.mail import outbox
 from app.core.models import User
 from app.core.sessions.callers import Caller
@@ -106,13 +107,13 @@ def _report_lock(user_id: int, failures: int) -> None:
     audit.record(
         event="mfa_locked", outcome="locked", user_id=user_id, details={"failures": failures}
     )
+    events.emit("user.locked", user=user_id, reason="second_factor_failures")
     found = db.session.execute(select(User.email, User.locale).where(User.id == user_id)).first()
-    if found is None or found.email is None:
-        return
-    context = {"count": failures, "email": found.email}
-    outbox.write(
-        outbox.Mail(template=LOCKED_MAIL, to=found.email, locale=found.locale, context=context)
-    )
+    if found is not None and found.email is not None:
+        context = {"count": failures, "email": found.email}
+        outbox.write(
+            outbox.Mail(template=LOCKED_MAIL, to=found.email, locale=found.locale, context=context)
+        )
     db.session.commit()  # the failed guess changed nothing else: its caller rolled back
 
 

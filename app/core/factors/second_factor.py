@@ -44,6 +44,7 @@ from app.core.factors.step_up import PASSKEY
 from app.core.factors.step_up import RECOVERY_CODE
 from app.core.factors.step_up import TOTP
 from app.core.factors.totp import Enrolment
+from app.core.hooks import events
 from app.core.mail import outbox
 from app.core.models import MfaChallenge
 from app.core.models import Passkey
@@ -69,6 +70,16 @@ NOTICES = frozenset({
     "passkey_removed",
     "password_changed",
 })  # fmt: skip
+
+
+# The webhook event of a notice (app/core/hooks/events.py).
+EVENT_TYPES_OF_NOTICES = {
+    "mfa_enabled": "mfa.enabled",
+    "mfa_disabled": "mfa.disabled",
+    "passkey_added": "passkey.added",
+    "passkey_removed": "passkey.removed",
+    "password_changed": "password.changed",
+}
 
 
 @dataclass(frozen=True)
@@ -450,6 +461,8 @@ def notify_owner(*, user_id: int, event: str) -> None:
 def _notify(user_id: int, event: str) -> None:
     if event not in NOTICES:
         raise KeyError(f"no notice for {event!r}")
+    if event in EVENT_TYPES_OF_NOTICES:
+        events.emit(EVENT_TYPES_OF_NOTICES[event], user=user_id)
     found = db.session.execute(select(User.email, User.locale).where(User.id == user_id)).first()
     if found is None or found.email is None:
         return

@@ -3,7 +3,7 @@
 An enrolment starts unconfirmed and is on once a first code confirms it. A code is accepted
 by one conditional UPDATE that moves the factor's last used step forward, so a code that has
 worked once never works again for the account, even when two requests bring it at once.
-The secret is stored sealed (app/core/factors/secret_box.py).
+The secret is stored sealed (app/core/secret_box.py).
 """
 
 import io
@@ -22,8 +22,8 @@ from sqlalchemy import update
 
 from app.core import clock
 from app.core.errors import TotpUnavailableError
-from app.core.factors.secret_box import secret_box
 from app.core.models import TotpFactor
+from app.core.secret_box import secret_box
 from app.database import db
 from app.database import rows_changed
 

@@ -41,6 +41,7 @@ from app.core.federation.providers import IdTokenRejected
 from app.core.federation.providers import Provider
 from app.core.federation.providers import ProviderUnavailable
 from app.core.federation.providers import oidc_providers
+from app.core.hooks import events
 from app.core.identities import canonical_email
 from app.core.models import OidcIdentity
 from app.core.models import Passkey
@@ -157,6 +158,7 @@ def unlink(*, caller: Caller, identity_id: int) -> None:
         db.session.rollback()
         raise OidcError("last_way_in")
     db.session.delete(identity)
+    events.emit("identity.unlinked", user=user, provider=identity.provider)
     db.session.commit()
     audit.record(
         event="identity_unlinked",
@@ -343,6 +345,7 @@ def _link(found: Provider, user: User, identity: ProviderIdentity) -> None:
 
 
 def _stage_identity(found: Provider, user: User, identity: ProviderIdentity) -> None:
+    events.emit("identity.linked", user=user, provider=found.settings.name)
     db.session.add(
         OidcIdentity(
             user_id=user.id,

@@ -22,10 +22,10 @@ from app.core import attempts
 from app.core import clock
 from app.core.audit.origin import ClientInfo
 from app.core.factors import step_up
-from app.core.factors.secret_box import purpose_fernet
 from app.core.federation import oidc
 from app.core.federation.providers import Provider
 from app.core.federation.providers import ProviderUnavailable
+from app.core.secret_box import purpose_fernet
 from app.core.sessions.callers import Caller
 from app.core.sessions.sessions import SignedIn
 from app.core.tokens.tokens import TokenPolicy

@@ -168,6 +168,10 @@ class Mailer:
             outbox.Courier(app, self.deliver_due) if app.config["MAIL_SEND_IN_BACKGROUND"] else None
         )
 
+    def use_backend(self, backend: Backend) -> None:
+        """Send through ``backend`` from now on (the SEND_EMAIL auth hook)."""
+        self._backend = backend
+
     def start(self) -> None:
         """Deliver from this process (a gunicorn worker once it has forked)."""
         if self._courier is not None:
@@ -196,14 +200,14 @@ class Mailer:
         """Send every mail that is due, each claimed first. Needs an app context."""
         for claim in outbox.claim_due(self._schedule):
             try:
-                sent = self._deliver(claim.mail_id)
+                sent = self._deliver(claim.row_id)
             except Exception as error:
                 db.session.rollback()
-                self._failed(claim.mail_id, error)
+                self._failed(claim.row_id, error)
                 outbox.retry_later(claim, error=error, schedule=self._schedule)
             else:
                 if sent:
-                    outbox.mark_sent(claim.mail_id)
+                    outbox.mark_sent(claim.row_id)
 
     def _deliver(self, mail_id: int) -> bool:
         """False: there was nothing to send (a job that found no one)."""
@@ -271,4 +275,8 @@ def start_delivery(app: object) -> None:
 
 
 def mailer() -> Mailer:
-    return cast(Mailer, current_app.extensions[_EXTENSION_KEY])
+    return installed_mailer(current_app)
+
+
+def installed_mailer(app: Flask) -> Mailer:
+    return cast(Mailer, app.extensions[_EXTENSION_KEY])

@@ -30,19 +30,18 @@ from uuid import uuid4
 from flask import Flask
 from sqlalchemy import delete
 from sqlalchemy import event
-from sqlalchemy import func
-from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core import leased_rows
+from app.core.leased_rows import Claim
 from app.core.metrics import MAIL_FAILURES
 from app.core.metrics import MAIL_QUEUE_DEPTH
 from app.core.models import OutboxMail
 from app.database import db
 from app.database import rows_changed
 
-PENDING = "pending"
+PENDING = leased_rows.PENDING
 SENT = "sent"
 DROPPED = "dropped"  # a job that found nothing to send
 FAILED = "failed"  # given up on
@@ -138,50 +137,15 @@ class Schedule:
         return timedelta(seconds=seconds * random.uniform(0.75, 1.0))  # noqa: S311 (jitter)
 
 
-@dataclass(frozen=True)
-class Claim:
-    mail_id: int
-    attempts: int  # with this one
-
-
 def claim_due(schedule: Schedule, limit: int = BATCH) -> list[Claim]:
     """The due mails this courier now holds; each claimed in a transaction of its own."""
     give_up_old_mail(schedule)
-    due = db.session.execute(
-        select(OutboxMail.id, OutboxMail.attempts)
-        .where(OutboxMail.state == PENDING, OutboxMail.next_attempt_at <= clock.utcnow())
-        .order_by(OutboxMail.next_attempt_at)
-        .limit(limit)
-    ).all()
-    db.session.commit()
-    return [Claim(mail_id, attempts + 1) for mail_id, attempts in due if _claim(mail_id, schedule)]
-
-
-def _claim(mail_id: int, schedule: Schedule) -> bool:
-    now = clock.utcnow()
-    claimed = rows_changed(
-        update(OutboxMail)
-        .where(
-            OutboxMail.id == mail_id,
-            OutboxMail.state == PENDING,
-            OutboxMail.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=now + schedule.lease, attempts=OutboxMail.attempts + 1)
-    )
-    db.session.commit()
-    return claimed == 1
+    return leased_rows.claim_due(OutboxMail, lease=schedule.lease, limit=limit)
 
 
 def give_up_old_mail(schedule: Schedule) -> None:
-    gave_up = rows_changed(
-        update(OutboxMail)
-        .where(
-            OutboxMail.state == PENDING,
-            OutboxMail.created_at < clock.utcnow() - schedule.retry_for,
-        )
-        .values(state=FAILED, context={})
-    )
-    db.session.commit()
+    cutoff = clock.utcnow() - schedule.retry_for
+    gave_up = leased_rows.give_up_older_than(OutboxMail, cutoff, state=FAILED, context={})
     if gave_up:
         MAIL_FAILURES.labels("given_up").inc(gave_up)
         logger.error("Mail given up on", extra={"fields": {"mails": gave_up}})
@@ -207,24 +171,18 @@ def prepare(mail_id: int) -> OutboxMail | None:
 
 
 def mark_sent(mail_id: int) -> None:
-    db.session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == mail_id)
-        .values(state=SENT, sent_at=clock.utcnow(), context={}, last_error=None)
+    leased_rows.finish(
+        OutboxMail, mail_id, state=SENT, sent_at=clock.utcnow(), context={}, last_error=None
     )
-    db.session.commit()
 
 
 def retry_later(claim: Claim, *, error: BaseException, schedule: Schedule) -> None:
-    db.session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == claim.mail_id, OutboxMail.state == PENDING)
-        .values(
-            next_attempt_at=clock.utcnow() + schedule.wait_after(claim.attempts),
-            last_error=type(error).__name__,
-        )
+    leased_rows.try_later(
+        OutboxMail,
+        claim,
+        wait=schedule.wait_after(claim.attempts),
+        last_error=type(error).__name__,
     )
-    db.session.commit()
 
 
 def purge_finished() -> int:
@@ -241,24 +199,28 @@ def purge_finished() -> int:
 def seconds_until_next_due(longest: float) -> float:
     """Until the earliest pending mail falls due, at most ``longest``; also reports how many
     mails are waiting."""
-    pending, earliest = db.session.execute(
-        select(func.count(), func.min(OutboxMail.next_attempt_at)).where(
-            OutboxMail.state == PENDING
-        )
-    ).one()
-    db.session.commit()
+    pending, earliest = leased_rows.pending_and_earliest(OutboxMail)
     MAIL_QUEUE_DEPTH.set(pending)
-    if earliest is None:
-        return longest
-    return max(0.0, min(longest, (earliest - clock.utcnow()).total_seconds()))
+    return leased_rows.seconds_until(earliest, longest)
 
 
 class Courier:
     """The thread of one worker process that delivers due mail with ``deliver_due``."""
 
-    def __init__(self, app: Flask, deliver_due: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        deliver_due: Callable[[], None],
+        *,
+        seconds_until_due: Callable[[float], float] | None = None,
+        name: str = "mail-courier",
+    ) -> None:
+        """``seconds_until_due(longest)``: how long the thread may sleep after a round (by
+        default, until the outbox's next mail falls due)."""
         self._app = app
         self._deliver_due = deliver_due
+        self._seconds_until_due = seconds_until_due or seconds_until_next_due
+        self._name = name
         self._poll_seconds = float(app.config["MAIL_POLL_SECONDS"])
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -282,7 +244,7 @@ class Courier:
                 # A short command (the CLI) that wrote mail sends it before it exits.
                 atexit.register(self.wait_for_a_round, EXIT_WAIT_SECONDS)
             self._stopped.clear()
-            self._thread = threading.Thread(target=self._run, name="mail-courier", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -318,7 +280,7 @@ class Courier:
         try:
             with self._app.app_context():
                 self._deliver_due()
-                return seconds_until_next_due(self._poll_seconds)
+                return self._seconds_until_due(self._poll_seconds)
         except Exception as error:  # the thread must outlive a database outage
             MAIL_FAILURES.labels("job").inc()
             self._app.logger.error(

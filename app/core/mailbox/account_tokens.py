@@ -1,4 +1,5 @@
 """Single-use tokens mailed to a user: 32 random bytes, of which only the SHA-256 is kept.
+An email change's token also carries the new address it proves.
 
 A token is spent by one conditional UPDATE, so of two uses at once exactly one succeeds.
 Issuing a token of a purpose retires the user's earlier unspent ones of that purpose: only
@@ -7,6 +8,8 @@ the newest mail works.
 
 import hashlib
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -22,23 +25,21 @@ from app.database import rows_changed
 
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a purpose name)
 EMAIL_VERIFICATION = "email_verification"
+EMAIL_CHANGE = "email_change"
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 128
 
 
-def issue(*, user_id: int, purpose: str, lifetime: timedelta) -> str:
+@dataclass(frozen=True)
+class SpentToken:
+    user_id: int
+    email: str | None  # an email change's new address
+
+
+def issue(*, user_id: int, purpose: str, lifetime: timedelta, email: str | None = None) -> str:
     """A new token for the user (the caller commits); earlier unspent ones stop working."""
+    retire(user_id=user_id, purposes=[purpose])
     now = clock.utcnow()
-    db.session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id == user_id,
-            AccountToken.purpose == purpose,
-            AccountToken.used_at.is_(None),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     db.session.add(
         AccountToken(
@@ -47,14 +48,36 @@ def issue(*, user_id: int, purpose: str, lifetime: timedelta) -> str:
             token_hash=_digest(raw),
             created_at=now,
             expires_at=now + lifetime,
+            email=email,
         )
     )
     return raw
 
 
+def retire(*, user_id: int, purposes: Sequence[str]) -> None:
+    """Caller commits. The user's unspent tokens of these purposes stop working."""
+    db.session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose.in_(purposes),
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=clock.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def spend(*, raw: str, purpose: str) -> int | None:
     """The user id of a live token of this purpose, now spent (the caller commits); None for
     an unknown, spent or expired one."""
+    spent = spend_token(raw=raw, purpose=purpose)
+    return None if spent is None else spent.user_id
+
+
+def spend_token(*, raw: str, purpose: str) -> SpentToken | None:
+    """A live token of this purpose, now spent (the caller commits); None for an unknown,
+    spent or expired one."""
     if not raw or len(raw) > MAX_TOKEN_CHARS or not raw.isascii():
         return None
     digest = _digest(raw)
@@ -72,7 +95,10 @@ def spend(*, raw: str, purpose: str) -> int | None:
     )
     if spent != 1:
         return None
-    return db.session.scalar(select(AccountToken.user_id).where(AccountToken.token_hash == digest))
+    row = db.session.execute(
+        select(AccountToken.user_id, AccountToken.email).where(AccountToken.token_hash == digest)
+    ).one()
+    return SpentToken(user_id=row.user_id, email=row.email)
 
 
 def issued_since(*, user_id: int, purpose: str, seconds: int) -> bool:

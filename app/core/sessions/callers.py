@@ -45,6 +45,7 @@ class CallingUser:
     last_name: str | None
     display_name: str | None
     social_links: dict[str, Any]
+    locale: str | None
     client_id: int | None
     is_active: bool
     created_at: datetime

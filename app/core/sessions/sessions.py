@@ -31,6 +31,7 @@ from app.core.errors import EmailNotVerifiedError
 from app.core.errors import InvalidCredentialsError
 from app.core.errors import NotFoundError
 from app.core.errors import TokenRevokedError
+from app.core.hooks import events
 from app.core.models import RevokedToken
 from app.core.models import SignInSession
 from app.core.models import User
@@ -154,6 +155,7 @@ def open_session(
         session.refresh_issued_at = now
     db.session.add(session)
     tokens = issue_tokens(user=user, session=session, policy=policy)
+    events.emit("user.signed_in", user=user, sessionId=session.id, amr=list(amr))
     _commit_keeping_loaded_rows()
     return tokens
 
@@ -243,13 +245,10 @@ def end_session(*, caller: Caller, session_id: str) -> None:
     """End one of the caller's live sessions; anyone else's is not found, never forbidden,
     so session ids cannot be probed."""
     now = clock.utcnow()
-    ended = rows_changed(
-        update(SignInSession)
-        .where(
-            SignInSession.id == session_id, SignInSession.user_id == caller.user.id, *_is_live(now)
-        )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
+    ended = _revoke_sessions(
+        and_(SignInSession.id == session_id, SignInSession.user_id == caller.user.id),
+        now=now,
+        live_only=True,
     )
     if ended != 1:
         db.session.rollback()
@@ -365,15 +364,23 @@ def revoke_session(*, session_id: str, now: datetime) -> None:
     db.session.commit()
 
 
-def _revoke_sessions(condition: Any, *, now: datetime) -> int:
-    """Caller commits. How many sessions this ended."""
-    ended = rows_changed(
+def _revoke_sessions(condition: Any, *, now: datetime, live_only: bool = False) -> int:
+    """Caller commits. How many sessions this ended (``live_only``: unexpired ones); each
+    user whose sessions ended gets its ``session.ended`` event."""
+    unexpired = [SignInSession.expires_at > now] if live_only else []
+    ended = db.session.execute(
         update(SignInSession)
-        .where(condition, SignInSession.revoked_at.is_(None))
+        .where(condition, SignInSession.revoked_at.is_(None), *unexpired)
         .values(revoked_at=now)
+        .returning(SignInSession.id, SignInSession.user_id)
         .execution_options(synchronize_session=False)
-    )
-    return ended
+    ).all()
+    by_user: dict[int, list[str]] = {}
+    for session_id, user_id in ended:
+        by_user.setdefault(user_id, []).append(session_id)
+    for user_id, session_ids in by_user.items():
+        events.emit("session.ended", user=user_id, sessionIds=sorted(session_ids))
+    return len(ended)
 
 
 def _revoke_token(*, jti: str, expires_at: datetime) -> None:

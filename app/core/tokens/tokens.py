@@ -9,6 +9,7 @@ checking is ``token_verifier.py``'s (one verifier for every path in, flask-jwt-e
 included); this module puts the claims together and takes them apart.
 """
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 from typing import Protocol
 
+from flask import Flask
 from flask import current_app
 
 from app.core.errors import TokenInvalidError
@@ -161,12 +163,30 @@ def mint_access_token(
     sensitive action, flask-jwt-extended's way of saying it, so ``@jwt_required(fresh=True)``
     refuses a token minted before a recent proof (app/core/factors/step_up.py decides)."""
     proved_at = int(auth_time.timestamp())
-    claims = _identity_claims(user, session_id) | {
-        "amr": list(amr),
-        "auth_time": proved_at,
-        "fresh": proved_at + current_app.config["AUTH_REAUTH_MAX_AGE_SECONDS"],
-    }
+    extra = current_app.extensions.get(_EXTRA_CLAIMS_KEY)
+    claims = (
+        (extra(user=user, session_id=session_id) if extra else {})
+        | _identity_claims(user, session_id)
+        | {
+            "amr": list(amr),
+            "auth_time": proved_at,
+            "fresh": proved_at + current_app.config["AUTH_REAUTH_MAX_AGE_SECONDS"],
+        }
+    )
     return token_minter().mint(kind="access", subject=str(user.id), ttl=ttl, claims=claims)
+
+
+ExtraClaims = Callable[..., dict[str, Any]]
+_EXTRA_CLAIMS_KEY = "authsvc.extra_claims"
+
+
+def set_extra_claims(app: Flask, source: ExtraClaims | None) -> None:
+    """``source(user=, session_id=)`` adds claims to every access token of a user (the
+    CUSTOM_ACCESS_TOKEN hook); the service's own claims always win over its."""
+    if source is None:
+        app.extensions.pop(_EXTRA_CLAIMS_KEY, None)
+    else:
+        app.extensions[_EXTRA_CLAIMS_KEY] = source
 
 
 def login_methods(session: SessionState) -> list[str]:

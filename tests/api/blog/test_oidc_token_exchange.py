@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.core import clock
 from app.core.factors import totp
+from app.core.hooks.endpoints import add_endpoint
 from app.core.models import AuthEvent
 from app.core.models import OidcIdentity
 from app.core.models import SpentOidcProof
@@ -32,6 +33,7 @@ from tests.openid_provider import native_client
 from tests.openid_provider import new_signing_key
 from tests.openid_provider import running_provider
 from tests.openid_provider import web_client
+from tests.webhook_receiver import Receiver
 
 WEB_CLIENT, WEB_SECRET = "authsvc-web", "web-client-secret-" + "x" * 32
 IOS_CLIENT, OTHER_APP = "authsvc-ios", "someone-elses-app"
@@ -544,3 +546,44 @@ def test_a_validly_signed_id_token_with_an_absurd_claim_is_a_401(
     assert response.get_json()["details"] == {"reason": "invalid_id_token"}
     event = db.session.scalar(select(AuthEvent).where(AuthEvent.event == "oidc_failed"))
     assert event.details["check"] == check
+
+
+def test_a_first_sign_in_sends_user_created_and_identity_linked(app, client, provider):
+    receiver = Receiver().start()
+    try:
+        app.config["AUTH_WEBHOOK_ALLOW_PRIVATE"] = True
+        with app.app_context():
+            created = add_endpoint(url=receiver.url, events=["*"])
+            db.session.commit()
+        email = _login_name()
+
+        response = _sign_in(client, provider, email)
+
+        assert response.status_code == 200, response.get_json()
+        for event_type in ("user.created", "identity.linked", "user.signed_in"):
+            [received] = receiver.wait_for(event_type)
+            payload = received.verified_with(created.secret)
+            assert payload["data"]["user"]["email"] == email
+        assert receiver.of_type("identity.linked")[0].payload["data"]["provider"] == "test"
+    finally:
+        receiver.stop()
+
+
+def test_the_before_user_created_hook_decides_on_a_first_provider_sign_in(app, client, provider):
+    hook = Receiver().start()
+    try:
+        app.config["AUTH_HOOK_BEFORE_USER_CREATED_URL"] = hook.url
+        app.config["AUTH_HOOK_BEFORE_USER_CREATED_SECRET"] = "whsec_" + "A" * 32
+        hook.answer_with({"decision": "reject", "message": "Invitation only."})
+        email = _login_name()
+
+        response = _sign_in(client, provider, email)
+
+        assert response.status_code == 403
+        assert response.get_json()["error"] == "RegistrationRejectedError"
+        assert response.get_json()["message"] == "Invitation only."
+        assert hook.received[0].payload["source"] == "oidc"
+        with app.app_context():
+            assert db.session.scalar(select(User).where(User.email == email)) is None
+    finally:
+        hook.stop()

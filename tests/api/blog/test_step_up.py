@@ -84,6 +84,8 @@ SENSITIVE = [
     ("POST", f"{AUTH}/mfa/totp", {}),
     ("POST", f"{AUTH}/mfa/totp/confirm", {"code": "123456"}),
     ("DELETE", f"{AUTH}/identities/1", None),
+    ("POST", "/api/v1/users/current/email", {"email": "elsewhere@example.com"}),
+    ("DELETE", "/api/v1/users/current", None),
 ]
 
 

@@ -150,7 +150,7 @@ def test_two_couriers_never_claim_the_same_mail(app, down_mailbox):
         with app.app_context():
             start.wait()
             for _ in range(3):
-                claimed[index] += [claim.mail_id for claim in outbox.claim_due(schedule, limit=10)]
+                claimed[index] += [claim.row_id for claim in outbox.claim_due(schedule, limit=10)]
             db.session.remove()
 
     threads = [threading.Thread(target=courier, args=(index,)) for index in range(2)]

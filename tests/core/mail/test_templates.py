@@ -39,14 +39,20 @@ def test_a_language_falls_back_to_its_base_and_then_to_english():
 
 def test_every_shipped_mail_renders_a_subject_a_text_and_an_html_part():
     templates = MailTemplates()
-    context = CONTEXT | {"count": 5}
+    context = CONTEXT | {
+        "count": 5,
+        "hours": 24,
+        "new_email": "a***@example.org",
+        "endpoint": 7,
+        "url": "https://hooks.example.com/in",
+    }
 
     for name in shipped_names():
         words = templates.render(name, locale=None, context=context)
         assert words.subject and "\n" not in words.subject
         assert "ada@example.com" in words.text
         assert words.html.startswith("<!DOCTYPE html>") and "ada@example.com" in words.html
-    assert len(shipped_names()) == 9
+    assert len(shipped_names()) == 12
 
 
 def test_the_html_part_escapes_what_the_context_holds():

@@ -35,7 +35,7 @@ class SecretBox:
             return self._fernet.decrypt(sealed.encode("ascii")).decode()
         except InvalidToken as error:
             raise ConfigurationError(
-                "a stored TOTP secret opens with none of AUTH_MFA_ENCRYPTION_KEY's keys"
+                "a stored secret opens with none of AUTH_MFA_ENCRYPTION_KEY's keys"
             ) from error
 
     def reseal(self, sealed: str) -> str:
