@@ -37,7 +37,7 @@ from bench.servers import service_env
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LOAD = load.Load(threads=2, connections=16, seconds=5)
 REGISTER_LOAD = load.Load(threads=2, connections=4, seconds=5)
-REFRESH_BATCH = 20_000
+REFRESH_BATCH = 2_000  # successors join the queue: a batch lasts a run
 
 
 class _Sink(BaseHTTPRequestHandler):

@@ -14,6 +14,7 @@ active admins are mailed.
 
 import json
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 from typing import cast
@@ -47,6 +48,7 @@ from app.database import rows_changed
 SENT = "sent"
 FAILED = "failed"
 BATCH = 20
+GIVE_UP_CHECK_SECONDS = 60
 DISABLED_NOTICE = "webhook_disabled"
 _EXTENSION_KEY = "authsvc.webhooks"
 
@@ -64,6 +66,7 @@ class WebhookCourier:
             retry_for=timedelta(seconds=int(app.config["AUTH_WEBHOOK_RETRY_SECONDS"])),
             longest_wait=timedelta(seconds=int(app.config["AUTH_WEBHOOK_BACKOFF_MAX_SECONDS"])),
         )
+        self._next_give_up = 0.0
         background = app.config["MAIL_SEND_IN_BACKGROUND"]
         self._courier = (
             outbox.Courier(
@@ -98,7 +101,11 @@ class WebhookCourier:
 
     def deliver_due(self) -> None:
         """Try every due delivery, each claimed first. Needs an app context."""
-        _give_up_old_deliveries(self._schedule)
+        if self._courier is None or time.monotonic() >= self._next_give_up:
+            # A thread looks for deliveries past their retry period once a minute, not on
+            # every wake-up (a busy service wakes it on every commit that emits).
+            self._next_give_up = time.monotonic() + GIVE_UP_CHECK_SECONDS
+            _give_up_old_deliveries(self._schedule)
         for claim in leased_rows.claim_due(
             WebhookDelivery, lease=self._schedule.lease, limit=BATCH
         ):
@@ -116,17 +123,22 @@ class WebhookCourier:
             _finish(claim, FAILED, error="endpoint_disabled")
             return
         message = _signed_message(delivery, endpoint)
-        url = endpoint.url
+        url, endpoint_id, was_failing = (
+            endpoint.url,
+            endpoint.id,
+            endpoint.failing_since is not None,
+        )
         db.session.commit()  # no transaction is held while the receiver answers
         outcome = _send(
             url, message, timeout=float(self._app.config["AUTH_WEBHOOK_TIMEOUT_SECONDS"])
         )
         if outcome.status is not None and 200 <= outcome.status < 300:
             _finish(claim, SENT, status=outcome.status)
-            _endpoint_answered(endpoint.id)
+            if was_failing:
+                _endpoint_answered(endpoint_id)
         else:
             _retry(claim, outcome, self._schedule)
-            _endpoint_failed(endpoint.id)
+            _endpoint_failed(endpoint_id)
 
 
 def seconds_until_due(longest: float) -> float:
