@@ -89,7 +89,7 @@ def stage_user(
     """Caller commits. A new user, checked and added to the session (``source`` tells the
     BEFORE_USER_CREATED hook where it comes from)."""
     email = normalize_email(email)
-    _check_email(email)
+    check_email(email)
     username = None if username is None else normalize_username(username)
     if username is not None and not is_valid_username(username):
         raise InvalidInputError("A username is 3 to 150 of a-z, 0-9, '_', '.' or '-'.")
@@ -118,7 +118,7 @@ def stage_user_without_password(*, email: str, username: str | None, email_verif
     An address the provider did not verify is not the account's: whoever gave it may not own
     the mailbox, and its owner must stay free to register it. Such an account has none."""
     email = normalize_email(email)
-    _check_email(email)
+    check_email(email)
     wanted = None if username is None else normalize_username(username)
     if wanted is None or not is_valid_username(wanted) or _find_by_username(wanted) is not None:
         wanted = _free_username(email)
@@ -387,7 +387,7 @@ def _administered_user(actor: roles.Actor, user_id: int) -> User:
     return user
 
 
-def _check_email(email: str) -> None:
+def check_email(email: str) -> None:
     if not is_valid_email(email):
         message = "Not a valid email address."
         raise InvalidInputError(message, details={"email": [message]})

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import attempts
 from app.core import clock
+from app.core.accounts import accounts
 from app.core.audit import audit
 from app.core.configuration import frontend_url
 from app.core.errors import ConflictError
@@ -25,7 +26,6 @@ from app.core.errors import NotFoundError
 from app.core.errors import TooManyAttemptsError
 from app.core.factors import step_up
 from app.core.hooks import events
-from app.core.identities import is_valid_email
 from app.core.identities import normalize_email
 from app.core.mail import outbox
 from app.core.mailbox import account_tokens
@@ -87,13 +87,11 @@ def confirm_email_change(*, token: str, holder: Caller | None = None) -> User:
 
 def _checked_new_address(user: User, email: str) -> str:
     new_email = normalize_email(email)
-    if not is_valid_email(new_email):
-        message = "Not a valid email address."
-        raise InvalidInputError(message, details={"email": [message]})
+    accounts.check_email(new_email)
     if new_email == user.email:
         message = "This is already the account's email address."
         raise InvalidInputError(message, details={"email": [message]})
-    if db.session.scalar(db.select(User.id).where(User.email == new_email)) is not None:
+    if accounts.find_user_by_email(new_email) is not None:
         raise ConflictError(TAKEN)
     return new_email
 
