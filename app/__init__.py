@@ -11,9 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.api import register_dialects
 from app.api.errors import register_error_handlers
+from app.api.every_request import install_every_request
 from app.api.jwt_callbacks import install_jwt_callbacks
-from app.api.request_ids import install_request_ids
-from app.api.request_metrics import install_request_metrics
 from app.cli import register_cli
 from app.core.attempts import install_attempt_budgets
 from app.core.audit.writer import install_audit_writer
@@ -103,9 +102,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_password_checks(app)
     install_oidc_providers(app)
     register_error_handlers(app)
-    install_request_ids(app)
-    install_request_metrics(app)
     install_jwt_callbacks()
     register_dialects(app)
+    install_every_request(app)
     register_cli(app)
     return app

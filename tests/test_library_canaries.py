@@ -13,6 +13,7 @@ from datetime import datetime
 import jwt
 import pytest
 from flask import Flask
+from flask.globals import request_ctx
 from flask_limiter import Limiter
 from joserfc.errors import ExceededSizeError
 from joserfc.errors import SecurityWarning
@@ -31,6 +32,7 @@ from app.core.tokens.keys import generate_private_key
 from app.core.tokens.keys import public_key_entry
 from app.core.tokens.verifier import TokenVerifier
 from app.core.tokens.verifier import _ServiceTokens
+from app.extensions import LIMITER_STATE
 from app.extensions import DecoratorLimiter
 
 OVERRIDE = "app/extensions.py DecoratorLimiter overrides it"
@@ -53,9 +55,10 @@ def test_canary_flask_limiter_check_request_limit_keeps_its_shape():
     )
 
 
-def _limited_app() -> Flask:
+def _limited_app(**settings: object) -> Flask:
     app = Flask(__name__)
     app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    app.config.update(settings)
     limiter = DecoratorLimiter(key_func=lambda: "one caller", default_limits=["1 per minute"])
     limiter.init_app(app)
 
@@ -67,6 +70,16 @@ def _limited_app() -> Flask:
     @limiter.limit("1 per minute")
     def decorated() -> str:
         return "ok"
+
+    @app.get("/state")
+    @limiter.limit("5 per minute")
+    def state() -> dict[str, bool]:
+        return {"kept": hasattr(request_ctx._get_current_object(), LIMITER_STATE)}
+
+    @app.get("/charged-on-failure")
+    @limiter.limit("2 per minute", deduct_when=lambda response: response.status_code == 400)
+    def charged_on_failure() -> tuple[str, int]:
+        return "refused", 400
 
     return app
 
@@ -87,6 +100,40 @@ def test_canary_flask_limiter_still_skips_the_before_request_pass_and_runs_decor
         f"Flask-Limiter's decorators no longer call _check_request_limit with "
         f"in_middleware=False; {OVERRIDE}, and teams' own limits no longer apply"
     )
+
+
+def test_canary_flask_limiter_hooks_after_the_view_are_all_found_and_wrapped():
+    app = _limited_app()
+    wrapped = [
+        hook.__name__
+        for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None])
+        for hook in hooks
+    ]
+
+    assert wrapped == ["run_when_limited", "run_when_limited"], (
+        f"Flask-Limiter no longer adds one after-request and one teardown hook bound to the "
+        f"limiter (found {wrapped}); {OVERRIDE} to run them only on limited requests"
+    )
+
+
+def test_canary_flask_limiter_keeps_a_limited_requests_state_where_the_override_looks():
+    client = _limited_app().test_client()
+
+    assert client.get("/state").get_json() == {"kept": True}, (
+        f"Flask-Limiter no longer keeps a request's state in {LIMITER_STATE} on the request "
+        f"context; {OVERRIDE}, and would skip its headers and deductions"
+    )
+
+
+def test_limited_views_still_get_rate_limit_headers_and_conditional_deductions():
+    client = _limited_app(RATELIMIT_HEADERS_ENABLED=True).test_client()
+
+    limited = client.get("/decorated")
+    statuses = [client.get("/charged-on-failure").status_code for _ in range(3)]
+
+    assert limited.headers["X-RateLimit-Limit"] == "1"
+    assert "X-RateLimit-Limit" not in client.get("/undecorated").headers
+    assert statuses == [400, 400, 429]
 
 
 _TWO_PARAMETERS = select(User.id).where(

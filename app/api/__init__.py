@@ -3,9 +3,7 @@
 from types import ModuleType
 
 from flask import Flask
-from flask import Response
 from flask_cors import CORS
-from werkzeug.datastructures import Headers
 
 from app.api import blog
 from app.api import client_credentials
@@ -54,30 +52,6 @@ def register_dialects(app: Flask) -> None:
         app.register_blueprint(reference.bp)
     if app.config["AUTH_SERVE_EXAMPLES"]:
         app.register_blueprint(examples.bp)
-    app.after_request(_protective_headers)
     if app.config["CORS_ORIGINS"]:
         # Exact origins only (checked at startup); credentials so the SPA can send cookies.
         CORS(app, origins=app.config["CORS_ORIGINS"], supports_credentials=True)
-
-
-def _protective_headers(response: Response) -> Response:
-    """Tokens and account data must not sit in shared or browser caches (RFC 6749 5.1), no
-    response may be sniffed into another content type (OWASP ASVS 5 V3.4.4), and none may be
-    framed by another page (V3.4.6; CSP frame-ancestors on the pages, this for old browsers)."""
-    headers = response.headers
-    # Looked up once: a missing name costs Headers an exception per lookup.
-    present = {name.lower() for name, _ in headers}
-    if "cache-control" not in present:
-        _put(headers, present, "Cache-Control", "no-store")
-        _put(headers, present, "Pragma", "no-cache")
-    _put(headers, present, "X-Content-Type-Options", "nosniff")
-    _put(headers, present, "X-Frame-Options", "DENY")
-    return response
-
-
-def _put(headers: Headers, present: set[str], name: str, value: str) -> None:
-    """``headers[name] = value``, at half the cost where the header is not there yet."""
-    if name.lower() in present:
-        headers[name] = value
-    else:
-        headers.add(name, value)

@@ -1,34 +1,31 @@
 """Every request timed into ``authsvc_http_request_duration_seconds`` (app/core/metrics.py),
 labelled by method, route template and status class, never by the raw path: a client
-cannot grow the number of series by inventing paths or methods."""
+cannot grow the number of series by inventing paths or methods. Timed from the first hook
+to the last (app/api/every_request.py)."""
 
 import time
+from typing import TYPE_CHECKING
 
-from flask import Flask
 from flask import Response
 from flask import request
 from prometheus_client import Histogram
 
 from app.core.metrics import REQUEST_DURATION
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 _STARTED = "authsvc.started"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 
 
-def install_request_metrics(app: Flask) -> None:
-    # First of the before-request hooks and last of the after-request ones (Flask runs
-    # those in reverse), so the time covers every hook of the service.
-    app.before_request_funcs.setdefault(None, []).insert(0, _start)
-    app.after_request_funcs.setdefault(None, []).insert(0, _observe)
+def start_timer(environ: "WSGIEnvironment") -> None:
+    environ[_STARTED] = time.perf_counter()
 
 
-def _start() -> None:
-    request.environ[_STARTED] = time.perf_counter()
-
-
-def _observe(response: Response) -> Response:
-    started = request.environ.get(_STARTED)
+def observe_duration(environ: "WSGIEnvironment", response: Response) -> None:
+    started = environ.get(_STARTED)
     if started is not None:
         rule = request.url_rule
         labels = (
@@ -38,7 +35,6 @@ def _observe(response: Response) -> Response:
         )
         series = _series.get(labels) or _new_series(labels)
         series.observe(time.perf_counter() - started)
-    return response
 
 
 # One child per label set, looked up once (``labels()`` checks and locks on every call); the
