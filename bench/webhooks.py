@@ -89,7 +89,9 @@ def _measure(
         with gunicorn(env, Path(work) / "gunicorn.log") as server:
             for number in range(options.rounds):
                 rates = {}
-                for enabled in (False, True):
+                # Each side goes first in every other round: neither always meets the bigger
+                # table or the other's queue of deliveries.
+                for enabled in (False, True) if number % 2 == 0 else (True, False):
                     _set_enabled(database_url, enabled)
                     rates[enabled] = _round(wrk, server.url, batches.pop(), options.seconds)
                 for name in ratios:

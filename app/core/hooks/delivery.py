@@ -15,6 +15,7 @@ active admins are mailed.
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from typing import cast
@@ -49,6 +50,8 @@ SENT = "sent"
 FAILED = "failed"
 BATCH = 20
 GIVE_UP_CHECK_SECONDS = 60
+# A woken courier waits this long, so that one round carries the events of a burst.
+GATHER_SECONDS = 0.05
 DISABLED_NOTICE = "webhook_disabled"
 _EXTENSION_KEY = "authsvc.webhooks"
 
@@ -70,7 +73,11 @@ class WebhookCourier:
         background = app.config["MAIL_SEND_IN_BACKGROUND"]
         self._courier = (
             outbox.Courier(
-                app, self.deliver_due, seconds_until_due=seconds_until_due, name="webhook-courier"
+                app,
+                self.deliver_due,
+                seconds_until_due=seconds_until_due,
+                name="webhook-courier",
+                gather_seconds=GATHER_SECONDS,
             )
             if background
             else None
@@ -106,39 +113,64 @@ class WebhookCourier:
             # every wake-up (a busy service wakes it on every commit that emits).
             self._next_give_up = time.monotonic() + GIVE_UP_CHECK_SECONDS
             _give_up_old_deliveries(self._schedule)
-        for claim in leased_rows.claim_due(
-            WebhookDelivery, lease=self._schedule.lease, limit=BATCH
-        ):
-            self._attempt(claim)
-
-    def _attempt(self, claim: leased_rows.Claim) -> None:
-        delivery = db.session.get(WebhookDelivery, claim.row_id)
-        endpoint = (
-            None if delivery is None else db.session.get(WebhookEndpoint, delivery.endpoint_id)
-        )
-        if delivery is None or endpoint is None:
-            db.session.rollback()
+        claims = leased_rows.claim_due(WebhookDelivery, lease=self._schedule.lease, limit=BATCH)
+        if not claims:
             return
-        if not endpoint.enabled:
+        messages = _prepare(claims)
+        leased_rows.attempt_each(
+            WebhookDelivery,
+            claims,
+            lease=self._schedule.lease,
+            attempt=lambda claim: self._attempt(claim, messages.get(claim.row_id)),
+        )
+
+    def _attempt(self, claim: leased_rows.Claim, prepared: "_Prepared | None") -> None:
+        if prepared is None:  # deleted with its endpoint meanwhile
+            return
+        if prepared.message is None:
             _finish(claim, FAILED, error="endpoint_disabled")
             return
-        message = _signed_message(delivery, endpoint)
-        url, endpoint_id, was_failing = (
-            endpoint.url,
-            endpoint.id,
-            endpoint.failing_since is not None,
-        )
-        db.session.commit()  # no transaction is held while the receiver answers
         outcome = _send(
-            url, message, timeout=float(self._app.config["AUTH_WEBHOOK_TIMEOUT_SECONDS"])
+            prepared.url,
+            prepared.message,
+            timeout=float(self._app.config["AUTH_WEBHOOK_TIMEOUT_SECONDS"]),
         )
         if outcome.status is not None and 200 <= outcome.status < 300:
             _finish(claim, SENT, status=outcome.status)
-            if was_failing:
-                _endpoint_answered(endpoint_id)
+            if prepared.endpoint_was_failing:
+                _endpoint_answered(prepared.endpoint_id)
         else:
             _retry(claim, outcome, self._schedule)
-            _endpoint_failed(endpoint_id)
+            _endpoint_failed(prepared.endpoint_id)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    url: str
+    endpoint_id: int
+    endpoint_was_failing: bool
+    message: dict[str, Any] | None  # None: the endpoint is disabled
+
+
+def _prepare(claims: list[leased_rows.Claim]) -> dict[int, _Prepared]:
+    """The claimed deliveries signed for their endpoints, read in one statement; the read is
+    ended before any receiver is called."""
+    rows = db.session.execute(
+        select(WebhookDelivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_([claim.row_id for claim in claims]))
+    ).all()
+    prepared = {
+        delivery.id: _Prepared(
+            url=endpoint.url,
+            endpoint_id=endpoint.id,
+            endpoint_was_failing=endpoint.failing_since is not None,
+            message=_signed_message(delivery, endpoint) if endpoint.enabled else None,
+        )
+        for delivery, endpoint in rows
+    }
+    db.session.commit()
+    return prepared
 
 
 def seconds_until_due(longest: float) -> float:

@@ -35,10 +35,13 @@ from jinja2 import TemplateError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core import leased_rows
 from app.core.configuration import ConfigurationError
+from app.core.leased_rows import Claim
 from app.core.mail import outbox
 from app.core.mail.templates import MailTemplates
 from app.core.metrics import MAIL_FAILURES
+from app.core.models import OutboxMail
 from app.database import db
 
 _EXTENSION_KEY = "authsvc.mail"
@@ -198,16 +201,21 @@ class Mailer:
 
     def deliver_due(self) -> None:
         """Send every mail that is due, each claimed first. Needs an app context."""
-        for claim in outbox.claim_due(self._schedule):
-            try:
-                sent = self._deliver(claim.row_id)
-            except Exception as error:
-                db.session.rollback()
-                self._failed(claim.row_id, error)
-                outbox.retry_later(claim, error=error, schedule=self._schedule)
-            else:
-                if sent:
-                    outbox.mark_sent(claim.row_id)
+        claims = outbox.claim_due(self._schedule)
+        leased_rows.attempt_each(
+            OutboxMail, claims, lease=self._schedule.lease, attempt=self._attempt
+        )
+
+    def _attempt(self, claim: Claim) -> None:
+        try:
+            sent = self._deliver(claim.row_id)
+        except Exception as error:
+            db.session.rollback()
+            self._failed(claim.row_id, error)
+            outbox.retry_later(claim, error=error, schedule=self._schedule)
+        else:
+            if sent:
+                outbox.mark_sent(claim.row_id)
 
     def _deliver(self, mail_id: int) -> bool:
         """False: there was nothing to send (a job that found no one)."""

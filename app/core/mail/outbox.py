@@ -138,7 +138,7 @@ class Schedule:
 
 
 def claim_due(schedule: Schedule, limit: int = BATCH) -> list[Claim]:
-    """The due mails this courier now holds; each claimed in a transaction of its own."""
+    """The due mails this courier now holds (app/core/leased_rows.py)."""
     give_up_old_mail(schedule)
     return leased_rows.claim_due(OutboxMail, lease=schedule.lease, limit=limit)
 
@@ -214,13 +214,17 @@ class Courier:
         *,
         seconds_until_due: Callable[[float], float] | None = None,
         name: str = "mail-courier",
+        gather_seconds: float = 0.0,
     ) -> None:
         """``seconds_until_due(longest)``: how long the thread may sleep after a round (by
-        default, until the outbox's next mail falls due)."""
+        default, until the outbox's next mail falls due). ``gather_seconds``: how long a
+        woken thread waits before its round, so that what a burst of commits wrote (the two
+        events of one registration) goes out in one round."""
         self._app = app
         self._deliver_due = deliver_due
         self._seconds_until_due = seconds_until_due or seconds_until_next_due
         self._name = name
+        self._gather_seconds = gather_seconds
         self._poll_seconds = float(app.config["MAIL_POLL_SECONDS"])
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -274,7 +278,8 @@ class Courier:
                 self._busy = False
                 self._rounds += 1
                 self._round_done.notify_all()
-            self._wake.wait(wait)
+            if self._wake.wait(wait) and self._gather_seconds:
+                self._stopped.wait(self._gather_seconds)
 
     def _round(self) -> float:
         try:

@@ -3,6 +3,7 @@ due, waits out a mail server that is down, is picked up again when its sender di
 given up on only after MAIL_RETRY_SECONDS."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy import update
 
+from app.core import leased_rows
 from app.core.mail import outbox
 from app.core.mail.mail import install_mailer
 from app.core.mail.mail import mailer
@@ -144,13 +146,16 @@ def test_two_couriers_never_claim_the_same_mail(app, down_mailbox):
         db.session.commit()
     schedule = outbox.Schedule.from_config(app.config)
     claimed: list[list[int]] = [[], []]
+    sizes: list[int] = []
     start = threading.Barrier(2)
 
     def courier(index: int) -> None:
         with app.app_context():
             start.wait()
             for _ in range(3):
-                claimed[index] += [claim.row_id for claim in outbox.claim_due(schedule, limit=10)]
+                batch = [claim.row_id for claim in outbox.claim_due(schedule, limit=10)]
+                sizes.append(len(batch))
+                claimed[index] += batch
             db.session.remove()
 
     threads = [threading.Thread(target=courier, args=(index,)) for index in range(2)]
@@ -161,6 +166,73 @@ def test_two_couriers_never_claim_the_same_mail(app, down_mailbox):
 
     assert set(claimed[0]).isdisjoint(claimed[1])
     assert len(claimed[0]) + len(claimed[1]) == 30
+    assert max(sizes) <= 10  # a claim racing another still takes at most its batch
+
+
+def _due_mails(count: int) -> None:
+    for number in range(count):
+        outbox.write(
+            outbox.Mail(template="mfa_enabled", to=f"{number}@example.com", context={"email": "x"})
+        )
+    db.session.commit()  # every first try fails
+    db.session.execute(update(OutboxMail).values(next_attempt_at=OutboxMail.created_at))
+    db.session.commit()
+
+
+def test_a_claim_takes_at_most_its_batch_oldest_first(app_context, down_mailbox):
+    _due_mails(400)  # enough rows for PostgreSQL to plan the claim as it does in service
+    schedule = outbox.Schedule.from_config(current_app.config)
+
+    batches = [[claim.row_id for claim in outbox.claim_due(schedule, limit=90)] for _ in range(5)]
+
+    oldest = [row.id for row in _rows()]
+    assert [len(batch) for batch in batches] == [90, 90, 90, 90, 40]
+    assert [row_id for batch in batches for row_id in batch] == oldest
+
+
+def test_claims_not_attempted_within_half_the_lease_are_given_back_uncounted(
+    app_context, down_mailbox
+):
+    _due_mails(30)
+    lease = timedelta(seconds=0.4)
+    claims = leased_rows.claim_due(OutboxMail, lease=lease, limit=5)
+    attempted: list[int] = []
+
+    def slow_attempt(claim: leased_rows.Claim) -> None:
+        attempted.append(claim.row_id)
+        time.sleep(0.25)  # past half of the lease
+
+    leased_rows.attempt_each(OutboxMail, claims, lease=lease, attempt=slow_attempt)
+
+    given_back = [claim.row_id for claim in claims[1:]]
+    again = [claim.row_id for claim in leased_rows.claim_due(OutboxMail, lease=lease, limit=30)]
+    assert attempted == [claims[0].row_id]
+    assert set(given_back) <= set(again)
+    assert {row.id: row.attempts for row in _rows() if row.id in given_back} == dict.fromkeys(
+        given_back, 2
+    )  # the failed first try and this claim; the given-back one is not counted
+
+
+def test_a_woken_courier_gathers_a_burst_into_one_round(app):
+    rounds: list[float] = []
+    courier = outbox.Courier(
+        app,
+        lambda: rounds.append(time.monotonic()),
+        seconds_until_due=lambda _longest: 60.0,
+        name="gathering",
+        gather_seconds=0.3,
+    )
+    courier.start()
+    try:
+        assert courier.wait_for_a_round(5)  # the first round, at start
+        before = len(rounds)
+        for _ in range(3):
+            courier.nudge()
+        time.sleep(1.0)
+    finally:
+        courier.stop()
+
+    assert len(rounds) == before + 1
 
 
 def test_a_mail_is_given_up_on_after_the_retry_window(app, down_mailbox, frozen_clock):
