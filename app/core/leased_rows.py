@@ -12,8 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Integer
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -36,25 +39,48 @@ def claim_due(model: Any, *, lease: timedelta, limit: int) -> list[Claim]:
     claimed in one statement and committed. Rows another worker is claiming at that moment
     are skipped (PostgreSQL's SKIP LOCKED; SQLite runs one writer at a time)."""
     now = clock.utcnow()
+    claimed = db.session.execute(
+        _claim_statement(model),
+        {"now": now, "lease_end": now + lease, "limit": limit},
+        execution_options=_PLAIN,
+    ).all()
+    db.session.commit()
+    return sorted(Claim(row_id, attempts) for row_id, attempts in claimed)
+
+
+# Each courier round runs these: built once per table, so a round pays for the execution
+# only (SQLAlchemy caches the compiled form), and no ORM objects are synchronized.
+_PLAIN = {"synchronize_session": False}
+
+
+@cache
+def _claim_statement(model: Any) -> Any:
     # Materialized, so the LIMIT holds: written as a plain subquery, one claim racing another
     # worker's on PostgreSQL was seen taking 380 rows with a limit of 20.
     due = (
         select(model.id)
-        .where(model.state == PENDING, model.next_attempt_at <= now)
+        .where(model.state == PENDING, model.next_attempt_at <= bindparam("now"))
         .order_by(model.next_attempt_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
         .cte("due")
         .prefix_with("MATERIALIZED")
     )
-    claimed = db.session.execute(
+    return (
         update(model)
         .where(model.id.in_(select(due.c.id)), model.state == PENDING)
-        .values(next_attempt_at=now + lease, attempts=model.attempts + 1)
+        .values(next_attempt_at=bindparam("lease_end"), attempts=model.attempts + 1)
         .returning(model.id, model.attempts)
-    ).all()
-    db.session.commit()
-    return sorted(Claim(row_id, attempts) for row_id, attempts in claimed)
+    )
+
+
+@cache
+def _finish_statement(model: Any, columns: tuple[str, ...]) -> Any:
+    return (
+        update(model)
+        .where(model.id == bindparam("row_id"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
 
 
 def attempt_each(
@@ -82,7 +108,11 @@ def _give_back(model: Any, row_ids: list[int]) -> None:
 
 def finish(model: Any, row_id: int, **values: Any) -> None:
     """Record the outcome of a claimed row (``state`` and what goes with it) and commit."""
-    db.session.execute(update(model).where(model.id == row_id).values(**values))
+    db.session.execute(
+        _finish_statement(model, tuple(values)),
+        {"row_id": row_id, **{f"new_{column}": value for column, value in values.items()}},
+        execution_options=_PLAIN,
+    )
     db.session.commit()
 
 
