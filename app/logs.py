@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask import g
 from flask import has_request_context
 from gunicorn import glogging
+
+from app.api.request_ids import current_request_id
 
 _SITE_PACKAGES = "/site-packages/"
 _PROJECT_ROOT = f"{Path(__file__).resolve().parent.parent}/"
@@ -39,8 +40,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             **getattr(record, "fields", {}),
         }
-        if has_request_context() and "request_id" in g:
-            entry["requestId"] = g.request_id
+        if has_request_context():
+            entry["requestId"] = current_request_id()
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
             entry["traceback"] = (
