@@ -4,6 +4,7 @@ and carrying the user it is about."""
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -50,13 +51,22 @@ def server(start_server, provider, mailbox):
     )
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _ok(response, status: int = 200) -> dict:
+def _call(
+    method: str, url: str, body: dict | None = None, *, token: str = "", status: int = 200
+) -> dict:
+    """The JSON answer of one call (with ``token`` as the bearer), which must be ``status``."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = getattr(http, method)(url, json=body, headers=headers)
     assert response.status_code == status, response.text
     return response.json()
+
+
+def _enable_totp(api: str, token: str, password: str) -> tuple[str, Iterator[str]]:
+    """mfa.enabled: the new authenticator's secret, and its codes not yet spent."""
+    secret = _call("post", f"{api}/mfa/totp", {"password": password}, token=token)["secret"]
+    codes = codes_in_order(secret)
+    _call("post", f"{api}/mfa/totp/confirm", {"code": next(codes)}, token=token)
+    return secret, codes
 
 
 def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
@@ -66,84 +76,47 @@ def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
     secret = json.loads(added.stdout)["secret"]
     api, users = f"{server.url}/api/v1/auth", f"{server.url}/api/v1/users"
     email = f"every-{uuid.uuid4().hex[:8]}@example.com"
+    new_password = PASSWORD + "!"
     try:
-        registered = _ok(
-            http.post(f"{api}/register", json={"email": email, "password": PASSWORD}), 201
+        registered = _call(
+            "post", f"{api}/register", {"email": email, "password": PASSWORD}, status=201
         )  # user.created, user.signed_in
         token = registered["accessToken"]
-        _ok(http.patch(f"{users}/current", json={"firstName": "Ada"}, headers=_bearer(token)))
+        _call("patch", f"{users}/current", {"firstName": "Ada"}, token=token)
 
         # Two-step sign-in on and off: mfa.enabled, mfa.disabled.
-        started = http.post(f"{api}/mfa/totp", json={"password": PASSWORD}, headers=_bearer(token))
-        codes = codes_in_order(_ok(started)["secret"])
-        _ok(
-            http.post(f"{api}/mfa/totp/confirm", json={"code": next(codes)}, headers=_bearer(token))
-        )
-        _ok(http.delete(f"{api}/mfa/totp", json={"code": next(codes)}, headers=_bearer(token)))
+        _, codes = _enable_totp(api, token, PASSWORD)
+        _call("delete", f"{api}/mfa/totp", {"code": next(codes)}, token=token)
 
         # A passkey added, then removed on the proof of that passkey.
         authenticator = SoftAuthenticator(origin=ORIGIN)
-        options = _ok(http.post(f"{api}/passkeys/register/options", headers=_bearer(token)))
-        added_key = _ok(
-            http.post(
-                f"{api}/passkeys/register",
-                json={"credential": authenticator.create(options)},
-                headers=_bearer(token),
-            ),
-            201,
+        options = _call("post", f"{api}/passkeys/register/options", token=token)
+        credential = authenticator.create(options)
+        added_key = _call(
+            "post", f"{api}/passkeys/register", {"credential": credential}, token=token, status=201
         )
-        options = _ok(http.post(f"{api}/reauthenticate/passkey-options", headers=_bearer(token)))
-        token = _ok(
-            http.post(
-                f"{api}/reauthenticate",
-                json={"credential": authenticator.get(options)},
-                headers=_bearer(token),
-            )
-        )["accessToken"]
-        _ok(http.delete(f"{api}/passkeys/{added_key['id']}", headers=_bearer(token)))
+        options = _call("post", f"{api}/reauthenticate/passkey-options", token=token)
+        proof = {"credential": authenticator.get(options)}
+        token = _call("post", f"{api}/reauthenticate", proof, token=token)["accessToken"]
+        _call("delete", f"{api}/passkeys/{added_key['id']}", token=token)
 
         # The address changed through the link mailed to the new one: email.changed.
         new_email = f"moved-{uuid.uuid4().hex[:8]}@example.com"
-        asked = http.post(
-            f"{users}/current/email", json={"email": new_email}, headers=_bearer(token)
-        )
-        _ok(asked, 202)
+        _call("post", f"{users}/current/email", {"email": new_email}, token=token, status=202)
         link = mailbox.wait_for(new_email, "Confirm your new email address")
-        _ok(
-            http.post(
-                f"{api}/email-change/confirm",
-                json={"token": token_in(link)},
-                headers=_bearer(token),
-            )
-        )
+        _call("post", f"{api}/email-change/confirm", {"token": token_in(link)}, token=token)
 
         # password.changed; signing out everywhere ends the sessions: session.ended.
-        _ok(
-            http.post(
-                f"{api}/change-password",
-                json={"currentPassword": PASSWORD, "newPassword": PASSWORD + "!"},
-                headers=_bearer(token),
-            )
-        )
-        signed_in = _ok(
-            http.post(f"{api}/login", json={"email": new_email, "password": PASSWORD + "!"})
-        )
-        _ok(http.post(f"{api}/logout-all", headers=_bearer(signed_in["accessToken"])))
+        change = {"currentPassword": PASSWORD, "newPassword": new_password}
+        _call("post", f"{api}/change-password", change, token=token)
+        credentials = {"email": new_email, "password": new_password}
+        signed_in = _call("post", f"{api}/login", credentials)
+        _call("post", f"{api}/logout-all", token=signed_in["accessToken"])
 
         # A second step guessed wrong until it locks: user.locked.
-        token = _ok(
-            http.post(f"{api}/login", json={"email": new_email, "password": PASSWORD + "!"})
-        )["accessToken"]
-        started = http.post(
-            f"{api}/mfa/totp", json={"password": PASSWORD + "!"}, headers=_bearer(token)
-        )
-        totp_secret = _ok(started)["secret"]
-        codes = codes_in_order(totp_secret)
-        _ok(
-            http.post(f"{api}/mfa/totp/confirm", json={"code": next(codes)}, headers=_bearer(token))
-        )
-        refused = http.post(f"{api}/login", json={"email": new_email, "password": PASSWORD + "!"})
-        mfa_token = _ok(refused, 403)["details"]["mfaToken"]
+        token = _call("post", f"{api}/login", credentials)["accessToken"]
+        totp_secret, _ = _enable_totp(api, token, new_password)
+        mfa_token = _call("post", f"{api}/login", credentials, status=403)["details"]["mfaToken"]
         for _ in range(2):
             http.post(
                 f"{api}/mfa/verify", json={"mfaToken": mfa_token, "code": wrong_code(totp_secret)}
@@ -158,13 +131,11 @@ def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         id_token = id_token_from_provider(provider, APP_CLIENT, linked_email)
-        exchanged = _ok(http.post(f"{api}/oidc/test/token", json={"idToken": id_token}))
+        exchanged = _call("post", f"{api}/oidc/test/token", {"idToken": id_token})
         linked_token = exchanged["accessToken"]
-        (identity,) = _ok(http.get(f"{api}/identities", headers=_bearer(linked_token)))[
-            "identities"
-        ]
-        _ok(http.delete(f"{api}/identities/{identity['id']}", headers=_bearer(linked_token)))
-        _ok(http.delete(f"{users}/current", headers=_bearer(linked_token)))
+        (identity,) = _call("get", f"{api}/identities", token=linked_token)["identities"]
+        _call("delete", f"{api}/identities/{identity['id']}", token=linked_token)
+        _call("delete", f"{users}/current", token=linked_token)
 
         for event_type in EVENT_TYPES:
             receiver.wait_for(event_type, timeout=30)
