@@ -2,17 +2,10 @@
 users|roles|clients|whitelist|tokens|mfa|keys|webhooks``."""
 
 import json
-import os
-import secrets
-import sys
-import time
 from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import ParamSpec
-from typing import TextIO
 from typing import TypeVar
 
 import click
@@ -23,8 +16,8 @@ from flask.cli import AppGroup
 from app.api.reference import openapi_document
 from app.core import roles
 from app.core.accounts import accounts
+from app.core.accounts import administration
 from app.core.accounts import clients
-from app.core.accounts import user_import
 from app.core.accounts import whitelist
 from app.core.audit import audit
 from app.core.bounds import MAX_INTEGER
@@ -39,6 +32,8 @@ from app.core.mail import outbox
 from app.core.mailbox import account_tokens
 from app.core.sessions import sessions
 from app.keys_cli import keys_cli
+from app.user_import_cli import export_users
+from app.user_import_cli import import_users
 from app.webhooks_cli import webhooks_cli
 
 P = ParamSpec("P")
@@ -51,6 +46,10 @@ whitelist_cli = AppGroup("whitelist", help="Manage the admin registration whitel
 tokens_cli = AppGroup("tokens", help="Maintain sessions and token revocations.")
 openapi_cli = AppGroup("openapi", help="The OpenAPI description of the mounted APIs.")
 mfa_cli = AppGroup("mfa", help="Maintain the stored second factors.")
+
+
+users_cli.add_command(import_users)
+users_cli.add_command(export_users)
 
 
 def register_cli(app: Flask) -> None:
@@ -114,113 +113,11 @@ def create_user(
     click.echo(f"Created user {user.username} (id {user.id}) with roles {roles.role_names(user)}.")
 
 
-@users_cli.command("import")
-@click.argument("source", type=click.File("r", encoding="utf-8", lazy=False))
-@click.option("--update", is_flag=True, help="Update accounts whose email is already here.")
-@click.option("--skip-invalid", is_flag=True, help="Import the good lines, report the rest.")
-@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
-def import_users(source: TextIO, update: bool, skip_invalid: bool, dry_run: bool) -> None:
-    """Import accounts from SOURCE, JSON Lines with the password hashes of their old system
-    (``-`` for stdin). One bad line refuses the whole file unless --skip-invalid."""
-    name = Path(source.name).name
-    options = user_import.ImportOptions(
-        source=name, update=update, skip_invalid=skip_invalid, dry_run=dry_run
-    )
-    started = time.monotonic()
-    with _progress_bar(source) as (lines, advance):
-        try:
-            report = user_import.import_users(lines, options, progress=advance)
-        except user_import.ImportRefused as refused:
-            _print_problems(refused.report)
-            raise click.ClickException(
-                f"{refused.reason}: nothing was imported"
-                + (" (--skip-invalid imports the rest)." if refused.report.problems else ".")
-            ) from None
-    _print_problems(report)
-    click.echo(_import_summary(report, name, time.monotonic() - started, dry_run=dry_run))
-
-
-@users_cli.command("export")
-@click.argument("target", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
-def export_users(target: str, force: bool) -> None:
-    """Write every account to TARGET as JSON Lines, with its password hash (mode 0600)."""
-    click.echo(
-        "Warning: the file holds password hashes. Keep it like a secret and delete it after use.",
-        err=True,
-    )
-    if target == "-":
-        count = user_import.export_users(sys.stdout.write)
-    else:
-        try:
-            with _private_file(Path(target), replace=force) as out:
-                count = user_import.export_users(out.write)
-        except FileExistsError:
-            raise click.ClickException(f"{target} exists; --force replaces it.") from None
-    click.echo(f"Exported {count} users to {target}.", err=True)
-
-
-@contextmanager
-def _private_file(path: Path, *, replace: bool) -> Iterator[TextIO]:
-    """A file at ``path`` only its owner may read, written in full before it appears there.
-
-    The data goes to a new file beside it, created with mode 0600 and refusing to follow a
-    link or reuse a file someone else made (O_EXCL | O_NOFOLLOW); then that file takes the
-    path's place in one step: a new link (which fails if the path exists), or with
-    ``replace`` a rename over it (which replaces a symbolic link itself, never its target)."""
-    if not replace and os.path.lexists(path):
-        raise FileExistsError(path)
-    staged = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    try:
-        with open(os.open(staged, flags, 0o600), "w", encoding="utf-8") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        if replace:
-            os.replace(staged, path)
-        else:
-            os.link(staged, path)
-    finally:
-        if os.path.lexists(staged):
-            os.unlink(staged)
-
-
-@contextmanager
-def _progress_bar(source: TextIO) -> Iterator[tuple[Iterator[str], Callable[[int], None]]]:
-    """The file's lines, and a bar of lines read on a terminal (when the size is known)."""
-    total = _line_count(source) if sys.stderr.isatty() else None
-    if total is None:
-        yield iter(source), lambda _count: None
-        return
-    with click.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
-        yield iter(source), bar.update
-
-
-def _line_count(source: TextIO) -> int | None:
-    if not source.seekable():
-        return None
-    total = sum(1 for _ in source)
-    source.seek(0)
-    return total
-
-
-def _print_problems(report: user_import.ImportReport) -> None:
-    for problem in report.problems:
-        click.echo(str(problem), err=True)
-
-
-def _import_summary(
-    report: user_import.ImportReport, name: str, seconds: float, *, dry_run: bool
-) -> str:
-    verb = "Would import" if dry_run else "Imported"
-    kept = f", kept {report.kept_passwords} passwords set here" if report.kept_passwords else ""
-    return (
-        f"{verb} {report.created} users from {name} in {seconds:.1f} s: "
-        f"{report.updated} updated{kept}, {report.skipped} already here, "
-        f"{report.invalid_lines} invalid lines"
-        + (" (dry run: nothing written)." if dry_run else ".")
-    )
+def _user_id_of(identifier: str) -> int:
+    user_id = accounts.find_user_id(identifier=identifier)
+    if user_id is None:
+        raise click.ClickException(f"No user {identifier!r}.")
+    return user_id
 
 
 @users_cli.command("reset-mfa")
@@ -229,9 +126,7 @@ def _import_summary(
 def reset_mfa(identifier: str) -> None:
     """Remove every second factor of the user with this email or username (audited); the
     user then signs in with the password alone, and every session of theirs ends."""
-    user_id = accounts.find_user_id(identifier=identifier)
-    if user_id is None:
-        raise click.ClickException(f"No user {identifier!r}.")
+    user_id = _user_id_of(identifier)
     second_factor.reset_factors(caller=None, user_id=user_id)
     click.echo(f"Removed the second factors of user {user_id}; their sessions are ended.")
 
@@ -242,11 +137,78 @@ def reset_mfa(identifier: str) -> None:
 def unlock_mfa(identifier: str) -> None:
     """Unlock the second step of the user with this email or username, locked after too many
     wrong codes in a row (audited); their factors stay."""
-    user_id = accounts.find_user_id(identifier=identifier)
-    if user_id is None:
-        raise click.ClickException(f"No user {identifier!r}.")
+    user_id = _user_id_of(identifier)
     mfa_lock.unlock(caller=None, user_id=user_id)
     click.echo(f"Unlocked the second step of user {user_id}.")
+
+
+@users_cli.command("deactivate")
+@click.argument("identifier")
+@_one_line_errors
+def deactivate_user(identifier: str) -> None:
+    """Deactivate the user with this email or username: no sign-in, every session ends
+    (never the last active admin)."""
+    user_id = _user_id_of(identifier)
+    administration.update_user(caller=None, user_id=user_id, is_active=False)
+    click.echo(f"Deactivated user {user_id}; their sessions are ended.")
+
+
+@users_cli.command("reactivate")
+@click.argument("identifier")
+@_one_line_errors
+def reactivate_user(identifier: str) -> None:
+    """Let a deactivated user sign in again."""
+    user_id = _user_id_of(identifier)
+    administration.update_user(caller=None, user_id=user_id, is_active=True)
+    click.echo(f"Reactivated user {user_id}.")
+
+
+@users_cli.command("set-roles")
+@click.argument("identifier")
+@click.argument("role_names", nargs=-1, required=True)
+@_one_line_errors
+def set_user_roles(identifier: str, role_names: tuple[str, ...]) -> None:
+    """Give the user exactly these roles (e.g. ``user editor``); never leaves no active admin."""
+    user_id = _user_id_of(identifier)
+    user = administration.update_user(caller=None, user_id=user_id, role_names=role_names)
+    click.echo(f"User {user_id} now has roles {roles.role_names(user)}.")
+
+
+@users_cli.command("delete")
+@click.argument("identifier")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_one_line_errors
+def delete_user(identifier: str, yes: bool) -> None:
+    """Delete the user with this email or username and everything of theirs (their audit
+    events stay)."""
+    user_id = _user_id_of(identifier)
+    if not yes:
+        click.confirm(f"Delete user {user_id} ({identifier})?", abort=True)
+    administration.delete_user(caller=None, user_id=user_id)
+    click.echo(f"Deleted user {user_id}.")
+
+
+@users_cli.command("unlock")
+@click.argument("identifier")
+@_one_line_errors
+def unlock_user(identifier: str) -> None:
+    """Clear the user's failure budgets (in the shared rate-limit storage) and the lock on
+    their second step; their factors stay."""
+    user_id = _user_id_of(identifier)
+    administration.unlock_user(caller=None, user_id=user_id)
+    click.echo(f"Unlocked user {user_id}.")
+
+
+@users_cli.command("end-sessions")
+@click.argument("identifier")
+@click.option("--session", "session_id", help="End only this session.")
+@_one_line_errors
+def end_user_sessions(identifier: str, session_id: str | None) -> None:
+    """End every session of the user (or one, with --session): their tokens fail on their
+    next use, everywhere."""
+    user_id = _user_id_of(identifier)
+    ended = administration.end_user_sessions(caller=None, user_id=user_id, session_id=session_id)
+    click.echo(f"Ended {ended} sessions of user {user_id}.")
 
 
 @roles_cli.command("create")
@@ -265,8 +227,40 @@ def create_role(name: str, permissions: tuple[str, ...]) -> None:
 @_one_line_errors
 def create_client(name: str) -> None:
     """Create an API client and print its credentials as JSON; the key is shown only once."""
-    client = clients.create_client(name=name)
+    client = clients.create_client(caller=None, name=name)
     click.echo(json.dumps({"clientId": client.client_id, "clientKey": client.client_key}))
+
+
+@clients_cli.command("list")
+def list_clients() -> None:
+    """Print every client as one JSON object per line (never a key)."""
+    for client in clients.list_clients(actor=None):
+        record = {
+            "clientId": client.client_id,
+            "name": client.name,
+            "isActive": client.is_active,
+            "keyVersion": client.key_version,
+            "createdAt": client.created_at.isoformat(),
+        }
+        click.echo(json.dumps(record))
+
+
+@clients_cli.command("rotate")
+@click.argument("client_id")
+@_one_line_errors
+def rotate_client_key(client_id: str) -> None:
+    """Give CLIENT_ID a new key, printed once as JSON; the old key and its tokens stop."""
+    client = clients.rotate_client_key(caller=None, client_id=client_id)
+    click.echo(json.dumps({"clientId": client.client_id, "clientKey": client.client_key}))
+
+
+@clients_cli.command("revoke")
+@click.argument("client_id")
+@_one_line_errors
+def revoke_client(client_id: str) -> None:
+    """Revoke CLIENT_ID: its key and every token of it stop working at once."""
+    clients.revoke_client(caller=None, client_id=client_id)
+    click.echo(f"Revoked client {client_id}.")
 
 
 @whitelist_cli.command("add")

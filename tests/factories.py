@@ -57,7 +57,7 @@ def make_admin(**overrides: object) -> User:
 
 def make_client(name: str = "reporting service") -> clients.NewClient:
     """Create an API client; the result carries its one-time key."""
-    return clients.create_client(name=name)
+    return clients.create_client(caller=None, name=name)
 
 
 def signed_in_caller(user: User) -> Caller:

@@ -36,6 +36,7 @@ from limits import parse
 from app.core.budget_windows import MemoryWindows
 from app.core.budget_windows import RedisWindows
 from app.core.budget_windows import WindowCounters
+from app.core.errors import StorageUnavailableError
 from app.core.errors import TooManyAttemptsError
 from app.core.metrics import BUDGET_REFUSALS
 from app.core.metrics import REDIS_ERRORS
@@ -98,6 +99,20 @@ def reserve_token_check() -> None:
         budgets.charge(TOKENS_PER_IP, _client_address())
 
 
+def forget_account_failures(*, account: str) -> int:
+    """Clear both failure budgets of ``account`` (from one address, from every address), so
+    an account locked out by failed checks may try again at once; how many counters went."""
+    budgets: Budgets | None = current_app.extensions.get(_EXTENSION)
+    if budgets is None:
+        return 0
+    scopes = (FAILURES_PER_ACCOUNT_AND_IP, FAILURES_PER_ACCOUNT)
+    try:
+        return sum(budgets.windows.forget(budgets.key_prefix(scope, account)) for scope in scopes)
+    except redis.RedisError as error:
+        REDIS_ERRORS.labels("forget").inc()
+        raise StorageUnavailableError("The rate-limit storage cannot be reached.") from error
+
+
 def install_attempt_budgets(app: Flask) -> None:
     """Bind the budgets to RATELIMIT_STORAGE_URI: Redis, or a counter in this process."""
     app.extensions[_EXTENSION] = Budgets(app, _windows_of(app))
@@ -124,7 +139,7 @@ class Budgets:
     def charge(self, budget: Budget, *identifiers: str) -> Callable[[], None]:
         """Take one from ``budget``, or raise TooManyAttemptsError; returns the refund."""
         item = _parsed(self.app.config[budget.setting])
-        key = "/".join((budget.scope, str(item.amount), str(item.get_expiry()), *identifiers))
+        key = "/".join((self._limit_prefix(budget, item), *identifiers))
         windows = self._windows()
         try:
             taken = windows.take(key, item.amount, item.get_expiry())
@@ -137,6 +152,15 @@ class Budgets:
             raise TooManyAttemptsError(retry_after=taken.retry_after)
         index = taken.index
         return lambda: _give_back(windows, key, index)
+
+    def key_prefix(self, budget: Budget, identifier: str) -> str:
+        """The start of every counter key of ``budget`` whose first identifier is this."""
+        item = _parsed(self.app.config[budget.setting])
+        return f"{self._limit_prefix(budget, item)}/{identifier}/"
+
+    @staticmethod
+    def _limit_prefix(budget: Budget, item: RateLimitItem) -> str:
+        return f"{budget.scope}/{item.amount}/{item.get_expiry()}"
 
     def _windows(self) -> WindowCounters:
         return self._fallback if time.monotonic() < self._storage_down_until else self.windows

@@ -103,6 +103,9 @@ class WindowCounters(Protocol):
     def give_back(self, key: str, index: int) -> None:
         """Remove one hit counted in window ``index`` (never below zero)."""
 
+    def forget(self, key_prefix: str) -> int:
+        """Drop every window of every key that starts with ``key_prefix``; how many."""
+
 
 @dataclass
 class RedisWindows:
@@ -125,6 +128,11 @@ class RedisWindows:
 
     def give_back(self, key: str, index: int) -> None:
         self._give_back(keys=[self._key(key, index)])
+
+    def forget(self, key_prefix: str) -> int:
+        pattern = _glob_escaped(f"{self.prefix}/{key_prefix}") + "*"
+        found = list(self.client.scan_iter(match=pattern, count=1000))
+        return int(self.client.delete(*found)) if found else 0
 
     def _key(self, key: str, index: int) -> str:
         return f"{self.prefix}/{key}/{index}"
@@ -157,6 +165,13 @@ class MemoryWindows:
             if entry is not None and entry[0] > 0:
                 entry[0] -= 1
 
+    def forget(self, key_prefix: str) -> int:
+        with self._lock:
+            found = [entry for entry in self._counts if entry[0].startswith(key_prefix)]
+            for entry in found:
+                del self._counts[entry]
+            return len(found)
+
     def _count(self, key: str, index: int) -> float:
         entry = self._counts.get((key, index))
         return 0 if entry is None else entry[0]
@@ -168,3 +183,8 @@ class MemoryWindows:
         now = time.monotonic()
         for stale in [k for k, (_count, until) in self._counts.items() if until < now]:
             del self._counts[stale]
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` matched literally by Redis's glob-style MATCH."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)

@@ -176,6 +176,14 @@ class HookFailedError(AuthServiceError):
     status = 503
 
 
+class StorageUnavailableError(AuthServiceError):
+    """A store the action needs (the budgets' Redis) cannot be reached: nothing was done."""
+
+    code = "storage_unavailable"
+    message = "The service could not complete this action right now. Try again later."
+    status = 503
+
+
 class EmailNotVerifiedError(AuthServiceError):
     code = "email_not_verified"
     message = "Verify your email address before logging in."

@@ -108,6 +108,8 @@ class User(Model):
     # The language the account's mails are written in (a BCP 47 tag such as "pt-BR"), where
     # a translation exists; None: the default language.
     locale: Mapped[str | None] = mapped_column(String(35))
+    # When a session last opened for the account (any way in); None: never.
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.id)
 
@@ -129,6 +131,9 @@ class ApiClient(Model):
     key_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How many times the key was replaced; a client token carries the version it was minted
+    # under ("kv"), and only the current version's tokens work.
+    key_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AdminWhitelistEntry(Model):

@@ -314,7 +314,7 @@ def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("app_overrides", [{"AUTH_AUDIT_BATCHED": True}])
-def test_a_login_reads_the_user_and_roles_once_and_writes_the_session_once(
+def test_a_login_reads_the_user_and_roles_once_and_writes_the_session_and_its_time_once(
     app, app_context, client, auth, app_overrides
 ):
     email = make_admin().email
@@ -324,10 +324,11 @@ def test_a_login_reads_the_user_and_roles_once_and_writes_the_session_once(
         assert auth.login(email).status_code == 200
 
     # The account (its budget is keyed by the row read), whether it has a second factor, the
-    # session, the roles for the tokens, and the webhook endpoints that want user.signed_in
+    # session, the account's last sign-in (the admin console's list shows it), the roles for
+    # the tokens, and the webhook endpoints that want user.signed_in
     # (app/core/hooks/events.py; none here, so nothing more).
     assert [sql.split()[0] for sql in log.sql] == [
-        "SELECT", "SELECT", "INSERT", "SELECT", "SELECT"
+        "SELECT", "SELECT", "INSERT", "UPDATE", "SELECT", "SELECT"
     ]  # fmt: skip
     assert audit_writer(app).flush()
     assert db.session.scalar(select(func.count()).where(AuthEvent.event == "login")) == 1

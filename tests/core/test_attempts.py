@@ -123,3 +123,40 @@ def test_while_redis_cannot_be_reached_the_budgets_hold_per_process(tmp_path):
         attempts.reserve_credential_check(account="user:2")
         with pytest.raises(TooManyAttemptsError):
             attempts.reserve_credential_check(account="user:2")
+
+
+def test_forget_drops_every_window_of_the_keys_with_that_prefix_only(windows):
+    kept, other = "account-failures/10/900/user:1/", "account-failures/10/900/user:11/"
+    for key in (kept + "198.51.100.1", kept + "198.51.100.2", other + "198.51.100.1"):
+        windows.take(key, LIMIT, LENGTH)
+
+    assert windows.forget(kept) == 2
+    assert windows.take(other + "198.51.100.1", 1, LENGTH).index is None  # still counted
+
+
+def test_forgetting_an_accounts_failures_frees_it_from_every_address(tmp_path, redis_url):
+    """An admin's unlock: the account's budgets from every address start over, in the
+    storage every worker and host shares; other accounts keep theirs."""
+    app = make_app(
+        f"sqlite:///{tmp_path / 'budgets.db'}",
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        AUTH_RATELIMIT_FAILURES_PER_ACCOUNT_AND_IP="1 per 15 minutes",
+        AUTH_RATELIMIT_FAILURES_PER_ACCOUNT="2 per hour",
+        AUTH_RATELIMIT_CREDENTIALS_PER_IP="100 per minute",
+    )
+
+    def spend(account: str, address: str) -> None:
+        with app.test_request_context(environ_base={"REMOTE_ADDR": address}):
+            attempts.reserve_credential_check(account=account)
+
+    for address in ("198.51.100.1", "198.51.100.2"):
+        spend("user:7", address)
+        spend("user:77", address)
+    with app.app_context():
+        # Outside a request, as the CLI calls it.
+        assert attempts.forget_account_failures(account="user:7") == 3
+
+    spend("user:7", "198.51.100.1")
+    with pytest.raises(TooManyAttemptsError):
+        spend("user:77", "198.51.100.3")

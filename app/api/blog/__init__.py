@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("blog", __name__, url_prefix="/api/v1")
 
 from app.api.blog import account_views  # noqa: E402, F401  (registers routes on bp)
+from app.api.blog import admin_views  # noqa: E402, F401  (registers routes on bp)
 from app.api.blog import oidc_views  # noqa: E402, F401  (registers routes on bp)
 from app.api.blog import passkey_views  # noqa: E402, F401  (registers routes on bp)
 from app.api.blog import second_factor_views  # noqa: E402, F401  (registers routes on bp)

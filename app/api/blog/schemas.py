@@ -273,28 +273,6 @@ class UserPageSchema(Schema):
         }
 
 
-class UserUpdateSchema(Schema):
-    role = fields.String(validate=_ROLES)
-    is_active = JsonBoolean(data_key="isActive")
-    mfa = JsonBoolean(
-        validate=validate.Equal(False, error="An admin can only remove a second factor."),
-        metadata={"description": "false removes every second factor of the user."},
-    )
-    mfa_locked = JsonBoolean(
-        data_key="mfaLocked",
-        validate=validate.Equal(False, error="An admin can only unlock a second step."),
-        metadata={
-            "description": "false unlocks the user's second step after too many wrong codes; "
-            "their factors stay."
-        },
-    )
-
-    @validates_schema
-    def require_a_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
-            raise ValidationError("Provide at least one of: role, isActive, mfa, mfaLocked.")
-
-
 class AuditQuerySchema(PageQuerySchema):
     user_id = fields.Integer(data_key="user", validate=validate.Range(min=1, max=MAX_INTEGER))
     event = fields.String(validate=validate.OneOf(audit.EVENTS))

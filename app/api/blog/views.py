@@ -10,21 +10,17 @@ from app.api.auth import logout_caller
 from app.api.auth import optional_caller
 from app.api.blog import bp
 from app.api.blog.schemas import AccessTokenSchema
-from app.api.blog.schemas import AdminUserSchema
 from app.api.blog.schemas import AuditPageSchema
 from app.api.blog.schemas import AuditQuerySchema
 from app.api.blog.schemas import ChangePasswordSchema
 from app.api.blog.schemas import EmailSchema
 from app.api.blog.schemas import LoginSchema
-from app.api.blog.schemas import PageQuerySchema
 from app.api.blog.schemas import RegisteredSchema
 from app.api.blog.schemas import RegisterSchema
 from app.api.blog.schemas import ResetPasswordSchema
 from app.api.blog.schemas import SessionListSchema
 from app.api.blog.schemas import SignedInSchema
-from app.api.blog.schemas import UserPageSchema
 from app.api.blog.schemas import UserSchema
-from app.api.blog.schemas import UserUpdateSchema
 from app.api.blog.schemas import VerifiedEmailSchema
 from app.api.blog.schemas import VerifyEmailSchema
 from app.api.cookies import attach_refresh_cookie
@@ -60,7 +56,6 @@ VERIFICATION_MAILED = (
 
 # Built once: a schema holds no per-request state, and building one is not free.
 ACCESS_TOKEN_SCHEMA = AccessTokenSchema()
-ADMIN_USER_SCHEMA = AdminUserSchema()
 AUDIT_PAGE_SCHEMA = AuditPageSchema()
 AUDIT_QUERY_SCHEMA = AuditQuerySchema()
 CHANGE_PASSWORD_SCHEMA = ChangePasswordSchema()
@@ -68,13 +63,10 @@ EMAIL_SCHEMA = EmailSchema()
 REGISTERED_SCHEMA = RegisteredSchema()
 RESET_PASSWORD_SCHEMA = ResetPasswordSchema()
 LOGIN_SCHEMA = LoginSchema()
-PAGE_QUERY_SCHEMA = PageQuerySchema()
 REGISTER_SCHEMA = RegisterSchema()
 SESSION_LIST_SCHEMA = SessionListSchema()
 SIGNED_IN_SCHEMA = SignedInSchema()
-USER_PAGE_SCHEMA = UserPageSchema()
 USER_SCHEMA = UserSchema()
-USER_UPDATE_SCHEMA = UserUpdateSchema()
 VERIFIED_EMAIL_SCHEMA = VerifiedEmailSchema()
 VERIFY_EMAIL_SCHEMA = VerifyEmailSchema()
 
@@ -218,31 +210,6 @@ def change_password() -> Response:
 def current_user_profile() -> Response:
     """The calling user."""
     return jsonify(USER_SCHEMA.dump(current_caller.user))
-
-
-@bp.get("/users")
-@admin_endpoint
-def list_users() -> Response:
-    """Admin only: one page of users (``page``, ``limit``)."""
-    page = accounts.list_users(actor=current_caller.user, **load_query(PAGE_QUERY_SCHEMA))
-    return jsonify(USER_PAGE_SCHEMA.dump(page))
-
-
-@bp.patch("/users/<int:user_id>")
-@admin_endpoint
-def update_user(user_id: int) -> Response:
-    """Admin only: change a user's role or active flag, or remove their second factors."""
-    changes = load_body(USER_UPDATE_SCHEMA)
-    user = accounts.update_user(caller=current_caller, user_id=user_id, **changes)
-    return jsonify(ADMIN_USER_SCHEMA.dump(user))
-
-
-@bp.delete("/users/<int:user_id>")
-@admin_endpoint
-def delete_user(user_id: int) -> Response:
-    """Admin only: delete a user; their tokens fail on the next request."""
-    accounts.delete_user(caller=current_caller, user_id=user_id)
-    return jsonify({"message": "User deleted successfully"})
 
 
 @bp.get("/audit-events")

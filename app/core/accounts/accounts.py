@@ -4,7 +4,6 @@ import secrets
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import func
@@ -17,13 +16,11 @@ from app.core import clock
 from app.core import roles
 from app.core.accounts import whitelist
 from app.core.audit import audit
-from app.core.bounds import can_be_row_id
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PermissionDeniedError
-from app.core.factors import mfa_lock
 from app.core.factors import second_factor
 from app.core.factors import step_up
 from app.core.hooks import auth_hooks
@@ -232,108 +229,6 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
     )
 
 
-def list_users(*, actor: roles.Actor, page: int, per_page: int) -> UserPage:
-    roles.require_role(actor, roles.ADMIN)
-    total = db.session.scalar(select(func.count(User.id))) or 0
-    users = db.session.scalars(
-        select(User).order_by(User.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return UserPage(users=users, page=page, per_page=per_page, total=total)
-
-
-def update_user(
-    *,
-    caller: Caller,
-    user_id: int,
-    role: str | None = None,
-    is_active: bool | None = None,
-    mfa: bool | None = None,
-    mfa_locked: bool | None = None,
-) -> User:
-    """An admin's change to another user, after a recent proof of who the admin is, in one
-    transaction: the role, the active flag, the removal of every second factor
-    (``mfa=False``) and the unlocking of the second step (``mfa_locked=False``). A
-    deactivation or a removal of factors ends every session of the user with it.
-
-    A demotion needs no revocation: roles are read from the database on every request.
-    """
-    actor = _admin_after_step_up(caller)
-    removes_power = role == roles.USER or is_active is False
-    if removes_power:
-        lock_admins()
-    user = _administered_user(actor, user_id)
-    if role is not None:
-        roles.set_primary_role(user, role)
-    if is_active is not None:
-        user.is_active = is_active
-    if mfa is False:
-        second_factor.remove_factors(user_id=user.id)
-    if mfa is False or mfa_locked is False:
-        mfa_lock.clear(user_id=user.id)
-    if removes_power:
-        require_an_active_admin()
-    if is_active is False or mfa is False:
-        sessions.end_user_sessions(user_id=user.id)
-    if mfa is False:
-        second_factor.notify_owner(user_id=user.id, event="mfa_disabled")
-    if role is not None or is_active is not None:
-        events.emit("user.updated", user=user, fields=_changed_fields(role, is_active))
-    db.session.commit()
-    _record_update(actor, user, role=role, is_active=is_active, mfa=mfa, mfa_locked=mfa_locked)
-    return user
-
-
-def _changed_fields(role: str | None, is_active: bool | None) -> list[str]:
-    return [name for name, value in (("roles", role), ("isActive", is_active)) if value is not None]
-
-
-def _record_update(
-    actor: roles.Actor,
-    user: User,
-    *,
-    role: str | None,
-    is_active: bool | None,
-    mfa: bool | None,
-    mfa_locked: bool | None,
-) -> None:
-    def record(event: str, details: dict[str, Any]) -> None:
-        audit.record(
-            event=event,
-            outcome="success",
-            user_id=actor.id,
-            target_user_id=user.id,
-            details=details,
-        )
-
-    if mfa is False:
-        record("mfa_disabled", {"method": "all", "by": "admin"})
-    if mfa_locked is False:
-        record("mfa_unlocked", {"by": "admin"})
-    changes = {"role": role, "is_active": is_active}
-    record(
-        "user_updated",
-        {"target_user_id": user.id} | {k: v for k, v in changes.items() if v is not None},
-    )
-
-
-def delete_user(*, caller: Caller, user_id: int) -> None:
-    """An admin's deletion of another user, after a recent proof of who the admin is."""
-    actor = _admin_after_step_up(caller)
-    lock_admins()
-    user = _administered_user(actor, user_id)
-    events.emit("user.deleted", user=user)
-    db.session.delete(user)
-    require_an_active_admin()
-    db.session.commit()
-    audit.record(
-        event="user_deleted",
-        outcome="success",
-        user_id=actor.id,
-        target_user_id=user_id,
-        details={"target_user_id": user_id},
-    )
-
-
 def lock_admins() -> None:
     """Caller commits. Lock the rows of every admin (PostgreSQL; SQLite's writer lock
     serializes by itself), in id order so two admins acting at once never deadlock: whoever
@@ -365,26 +260,6 @@ def count_active_admins() -> int:
         )
         or 0
     )
-
-
-def _admin_after_step_up(caller: Caller) -> roles.Actor:
-    """The admin behind ``caller``, who proved who they are recently enough to change
-    another account."""
-    step_up.require_admin(caller=caller)
-    return caller.user
-
-
-def _administered_user(actor: roles.Actor, user_id: int) -> User:
-    roles.require_role(actor, roles.ADMIN)
-    found = can_be_row_id(user_id)
-    # Read again even if this request loaded it: the admins' lock may have waited on a change.
-    user = db.session.get(User, user_id, populate_existing=True) if found else None
-    if user is None:
-        raise NotFoundError("User not found.")
-    if user.id == actor.id:
-        # An admin locking themselves out could leave the service with no admin at all.
-        raise PermissionDeniedError("Admins cannot change or delete their own account here.")
-    return user
 
 
 def check_email(email: str) -> None:

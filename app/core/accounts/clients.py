@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.core import attempts
+from app.core import roles
 from app.core.audit import audit
+from app.core.errors import ConflictError
 from app.core.errors import InvalidClientCredentialsError
 from app.core.errors import InvalidInputError
+from app.core.errors import NotFoundError
 from app.core.errors import TokenRevokedError
+from app.core.factors import step_up
 from app.core.models import ApiClient
 from app.core.models import RevokedToken
 from app.core.passwords.security import client_key_matches
 from app.core.passwords.security import generate_client_key
 from app.core.passwords.security import hash_client_key
+from app.core.sessions.callers import Caller
 from app.core.tokens.tokens import decode_client_token
 from app.core.tokens.tokens import mint_client_token
 from app.core.tokens.tokens import policy_for
@@ -50,7 +55,9 @@ class ClientToken:
     expires_in: int
 
 
-def create_client(*, name: str) -> NewClient:
+def create_client(*, caller: Caller | None, name: str) -> NewClient:
+    """A new client (an admin's, after a step-up, or the CLI's with no caller)."""
+    step_up.require_admin(caller=caller)
     name = name.strip()
     if not _CLIENT_NAME.match(name):
         raise InvalidInputError("A client name is 1 to 150 characters.")
@@ -58,7 +65,57 @@ def create_client(*, name: str) -> NewClient:
     client = ApiClient(client_id=secrets.token_hex(16), name=name, key_hash=hash_client_key(key))
     db.session.add(client)
     db.session.commit()
+    _record(caller, "client_created", client.client_id)
     return NewClient(client_id=client.client_id, client_key=key, name=client.name)
+
+
+def list_clients(*, actor: roles.Actor | None) -> list[ApiClient]:
+    """Every client, newest first (never a key)."""
+    if actor is not None:
+        roles.require_role(actor, roles.ADMIN)
+    return list(db.session.scalars(select(ApiClient).order_by(ApiClient.id.desc())))
+
+
+def rotate_client_key(*, caller: Caller | None, client_id: str) -> NewClient:
+    """A new key for an active client, shown this once; the old key and every token minted
+    with it stop working at once."""
+    step_up.require_admin(caller=caller)
+    client = _client(client_id, lock=True)
+    if not client.is_active:
+        raise ConflictError("A revoked client gets no new key.")
+    key = generate_client_key()
+    client.key_hash = hash_client_key(key)
+    client.key_version += 1
+    db.session.commit()
+    _record(caller, "client_key_rotated", client.client_id)
+    return NewClient(client_id=client.client_id, client_key=key, name=client.name)
+
+
+def revoke_client(*, caller: Caller | None, client_id: str) -> None:
+    """End a client for good: its key and every token of it stop working at once."""
+    step_up.require_admin(caller=caller)
+    client = _client(client_id, lock=True)
+    client.is_active = False
+    db.session.commit()
+    _record(caller, "client_revoked", client.client_id)
+
+
+def _client(client_id: str, *, lock: bool = False) -> ApiClient:
+    query = select(ApiClient).where(ApiClient.client_id == client_id[:64])
+    client = db.session.scalar(query.with_for_update() if lock else query)
+    if client is None:
+        raise NotFoundError("Client not found.")
+    return client
+
+
+def _record(caller: Caller | None, event: str, client_id: str) -> None:
+    audit.record(
+        event=event,
+        outcome="success",
+        user_id=None if caller is None else caller.user.id,
+        client_id=client_id,
+        details={"by": "cli" if caller is None else "admin"},
+    )
 
 
 def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:
@@ -90,6 +147,7 @@ def verify_client_token(*, token: str) -> CallingClient:
         select(ApiClient.id, ApiClient.client_id, ApiClient.name).where(
             ApiClient.client_id == claims.client_id,
             ApiClient.is_active.is_(True),
+            ApiClient.key_version == claims.key_version,
             ~token_revoked,
         )
     ).one_or_none()

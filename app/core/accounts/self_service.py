@@ -154,18 +154,27 @@ def export_own_data(*, caller: Caller) -> AccountExport:
         exported_at=clock.utcnow(),
         user=user,
         sessions=sessions.list_live_sessions(caller=caller),
-        second_factors=SecondFactors(
-            totp_enabled=totp.is_on(user_id=user.id),
-            recovery_codes_left=recovery_codes.codes_left(user_id=user.id),
-            passkeys=passkeys.list_passkeys(user_id=user.id),
-        ),
-        identities=db.session.scalars(
-            select(OidcIdentity).where(OidcIdentity.user_id == user.id).order_by(OidcIdentity.id)
-        ).all(),
+        second_factors=second_factors_of(user_id=user.id),
+        identities=identities_of(user_id=user.id),
         events=audit.events_of(user_id=user.id, limit=EXPORTED_EVENTS),
     )
     audit.record(event="data_exported", outcome="success", user_id=user.id)
     return exported
+
+
+def second_factors_of(*, user_id: int) -> SecondFactors:
+    return SecondFactors(
+        totp_enabled=totp.is_on(user_id=user_id),
+        recovery_codes_left=recovery_codes.codes_left(user_id=user_id),
+        passkeys=passkeys.list_passkeys(user_id=user_id),
+    )
+
+
+def identities_of(*, user_id: int) -> Sequence[OidcIdentity]:
+    """The provider identities linked to the account."""
+    return db.session.scalars(
+        select(OidcIdentity).where(OidcIdentity.user_id == user_id).order_by(OidcIdentity.id)
+    ).all()
 
 
 def _own_user(caller: Caller) -> User:

@@ -40,7 +40,7 @@ class Guess:
 
     def failed(self) -> None:
         """The code was wrong: the reservation stands; at the limit, the lock is mailed."""
-        if self.failures == _max_failures():
+        if self.failures == max_failures():
             _report_lock(self.user_id, self.failures)
 
     def succeeded(self) -> None:
@@ -54,7 +54,7 @@ def reserve_guess(*, user_id: int) -> Guess:
     anything: it commits."""
     counted = db.session.execute(
         update(User)
-        .where(User.id == user_id, User.mfa_failures < _max_failures())
+        .where(User.id == user_id, User.mfa_failures < max_failures())
         .values(mfa_failures=User.mfa_failures + 1)
         .returning(User.mfa_failures)
         .execution_options(synchronize_session=False)
@@ -68,7 +68,7 @@ def reserve_guess(*, user_id: int) -> Guess:
 def require_unlocked(*, user_id: int) -> None:
     """Refuse a second-step method that is not guessed (a passkey) while the lock holds."""
     failures = db.session.scalar(select(User.mfa_failures).where(User.id == user_id))
-    if failures is not None and failures >= _max_failures():
+    if failures is not None and failures >= max_failures():
         raise MfaLockedError()
 
 
@@ -100,7 +100,7 @@ def unlock(*, caller: Caller | None, user_id: int) -> None:
 
 
 def is_locked(user: User) -> bool:
-    return user.mfa_failures >= _max_failures()
+    return user.mfa_failures >= max_failures()
 
 
 def _report_lock(user_id: int, failures: int) -> None:
@@ -117,5 +117,5 @@ def _report_lock(user_id: int, failures: int) -> None:
     db.session.commit()  # the failed guess changed nothing else: its caller rolled back
 
 
-def _max_failures() -> int:
+def max_failures() -> int:
     return int(current_app.config["AUTH_MFA_MAX_FAILURES"])

@@ -154,10 +154,21 @@ def open_session(
         session.refresh_jti = str(uuid4())
         session.refresh_issued_at = now
     db.session.add(session)
+    _record_sign_in(user, now)
     tokens = issue_tokens(user=user, session=session, policy=policy)
     events.emit("user.signed_in", user=user, sessionId=session.id, amr=list(amr))
     _commit_keeping_loaded_rows()
     return tokens
+
+
+def _record_sign_in(user: User, now: datetime) -> None:
+    """Caller commits. A sign-in is not a change to the account: its updatedAt stays."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(last_sign_in_at=now, updated_at=User.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _commit_keeping_loaded_rows() -> None:
@@ -335,14 +346,21 @@ def count_live_sessions(*, user_id: int) -> int:
     return int(counted or 0)
 
 
-def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> None:
+def end_user_sessions(*, user_id: int, keep_session_id: str | None = None) -> int:
     """Caller commits, with the change that ends them (a new password, a deactivation, a
     factor removed): one transaction, so a crash never keeps the old sessions alive after
-    it."""
+    it. How many sessions ended."""
     condition = SignInSession.user_id == user_id
     if keep_session_id is not None:
         condition = condition & (SignInSession.id != keep_session_id)
-    _revoke_sessions(condition, now=clock.utcnow())
+    return _revoke_sessions(condition, now=clock.utcnow())
+
+
+def end_one_session(*, user_id: int, session_id: str) -> int:
+    """Caller commits. End the live session ``session_id`` of the user: 1, or 0 when it is
+    not one."""
+    condition = and_(SignInSession.id == session_id, SignInSession.user_id == user_id)
+    return _revoke_sessions(condition, now=clock.utcnow(), live_only=True)
 
 
 def purge_expired() -> PurgeCounts:

@@ -112,6 +112,8 @@ class RefreshClaims:
 class ClientClaims:
     client_id: str
     jti: str
+    # The client's key version the token was minted under (0 before keys were replaced).
+    key_version: int = 0
 
 
 CLIENT_TOKEN = "client"  # noqa: S105 (a token type, not a secret)
@@ -136,7 +138,7 @@ def mint_client_token(*, client: ApiClient, ttl: timedelta) -> str:
         kind=CLIENT_TOKEN,
         subject=client.client_id,
         ttl=ttl,
-        claims={"clientId": client.client_id},
+        claims={"clientId": client.client_id, "kv": client.key_version},
     )
 
 
@@ -145,9 +147,10 @@ def decode_client_token(raw: str) -> ClientClaims:
     client_id, jti = claims.get("sub"), claims.get("jti")
     if claims.get("type") != CLIENT_TOKEN or not isinstance(client_id, str):
         raise TokenInvalidError()
-    if not isinstance(jti, str):
+    key_version = claims.get("kv", 0)
+    if not isinstance(jti, str) or type(key_version) is not int:
         raise TokenInvalidError()
-    return ClientClaims(client_id=client_id, jti=jti)
+    return ClientClaims(client_id=client_id, jti=jti, key_version=key_version)
 
 
 def mint_access_token(

@@ -54,11 +54,16 @@ def test_every_auth_event_is_recorded(app, app_context, client):
         "/api/token/", json={"username": admin.username, "password": PASSWORD}
     ).get_json()["access"]
     admin_bearer = {"Authorization": f"Bearer {admin_token}"}
+    client.post(f"/api/v1/users/{user.id}/unlock", headers=admin_bearer)
+    client.delete(f"/api/v1/users/{user.id}/sessions", headers=admin_bearer)
     client.patch(f"/api/v1/users/{user.id}", json={"isActive": False}, headers=admin_bearer)
     client.delete(f"/api/v1/users/{user.id}", headers=admin_bearer)
+    client.post(f"/api/v1/clients/{credentials.client_id}/rotate", headers=admin_bearer)
+    client.delete(f"/api/v1/clients/{credentials.client_id}", headers=admin_bearer)
 
     assert login.status_code == 200
     assert _events() == [
+        ("client_created", "success"),
         ("register", "success"),
         ("login", "failure"),
         ("login", "success"),
@@ -71,8 +76,12 @@ def test_every_auth_event_is_recorded(app, app_context, client):
         ("client_auth", "failure"),
         ("client_auth", "success"),
         ("login", "success"),
+        ("account_unlocked", "success"),
+        ("sessions_ended", "success"),
         ("user_updated", "success"),
         ("user_deleted", "success"),
+        ("client_key_rotated", "success"),
+        ("client_revoked", "success"),
     ]
 
 

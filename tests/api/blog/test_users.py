@@ -108,6 +108,9 @@ def test_list_users_returns_a_page_with_pagination(admin_token, auth, client):
         "updatedAt": TIMESTAMP,
         "isActive": True,
         "mfaLocked": False,
+        "roles": ["user"],
+        "lastSignInAt": None,
+        "mfaEnabled": False,
     }
 
 
@@ -188,7 +191,10 @@ def test_deactivation_stops_the_users_tokens_on_the_next_request(admin_token, au
 @pytest.mark.parametrize(
     ("body", "details"),
     [
-        ({}, {"_schema": ["Provide at least one of: role, isActive, mfa, mfaLocked."]}),
+        ({}, {"_schema": ["Provide at least one of: role, roles, isActive, mfa, mfaLocked."]}),
+        ({"role": "user", "roles": ["user"]}, {"_schema": ["Give role or roles, not both."]}),
+        ({"roles": []}, {"roles": ["Length must be between 1 and 50."]}),
+        ({"roles": ["Not A Role"]}, {"roles": {"0": ["Not a role name."]}}),
         ({"role": "owner"}, {"role": ["Must be one of: user, admin."]}),
         ({"isActive": "yes"}, {"isActive": ["Not a valid boolean."]}),
         # JSON booleans only: 0, 1 and "false" are not guessed at ("false" is truthy).

@@ -4,6 +4,7 @@ import pytest
 
 from app.core import roles
 from app.core.accounts import accounts
+from app.core.accounts import administration
 from app.core.accounts import whitelist
 from app.core.errors import AdminRegistrationDeniedError
 from app.core.errors import ConflictError
@@ -143,7 +144,7 @@ def test_list_users_pages_in_id_order(app_context):
     admin = make_admin()
     created = [make_user() for _ in range(4)]
 
-    page = accounts.list_users(actor=admin, page=2, per_page=2)
+    page = administration.list_users(actor=admin, page=2, per_page=2)
 
     assert [u.id for u in page.users] == [created[1].id, created[2].id]
     assert page.total == 5
@@ -154,11 +155,11 @@ def test_admin_actions_refuse_a_plain_user(app_context):
     caller = signed_in_caller(actor)
 
     with pytest.raises(PermissionDeniedError):
-        accounts.list_users(actor=actor, page=1, per_page=10)
+        administration.list_users(actor=actor, page=1, per_page=10)
     with pytest.raises(PermissionDeniedError):
-        accounts.update_user(caller=caller, user_id=target.id, role="admin")
+        administration.update_user(caller=caller, user_id=target.id, role="admin")
     with pytest.raises(PermissionDeniedError):
-        accounts.delete_user(caller=caller, user_id=target.id)
+        administration.delete_user(caller=caller, user_id=target.id)
 
 
 def test_set_role_keeps_roles_beyond_user_and_admin(app_context):
@@ -166,6 +167,6 @@ def test_set_role_keeps_roles_beyond_user_and_admin(app_context):
     admin = make_admin()
     target = make_user(roles=("user", "editor", "admin"))
 
-    accounts.update_user(caller=signed_in_caller(admin), user_id=target.id, role="user")
+    administration.update_user(caller=signed_in_caller(admin), user_id=target.id, role="user")
 
     assert roles.role_names(target) == ["user", "editor"]

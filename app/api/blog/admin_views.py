@@ -1,0 +1,133 @@
+"""The blog API's administration endpoints: users, their sessions, and API clients (admins
+only; every change after a step-up)."""
+
+from flask import Response
+from flask import jsonify
+
+from app.api.auth import admin_endpoint
+from app.api.auth import current_caller
+from app.api.blog import bp
+from app.api.blog.admin_schemas import AdminUserPageSchema
+from app.api.blog.admin_schemas import ClientCreateSchema
+from app.api.blog.admin_schemas import ClientCredentialsSchema
+from app.api.blog.admin_schemas import ClientListSchema
+from app.api.blog.admin_schemas import SessionsEndedSchema
+from app.api.blog.admin_schemas import UserDetailSchema
+from app.api.blog.admin_schemas import UserQuerySchema
+from app.api.blog.admin_schemas import UserRowSchema
+from app.api.blog.admin_schemas import UserSessionListSchema
+from app.api.blog.admin_schemas import UserUpdateSchema
+from app.api.requests import load_body
+from app.api.requests import load_query
+from app.core.accounts import administration
+from app.core.accounts import clients
+
+CLIENT_CREATE_SCHEMA = ClientCreateSchema()
+CLIENT_CREDENTIALS_SCHEMA = ClientCredentialsSchema()
+CLIENT_LIST_SCHEMA = ClientListSchema()
+SESSIONS_ENDED_SCHEMA = SessionsEndedSchema()
+USER_DETAIL_SCHEMA = UserDetailSchema()
+USER_PAGE_SCHEMA = AdminUserPageSchema()
+USER_QUERY_SCHEMA = UserQuerySchema()
+USER_ROW_SCHEMA = UserRowSchema()
+USER_SESSION_LIST_SCHEMA = UserSessionListSchema()
+USER_UPDATE_SCHEMA = UserUpdateSchema()
+
+
+@bp.get("/users")
+@admin_endpoint
+def list_users() -> Response:
+    """Admin only: one page of users (``page``, ``limit``), found by ``q``, ``role``, ``status``."""
+    page = administration.list_users(actor=current_caller.user, **load_query(USER_QUERY_SCHEMA))
+    return jsonify(USER_PAGE_SCHEMA.dump(page))
+
+
+@bp.get("/users/<int:user_id>")
+@admin_endpoint
+def get_user(user_id: int) -> Response:
+    """Admin only: one user with their second factors, linked identities and live sessions."""
+    detail = administration.describe_user(actor=current_caller.user, user_id=user_id)
+    return jsonify(USER_DETAIL_SCHEMA.dump(detail))
+
+
+@bp.patch("/users/<int:user_id>")
+@admin_endpoint
+def update_user(user_id: int) -> Response:
+    """Admin only: change a user's roles or active flag, or remove their second factors."""
+    changes = load_body(USER_UPDATE_SCHEMA)
+    user = administration.update_user(caller=current_caller, user_id=user_id, **changes)
+    return jsonify(USER_ROW_SCHEMA.dump(user))
+
+
+@bp.delete("/users/<int:user_id>")
+@admin_endpoint
+def delete_user(user_id: int) -> Response:
+    """Admin only: delete a user; their tokens fail on the next request."""
+    administration.delete_user(caller=current_caller, user_id=user_id)
+    return jsonify({"message": "User deleted successfully"})
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@admin_endpoint
+def unlock_user(user_id: int) -> Response:
+    """Admin only: clear the user's failure budgets and the lock on their second step."""
+    administration.unlock_user(caller=current_caller, user_id=user_id)
+    return jsonify({"message": "User unlocked"})
+
+
+@bp.get("/users/<int:user_id>/sessions")
+@admin_endpoint
+def list_user_sessions(user_id: int) -> Response:
+    """Admin only: the user's live sessions, most recently used first."""
+    found = administration.list_user_sessions(actor=current_caller.user, user_id=user_id)
+    return jsonify(USER_SESSION_LIST_SCHEMA.dump({"sessions": found}))
+
+
+@bp.delete("/users/<int:user_id>/sessions")
+@admin_endpoint
+def end_user_sessions(user_id: int) -> Response:
+    """Admin only: end every session of the user."""
+    ended = administration.end_user_sessions(caller=current_caller, user_id=user_id)
+    return jsonify(SESSIONS_ENDED_SCHEMA.dump({"ended": ended}))
+
+
+@bp.delete("/users/<int:user_id>/sessions/<session_id>")
+@admin_endpoint
+def end_user_session(user_id: int, session_id: str) -> Response:
+    """Admin only: end one live session of the user."""
+    ended = administration.end_user_sessions(
+        caller=current_caller, user_id=user_id, session_id=session_id[:36]
+    )
+    return jsonify(SESSIONS_ENDED_SCHEMA.dump({"ended": ended}))
+
+
+@bp.get("/clients")
+@admin_endpoint
+def list_clients() -> Response:
+    """Admin only: every API client, newest first (never a key)."""
+    found = clients.list_clients(actor=current_caller.user)
+    return jsonify(CLIENT_LIST_SCHEMA.dump({"clients": found}))
+
+
+@bp.post("/clients")
+@admin_endpoint
+def create_client() -> tuple[Response, int]:
+    """Admin only: a new API client; its key is shown this once."""
+    created = clients.create_client(caller=current_caller, **load_body(CLIENT_CREATE_SCHEMA))
+    return jsonify(CLIENT_CREDENTIALS_SCHEMA.dump(created)), 201
+
+
+@bp.post("/clients/<client_id>/rotate")
+@admin_endpoint
+def rotate_client_key(client_id: str) -> Response:
+    """Admin only: a new key, shown this once; the old key and its tokens stop working."""
+    rotated = clients.rotate_client_key(caller=current_caller, client_id=client_id)
+    return jsonify(CLIENT_CREDENTIALS_SCHEMA.dump(rotated))
+
+
+@bp.delete("/clients/<client_id>")
+@admin_endpoint
+def revoke_client(client_id: str) -> Response:
+    """Admin only: revoke a client; its key and tokens stop working at once."""
+    clients.revoke_client(caller=current_caller, client_id=client_id)
+    return jsonify({"message": "Client revoked"})
