@@ -29,7 +29,13 @@ OPENID_PROVIDER := tests/openid_provider/node_modules/.package-lock.json
 $(OPENID_PROVIDER): tests/openid_provider/package-lock.json
 	npm ci --prefix tests/openid_provider --no-audit --no-fund --silent
 
-test: install lint $(if $(shell command -v npm),$(OPENID_PROVIDER))
+# axe-core, which the console tests inject into each page (test-only, pinned likewise).
+AXE_CORE := tests/pages/node_modules/.package-lock.json
+
+$(AXE_CORE): tests/pages/package-lock.json
+	npm ci --prefix tests/pages --no-audit --no-fund --silent
+
+test: install lint $(if $(shell command -v npm),$(OPENID_PROVIDER) $(AXE_CORE))
 	APP_ENV=testing $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not timing"
 	APP_ENV=testing $(BIN)/pytest -m timing
 

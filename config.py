@@ -196,6 +196,13 @@ class Config:
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
     # The example single-page app at /examples/spa/ (development only by default).
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", False)
+    # The consoles at /admin/ and /account/ (app/pages/), themed without forking templates.
+    AUTH_PAGES_ENABLED = _env_bool("AUTH_PAGES_ENABLED", True)
+    AUTH_PAGES_PRODUCT_NAME = os.environ.get("AUTH_PAGES_PRODUCT_NAME", "authsvc")
+    AUTH_PAGES_LOGO_URL = os.environ.get("AUTH_PAGES_LOGO_URL", "")
+    AUTH_PAGES_PRIMARY_COLOR = os.environ.get("AUTH_PAGES_PRIMARY_COLOR", "#1f5fbf")
+    AUTH_PAGES_TEXT_COLOR = os.environ.get("AUTH_PAGES_TEXT_COLOR", "#1b1f24")
+    AUTH_PAGES_TEMPLATES_DIR = os.environ.get("AUTH_PAGES_TEMPLATES_DIR", "")
 
     # Brute-force budgets (app/core/attempts.py), kept in the rate-limit storage: Redis, so
     # that every worker and host draws from one budget. Production refuses to start without

@@ -32,6 +32,7 @@ from app.extensions import jwt
 from app.extensions import limiter
 from app.extensions import migrate
 from app.logs import configure_logging
+from app.pages import register_pages
 from app.startup import ConfigurationError
 from app.startup import settle_config
 from config import CONFIGS
@@ -104,6 +105,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     register_error_handlers(app)
     install_jwt_callbacks()
     register_dialects(app)
+    register_pages(app)
     install_every_request(app)
     register_cli(app)
     return app

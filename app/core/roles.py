@@ -34,6 +34,12 @@ def create_role(*, name: str, permissions: Iterable[str] = ()) -> Role:
     return role
 
 
+def list_roles(*, actor: "Actor") -> list[Role]:
+    """Every role with its permissions, in the order they were made (admins only)."""
+    require_role(actor, ADMIN)
+    return list(db.session.scalars(select(Role).order_by(Role.id)))
+
+
 def find_roles(names: Iterable[str]) -> list[Role]:
     wanted = set(names)
     roles = list(db.session.scalars(select(Role).where(Role.name.in_(wanted)).order_by(Role.id)))

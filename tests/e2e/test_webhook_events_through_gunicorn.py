@@ -4,18 +4,18 @@ and carrying the user it is about."""
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from app.core.hooks.events import EVENT_TYPES
 from tests.e2e import http
+from tests.e2e.http import call
+from tests.e2e.http import enable_totp
 from tests.mailbox import token_in
 from tests.openid_provider import id_token_from_provider
 from tests.openid_provider import native_client
 from tests.openid_provider import running_provider
 from tests.soft_authenticator import SoftAuthenticator
-from tests.totp_codes import codes_in_order
 from tests.totp_codes import wrong_code
 from tests.webhook_receiver import Receiver
 
@@ -51,24 +51,6 @@ def server(start_server, provider, mailbox):
     )
 
 
-def _call(
-    method: str, url: str, body: dict | None = None, *, token: str = "", status: int = 200
-) -> dict:
-    """The JSON answer of one call (with ``token`` as the bearer), which must be ``status``."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = getattr(http, method)(url, json=body, headers=headers)
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def _enable_totp(api: str, token: str, password: str) -> tuple[str, Iterator[str]]:
-    """mfa.enabled: the new authenticator's secret, and its codes not yet spent."""
-    secret = _call("post", f"{api}/mfa/totp", {"password": password}, token=token)["secret"]
-    codes = codes_in_order(secret)
-    _call("post", f"{api}/mfa/totp/confirm", {"code": next(codes)}, token=token)
-    return secret, codes
-
-
 def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
     receiver = Receiver().start()
     added = server.flask("webhooks", "add", receiver.url, "--event", "*")
@@ -78,45 +60,45 @@ def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
     email = f"every-{uuid.uuid4().hex[:8]}@example.com"
     new_password = PASSWORD + "!"
     try:
-        registered = _call(
+        registered = call(
             "post", f"{api}/register", {"email": email, "password": PASSWORD}, status=201
         )  # user.created, user.signed_in
         token = registered["accessToken"]
-        _call("patch", f"{users}/current", {"firstName": "Ada"}, token=token)
+        call("patch", f"{users}/current", {"firstName": "Ada"}, token=token)
 
         # Two-step sign-in on and off: mfa.enabled, mfa.disabled.
-        _, codes = _enable_totp(api, token, PASSWORD)
-        _call("delete", f"{api}/mfa/totp", {"code": next(codes)}, token=token)
+        _, codes = enable_totp(api, token, PASSWORD)
+        call("delete", f"{api}/mfa/totp", {"code": next(codes)}, token=token)
 
         # A passkey added, then removed on the proof of that passkey.
         authenticator = SoftAuthenticator(origin=ORIGIN)
-        options = _call("post", f"{api}/passkeys/register/options", token=token)
+        options = call("post", f"{api}/passkeys/register/options", token=token)
         credential = authenticator.create(options)
-        added_key = _call(
+        added_key = call(
             "post", f"{api}/passkeys/register", {"credential": credential}, token=token, status=201
         )
-        options = _call("post", f"{api}/reauthenticate/passkey-options", token=token)
+        options = call("post", f"{api}/reauthenticate/passkey-options", token=token)
         proof = {"credential": authenticator.get(options)}
-        token = _call("post", f"{api}/reauthenticate", proof, token=token)["accessToken"]
-        _call("delete", f"{api}/passkeys/{added_key['id']}", token=token)
+        token = call("post", f"{api}/reauthenticate", proof, token=token)["accessToken"]
+        call("delete", f"{api}/passkeys/{added_key['id']}", token=token)
 
         # The address changed through the link mailed to the new one: email.changed.
         new_email = f"moved-{uuid.uuid4().hex[:8]}@example.com"
-        _call("post", f"{users}/current/email", {"email": new_email}, token=token, status=202)
+        call("post", f"{users}/current/email", {"email": new_email}, token=token, status=202)
         link = mailbox.wait_for(new_email, "Confirm your new email address")
-        _call("post", f"{api}/email-change/confirm", {"token": token_in(link)}, token=token)
+        call("post", f"{api}/email-change/confirm", {"token": token_in(link)}, token=token)
 
         # password.changed; signing out everywhere ends the sessions: session.ended.
         change = {"currentPassword": PASSWORD, "newPassword": new_password}
-        _call("post", f"{api}/change-password", change, token=token)
+        call("post", f"{api}/change-password", change, token=token)
         credentials = {"email": new_email, "password": new_password}
-        signed_in = _call("post", f"{api}/login", credentials)
-        _call("post", f"{api}/logout-all", token=signed_in["accessToken"])
+        signed_in = call("post", f"{api}/login", credentials)
+        call("post", f"{api}/logout-all", token=signed_in["accessToken"])
 
         # A second step guessed wrong until it locks: user.locked.
-        token = _call("post", f"{api}/login", credentials)["accessToken"]
-        totp_secret, _ = _enable_totp(api, token, new_password)
-        mfa_token = _call("post", f"{api}/login", credentials, status=403)["details"]["mfaToken"]
+        token = call("post", f"{api}/login", credentials)["accessToken"]
+        totp_secret, _ = enable_totp(api, token, new_password)
+        mfa_token = call("post", f"{api}/login", credentials, status=403)["details"]["mfaToken"]
         for _ in range(2):
             http.post(
                 f"{api}/mfa/verify", json={"mfaToken": mfa_token, "code": wrong_code(totp_secret)}
@@ -131,11 +113,11 @@ def test_a_receiver_gets_every_event_type_signed(server, provider, mailbox):
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         id_token = id_token_from_provider(provider, APP_CLIENT, linked_email)
-        exchanged = _call("post", f"{api}/oidc/test/token", {"idToken": id_token})
+        exchanged = call("post", f"{api}/oidc/test/token", {"idToken": id_token})
         linked_token = exchanged["accessToken"]
-        (identity,) = _call("get", f"{api}/identities", token=linked_token)["identities"]
-        _call("delete", f"{api}/identities/{identity['id']}", token=linked_token)
-        _call("delete", f"{users}/current", token=linked_token)
+        (identity,) = call("get", f"{api}/identities", token=linked_token)["identities"]
+        call("delete", f"{api}/identities/{identity['id']}", token=linked_token)
+        call("delete", f"{users}/current", token=linked_token)
 
         for event_type in EVENT_TYPES:
             receiver.wait_for(event_type, timeout=30)

@@ -144,3 +144,12 @@ class ClientCredentialsSchema(Schema):
     client_id = fields.String(data_key="clientId")
     client_key = fields.String(data_key="clientKey", metadata={"description": "Shown only once"})
     name = fields.String()
+
+
+class RoleSchema(Schema):
+    name = fields.String()
+    permissions = fields.Function(lambda role: sorted(p.name for p in role.permissions))
+
+
+class RoleListSchema(Schema):
+    roles = fields.List(fields.Nested(RoleSchema))

@@ -11,6 +11,7 @@ from app.api.blog.admin_schemas import AdminUserPageSchema
 from app.api.blog.admin_schemas import ClientCreateSchema
 from app.api.blog.admin_schemas import ClientCredentialsSchema
 from app.api.blog.admin_schemas import ClientListSchema
+from app.api.blog.admin_schemas import RoleListSchema
 from app.api.blog.admin_schemas import SessionsEndedSchema
 from app.api.blog.admin_schemas import UserDetailSchema
 from app.api.blog.admin_schemas import UserQuerySchema
@@ -19,12 +20,14 @@ from app.api.blog.admin_schemas import UserSessionListSchema
 from app.api.blog.admin_schemas import UserUpdateSchema
 from app.api.requests import load_body
 from app.api.requests import load_query
+from app.core import roles
 from app.core.accounts import administration
 from app.core.accounts import clients
 
 CLIENT_CREATE_SCHEMA = ClientCreateSchema()
 CLIENT_CREDENTIALS_SCHEMA = ClientCredentialsSchema()
 CLIENT_LIST_SCHEMA = ClientListSchema()
+ROLE_LIST_SCHEMA = RoleListSchema()
 SESSIONS_ENDED_SCHEMA = SessionsEndedSchema()
 USER_DETAIL_SCHEMA = UserDetailSchema()
 USER_PAGE_SCHEMA = AdminUserPageSchema()
@@ -131,3 +134,11 @@ def revoke_client(client_id: str) -> Response:
     """Admin only: revoke a client; its key and tokens stop working at once."""
     clients.revoke_client(caller=current_caller, client_id=client_id)
     return jsonify({"message": "Client revoked"})
+
+
+@bp.get("/roles")
+@admin_endpoint
+def list_roles() -> Response:
+    """Admin only: every role with its permissions."""
+    found = roles.list_roles(actor=current_caller.user)
+    return jsonify(ROLE_LIST_SCHEMA.dump({"roles": found}))

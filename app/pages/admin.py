@@ -1,0 +1,33 @@
+"""The admins' console at /admin/: sign-in, users and a user's page. Each route serves a
+page; the page's script does the work through the blog API (app/pages/__init__.py)."""
+
+from flask import Blueprint
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from werkzeug.wrappers import Response
+
+from app.pages.shared import page_headers
+
+bp = Blueprint("admin_console", __name__, url_prefix="/admin", template_folder="templates")
+bp.after_request(page_headers)
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("admin_console.users"))
+
+
+@bp.get("/sign-in")
+def sign_in() -> str:
+    return render_template("pages/admin/sign_in.html")
+
+
+@bp.get("/users")
+def users() -> str:
+    return render_template("pages/admin/users.html")
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id: int) -> str:
+    return render_template("pages/admin/user.html", user_id=user_id)

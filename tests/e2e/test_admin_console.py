@@ -1,0 +1,171 @@
+"""The admin console in headless Chromium through gunicorn, driven as a person would: by
+label and role. Every page is checked with axe-core (no serious or critical violation) and
+runs under its strict Content-Security-Policy without a single violation; screenshots of each
+page at desktop and phone width go to build/pages/.
+
+Needs Debian's chromium and axe-core (npm ci --prefix tests/pages, which make test runs).
+"""
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e import http
+from tests.e2e.http import call
+from tests.e2e.http import enable_totp
+from tests.processes import ROOT
+
+pytestmark = pytest.mark.e2e
+
+SHOTS = ROOT / "build" / "pages"
+AXE = ROOT / "tests" / "pages" / "node_modules" / "axe-core" / "axe.min.js"
+PASSWORD = "a console Passphrase 7"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 740}
+# What axe-core is asked to hold each page to.
+AXE_RULES = "{runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}"
+
+
+@pytest.fixture
+def axe_source() -> Path:
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: npm ci --prefix tests/pages", pytrace=False)
+    return AXE
+
+
+class Pages:
+    """One browser tab on the console, with what each page must pass."""
+
+    def __init__(self, page, server_url: str) -> None:
+        self.page = page
+        self.url = server_url
+        self.csp_violations: list[str] = []
+        page.on("console", self._watch_console)
+
+    def _watch_console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
+    def check(self, name: str) -> None:
+        """No serious or critical axe-core violation; screenshots at both widths."""
+        self.page.wait_for_load_state("networkidle")
+        found = self.page.evaluate(
+            f"async () => (await axe.run(document, {AXE_RULES})).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+        )
+        assert found == [], f"{name}: {found}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            self.page.set_viewport_size(size)
+            self.page.screenshot(path=SHOTS / f"admin-{name}-{width}.png", full_page=True)
+        self.page.set_viewport_size(DESKTOP)
+
+    def confirm(self, action: str, expected_status: str) -> None:
+        """Click ``action`` on the user's page, confirm it in the dialog, wait for the news."""
+        self.page.get_by_role("button", name=action, exact=True).first.click()
+        dialog = self.page.get_by_role("dialog")
+        dialog.get_by_role("button", name=action, exact=True).click()
+        self.page.get_by_role("status").filter(has_text=expected_status).wait_for()
+
+
+def _sign_in_api(server_url: str, email: str) -> requests.Response:
+    return http.post(f"{server_url}/api/v1/auth/login",
+                     json={"email": email, "password": PASSWORD})  # fmt: skip
+
+
+def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
+    start_server, browser, axe_source
+):
+    server = start_server(AUTH_ADMIN_REQUIRES_MFA="true")
+    api = f"{server.url}/api/v1/auth"
+    tag = uuid.uuid4().hex[:6]
+    admin_email, user_email = f"boss-{tag}@example.com", f"ada.lovelace-{tag}@example.com"
+    server.create_user(f"boss{tag}", password=PASSWORD, email=admin_email,
+                       roles=("user", "admin"))  # fmt: skip
+    server.create_user(f"ada{tag}", password=PASSWORD, email=user_email)
+    assert server.flask("roles", "create", "editor", "--permission", "news:write").returncode == 0
+    admin_token = call("post", f"{api}/login", {"email": admin_email, "password": PASSWORD}
+                       )["accessToken"]  # fmt: skip
+    _, admin_codes = enable_totp(api, admin_token, PASSWORD)
+    user_token = call("post", f"{api}/login", {"email": user_email, "password": PASSWORD}
+                      )["accessToken"]  # fmt: skip
+    enable_totp(api, user_token, PASSWORD)
+
+    context = browser.new_context(viewport=DESKTOP)
+    context.add_init_script(path=str(axe_source))  # injected by the browser, not the page
+    pages = Pages(context.new_page(), server.url)
+    page = pages.page
+
+    # Signing in: the password, then the second step; the console then lists the users.
+    page.goto(f"{server.url}/admin/")
+    page.wait_for_url(re.compile(r"/admin/sign-in\?next="))
+    pages.check("sign-in")
+    page.get_by_label("Email").fill(admin_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code from your authenticator app").fill(next(admin_codes))
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/admin/users$"))
+
+    # Finding the user by part of the email.
+    page.get_by_label("Search users").fill(f"lovelace-{tag}")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("status").filter(has_text="1 user found.").wait_for()
+    pages.check("users")
+    page.get_by_role("link", name=user_email).click()
+    page.get_by_role("heading", name=user_email).wait_for()
+    page.get_by_role("cell", name=re.compile(r"^python-requests")).wait_for()
+    pages.check("user")
+
+    # Deactivated: the user's API login fails; reactivated, it works again.
+    pages.confirm("Deactivate", "User deactivated.")
+    assert _sign_in_api(server.url, user_email).status_code == 400
+    assert _status_of_token(server.url, user_token) == 401
+    pages.confirm("Reactivate", "User reactivated.")
+    relogin = _sign_in_api(server.url, user_email)
+    assert relogin.status_code == 403  # the user's own second factor is asked for
+    assert relogin.json()["error"] == "MfaRequiredError"
+
+    # The second factor reset: the password alone signs in, and that session is ended next.
+    pages.confirm("Reset second factor", "Second factor reset.")
+    signed_in = _sign_in_api(server.url, user_email)
+    assert signed_in.status_code == 200
+    fresh_token = signed_in.json()["accessToken"]
+    page.reload()
+    page.get_by_role("heading", name=user_email).wait_for()
+    pages.confirm("End all sessions", "Every session ended.")
+    assert _status_of_token(server.url, fresh_token) == 401
+
+    # A custom role assigned: it is the user's at once.
+    page.get_by_role("checkbox", name="editor").check()
+    page.get_by_role("button", name="Save roles").click()
+    page.get_by_role("dialog").get_by_role("button", name="Save roles").click()
+    page.get_by_role("status").filter(has_text="Roles saved.").wait_for()
+    roles_now = call("get", f"{server.url}/api/v1/users?q={tag}&role=editor",
+                     token=_admin_token_of(page))["users"]  # fmt: skip
+    assert [u["email"] for u in roles_now] == [user_email]
+
+    # The audit trail on the page shows what was done.
+    page.reload()
+    page.get_by_role("cell", name="sessions_ended").first.wait_for()
+    page.get_by_role("cell", name="user_updated").first.wait_for()
+
+    assert pages.csp_violations == []
+    context.close()
+
+
+def _status_of_token(server_url: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    return http.get(f"{server_url}/api/v1/users/current", headers=headers).status_code
+
+
+def _admin_token_of(page) -> str:
+    """An access token of the console's own session, from its refresh cookie."""
+    return page.evaluate(
+        "async () => (await (await fetch('/api/v1/auth/refresh-token', {method: 'POST'}))"
+        ".json()).accessToken"
+    )
