@@ -18,6 +18,7 @@ from app.core import roles
 from app.core.accounts import accounts
 from app.core.accounts import administration
 from app.core.accounts import clients
+from app.core.accounts import role_administration
 from app.core.accounts import whitelist
 from app.core.audit import audit
 from app.core.bounds import MAX_INTEGER
@@ -217,9 +218,26 @@ def end_user_sessions(identifier: str, session_id: str | None) -> None:
 @_one_line_errors
 def create_role(name: str, permissions: tuple[str, ...]) -> None:
     """Create a role; its permissions are granted to 'admin' too."""
-    role = roles.create_role(name=name, permissions=permissions)
+    role = role_administration.create_role(caller=None, name=name, permissions=permissions)
     granted = ", ".join(p.name for p in role.permissions) or "no permissions"
     click.echo(f"Created role {role.name} ({granted}).")
+
+
+@roles_cli.command("list")
+def list_roles() -> None:
+    """Print each role with its permissions."""
+    for role in roles.all_roles():
+        granted = ", ".join(p.name for p in role.permissions) or "no permissions"
+        click.echo(f"{role.name} ({granted})")
+
+
+@roles_cli.command("delete")
+@click.argument("name")
+@_one_line_errors
+def delete_role(name: str) -> None:
+    """Delete a role of your own; its holders lose it at once (user and admin stay)."""
+    role_administration.delete_role(caller=None, name=name)
+    click.echo(f"Deleted role {name}.")
 
 
 @clients_cli.command("create")

@@ -152,3 +152,16 @@ def test_clients_list_rotate_revoke(app_context, runner, client):
     assert revoked.output == f"Revoked client {client_id}.\n"
     assert db.session.scalars(db.select(ApiClient.is_active)).one() is False
     assert runner.invoke(args=["clients", "revoke", "nope"]).output == "Error: Client not found.\n"
+
+
+def test_roles_list_and_delete(app_context, runner):
+    assert runner.invoke(args=["roles", "create", "support", "--permission", "t:r"]).exit_code == 0
+
+    listed = runner.invoke(args=["roles", "list"]).output.splitlines()
+    deleted = runner.invoke(args=["roles", "delete", "support"])
+    refused = runner.invoke(args=["roles", "delete", "admin"])
+
+    assert listed[-1] == "support (t:r)"
+    assert deleted.output == "Deleted role support.\n"
+    assert refused.output == "Error: The built-in role 'admin' cannot be deleted.\n"
+    assert "support" not in runner.invoke(args=["roles", "list"]).output

@@ -38,6 +38,8 @@ class Operation:
     path_parameters: tuple[str | tuple[str, dict[str, Any]], ...] = field(default=())
     # OpenAPI links by response status: where a response's values can be used next.
     links: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # What a success answers with (errors are JSON whatever this says).
+    success_media_type: str = "application/json"
 
 
 def operation_id(tag: str, method: str, path: str) -> str:
@@ -72,7 +74,9 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "operationId": operation_id(op.tag, op.method, op.path),
         "responses": {
-            str(status): _response(*answer) | _location(status) | _links(op.links.get(status))
+            str(status): _response(*answer, media_type=_media_type(op, status))
+            | _location(status)
+            | _links(op.links.get(status))
             for status, answer in op.responses.items()
         },
         "security": [{scheme: []} for scheme in op.security] if op.security else [],
@@ -101,8 +105,15 @@ def _links(links: dict[str, Any] | None) -> dict[str, Any]:
     return {"links": links} if links else {}
 
 
-def _response(description: str, schema: SchemaRef) -> dict[str, Any]:
-    return {"description": description, **({"content": _json(schema)} if schema else {})}
+def _media_type(op: Operation, status: int) -> str:
+    return op.success_media_type if 200 <= status < 300 else "application/json"
+
+
+def _response(
+    description: str, schema: SchemaRef, *, media_type: str = "application/json"
+) -> dict[str, Any]:
+    content = {"content": {media_type: {"schema": schema}}} if schema else {}
+    return {"description": description, **content}
 
 
 def _location(status: int) -> dict[str, Any]:

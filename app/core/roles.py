@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ConflictError
 from app.core.errors import InvalidInputError
@@ -23,20 +24,50 @@ _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
 _PERMISSION_NAME = re.compile(r"^[a-z][a-z0-9_.:-]{0,99}$")
 
 
+BUILT_IN = (USER, ADMIN)
+
+
 def create_role(*, name: str, permissions: Iterable[str] = ()) -> Role:
     if not _ROLE_NAME.match(name):
         raise InvalidInputError(f"Invalid role name {name!r}: use a-z, 0-9, '_' or '-'.")
     if db.session.scalar(select(Role).where(Role.name == name)) is not None:
         raise ConflictError(f"Role {name!r} already exists.")
-    role = Role(name=name, permissions=[_get_or_add_permission(p) for p in set(permissions)])
+    role = Role(name=name, permissions=_permissions(permissions))
     db.session.add(role)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # made by someone else in the same instant
+        db.session.rollback()
+        raise ConflictError(f"Role {name!r} already exists.") from error
     return role
+
+
+def set_permissions(role: Role, permissions: Iterable[str]) -> None:
+    """Caller commits. Exactly these permissions for ``role`` (never ``admin``'s, which holds
+    every permission there is)."""
+    if role.name == ADMIN:
+        raise PermissionDeniedError("The admin role holds every permission; it is not edited.")
+    role.permissions = _permissions(permissions)
+
+
+def find_role(name: str) -> Role:
+    role = db.session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise NotFoundError(f"Unknown role: {name}.")
+    return role
+
+
+def _permissions(names: Iterable[str]) -> list[Permission]:
+    return [_get_or_add_permission(name) for name in sorted(set(names))]
 
 
 def list_roles(*, actor: "Actor") -> list[Role]:
     """Every role with its permissions, in the order they were made (admins only)."""
     require_role(actor, ADMIN)
+    return all_roles()
+
+
+def all_roles() -> list[Role]:
     return list(db.session.scalars(select(Role).order_by(Role.id)))
 
 

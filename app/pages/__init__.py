@@ -5,7 +5,8 @@ Each page is a Jinja template with a little JavaScript of the package's own that
 blog API, as any browser client would: the access token stays in memory and the refresh
 token is the blog's HttpOnly cookie, so every rule of the API (roles, the step-up, the
 budgets, AUTH_ADMIN_REQUIRES_MFA) holds on the pages because the pages have no other way
-in. The pages import nothing of the core.
+in. The pages call no service of the core; they read only a few of its constants (the
+audit log's event names) to fill their forms.
 
 Every page answers with a strict Content-Security-Policy (only this origin's scripts and
 styles, no inline script, no framing) and without a Referer to other sites. An operator

@@ -1,5 +1,6 @@
-"""The admins' console at /admin/: sign-in, users and a user's page. Each route serves a
-page; the page's script does the work through the blog API (app/pages/__init__.py)."""
+"""The admins' console at /admin/: sign-in, users and a user's page, roles, API clients and
+the audit log. Each route serves a page; the page's script does the work through the blog API
+(app/pages/__init__.py)."""
 
 from flask import Blueprint
 from flask import redirect
@@ -7,6 +8,8 @@ from flask import render_template
 from flask import url_for
 from werkzeug.wrappers import Response
 
+from app.core.audit.audit import EVENTS
+from app.core.audit.audit import OUTCOMES
 from app.pages.shared import page_headers
 
 bp = Blueprint("admin_console", __name__, url_prefix="/admin", template_folder="templates")
@@ -31,3 +34,18 @@ def users() -> str:
 @bp.get("/users/<int:user_id>")
 def user(user_id: int) -> str:
     return render_template("pages/admin/user.html", user_id=user_id)
+
+
+@bp.get("/roles")
+def roles() -> str:
+    return render_template("pages/admin/roles.html")
+
+
+@bp.get("/clients")
+def clients() -> str:
+    return render_template("pages/admin/clients.html")
+
+
+@bp.get("/audit")
+def audit() -> str:
+    return render_template("pages/admin/audit.html", events=sorted(EVENTS), outcomes=OUTCOMES)

@@ -51,7 +51,8 @@ class Pages:
 
     def check(self, name: str) -> None:
         """No serious or critical axe-core violation; screenshots at both widths."""
-        self.page.wait_for_load_state("networkidle")
+        # Each page says when its first load is done (main's aria-busy).
+        self.page.locator("main[aria-busy=false]").wait_for()
         found = self.page.evaluate(
             f"async () => (await axe.run(document, {AXE_RULES})).violations"
             ".filter(v => ['serious', 'critical'].includes(v.impact))"
@@ -87,7 +88,6 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     server.create_user(f"boss{tag}", password=PASSWORD, email=admin_email,
                        roles=("user", "admin"))  # fmt: skip
     server.create_user(f"ada{tag}", password=PASSWORD, email=user_email)
-    assert server.flask("roles", "create", "editor", "--permission", "news:write").returncode == 0
     admin_token = call("post", f"{api}/login", {"email": admin_email, "password": PASSWORD}
                        )["accessToken"]  # fmt: skip
     _, admin_codes = enable_totp(api, admin_token, PASSWORD)
@@ -140,19 +140,55 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     pages.confirm("End all sessions", "Every session ended.")
     assert _status_of_token(server.url, fresh_token) == 401
 
-    # A custom role assigned: it is the user's at once.
-    page.get_by_role("checkbox", name="editor").check()
+    # A role made in the console and assigned: it is the user's at once.
+    page.get_by_role("link", name="Roles").click()
+    page.get_by_label("Role name").fill("auditor")
+    page.get_by_label("Permissions", exact=True).fill("reports:read, reports:export")
+    page.get_by_role("button", name="Create role").click()
+    page.get_by_role("status").filter(has_text="Role auditor created.").wait_for()
+    pages.check("roles")
+    page.go_back()
+    page.get_by_role("checkbox", name="auditor").check()
     page.get_by_role("button", name="Save roles").click()
     page.get_by_role("dialog").get_by_role("button", name="Save roles").click()
     page.get_by_role("status").filter(has_text="Roles saved.").wait_for()
-    roles_now = call("get", f"{server.url}/api/v1/users?q={tag}&role=editor",
-                     token=_admin_token_of(page))["users"]  # fmt: skip
-    assert [u["email"] for u in roles_now] == [user_email]
+    admin_token = _admin_token_of(page)
+    holders = call("get", f"{server.url}/api/v1/users?role=auditor", token=admin_token)
+    assert [user["email"] for user in holders["users"]] == [user_email]
 
-    # The audit trail on the page shows what was done.
-    page.reload()
+    # An API client: created with its key shown once, working, then revoked.
+    page.get_by_role("link", name="API clients").click()
+    page.get_by_label("Client name").fill(f"billing {tag}")
+    page.get_by_role("button", name="Create client").click()
+    page.get_by_role("heading", name="Copy the key now").wait_for()
+    client_id = page.locator("#new-client-id").inner_text()
+    client_key = page.locator("#new-client-key").inner_text()
+    credentials = {"clientId": client_id, "clientKey": client_key}
+    assert http.post(f"{server.url}/auth", json=credentials).status_code == 200
+    page.get_by_role("button", name="I have copied it").click()
+    pages.check("clients")
+    page.get_by_role("button", name=f"Revoke billing {tag}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke client").click()
+    page.get_by_role("status").filter(has_text=f"billing {tag} revoked.").wait_for()
+    assert http.post(f"{server.url}/auth", json=credentials).status_code == 401
+
+    # The audit log filtered to the user, and its CSV export.
+    user_id = holders["users"][0]["_id"]
+    page.goto(f"{server.url}/admin/users/{user_id}")
+    page.get_by_role("link", name="This user in the audit log").click()
     page.get_by_role("cell", name="sessions_ended").first.wait_for()
-    page.get_by_role("cell", name="user_updated").first.wait_for()
+    page.get_by_label("Event").select_option("user_updated")
+    page.get_by_role("button", name="Show events").click()
+    page.get_by_role("status").filter(has_text=re.compile(r"^\d+ events? found\.$")).wait_for()
+    shown = page.locator("#events tbody tr td:nth-child(2)").all_inner_texts()
+    assert shown and set(shown) == {"user_updated"}
+    pages.check("audit")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0].startswith("id,time,event,outcome,userId,targetUserId")
+    assert len(exported) == len(shown) + 1
+    assert all(",user_updated,success," in line for line in exported[1:])
 
     assert pages.csp_violations == []
     context.close()

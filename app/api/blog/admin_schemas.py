@@ -19,6 +19,8 @@ from app.api.fields import JsonBoolean
 from app.api.fields import Timestamp
 from app.core import roles
 from app.core.accounts import administration
+from app.core.audit import audit
+from app.core.bounds import MAX_INTEGER
 
 _ROLE_NAME = validate.Regexp(r"^[a-z][a-z0-9_-]{0,49}$", error="Not a role name.")
 
@@ -153,3 +155,42 @@ class RoleSchema(Schema):
 
 class RoleListSchema(Schema):
     roles = fields.List(fields.Nested(RoleSchema))
+
+
+_PERMISSION_NAME = validate.Regexp(r"^[a-z][a-z0-9_.:-]{0,99}$", error="Not a permission name.")
+
+
+class RoleCreateSchema(Schema):
+    name = fields.String(required=True, validate=_ROLE_NAME)
+    permissions = fields.List(
+        fields.String(validate=_PERMISSION_NAME),
+        load_default=list,
+        validate=validate.Length(max=100),
+    )
+
+
+class RoleUpdateSchema(Schema):
+    permissions = fields.List(
+        fields.String(validate=_PERMISSION_NAME),
+        required=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "Exactly these permissions, replacing the role's"},
+    )
+
+
+class AuditFilterSchema(Schema):
+    user_id = fields.Integer(data_key="user", validate=validate.Range(min=1, max=MAX_INTEGER))
+    event = fields.String(validate=validate.OneOf(audit.EVENTS))
+    outcome = fields.String(validate=validate.OneOf(audit.OUTCOMES))
+    since = fields.AwareDateTime(data_key="from", format="iso")
+    until = fields.AwareDateTime(data_key="to", format="iso")
+
+    @post_load
+    def gather_filters(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        names = ("user_id", "event", "outcome", "since", "until")
+        filters = audit.EventFilter(**{name: data.pop(name, None) for name in names})
+        return data | {"filters": filters}
+
+
+class AuditQuerySchema(PageQuerySchema, AuditFilterSchema):
+    pass

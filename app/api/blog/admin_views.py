@@ -8,26 +8,44 @@ from app.api.auth import admin_endpoint
 from app.api.auth import current_caller
 from app.api.blog import bp
 from app.api.blog.admin_schemas import AdminUserPageSchema
+from app.api.blog.admin_schemas import AuditFilterSchema
+from app.api.blog.admin_schemas import AuditQuerySchema
 from app.api.blog.admin_schemas import ClientCreateSchema
 from app.api.blog.admin_schemas import ClientCredentialsSchema
 from app.api.blog.admin_schemas import ClientListSchema
+from app.api.blog.admin_schemas import RoleCreateSchema
 from app.api.blog.admin_schemas import RoleListSchema
+from app.api.blog.admin_schemas import RoleSchema
+from app.api.blog.admin_schemas import RoleUpdateSchema
 from app.api.blog.admin_schemas import SessionsEndedSchema
 from app.api.blog.admin_schemas import UserDetailSchema
 from app.api.blog.admin_schemas import UserQuerySchema
 from app.api.blog.admin_schemas import UserRowSchema
 from app.api.blog.admin_schemas import UserSessionListSchema
 from app.api.blog.admin_schemas import UserUpdateSchema
+from app.api.blog.schemas import AuditEventSchema
+from app.api.blog.schemas import AuditPageSchema
+from app.api.csv_export import csv_download
 from app.api.requests import load_body
 from app.api.requests import load_query
 from app.core import roles
 from app.core.accounts import administration
 from app.core.accounts import clients
+from app.core.accounts import role_administration
+from app.core.audit import audit
 
+AUDIT_FILTER_SCHEMA = AuditFilterSchema()
+AUDIT_PAGE_SCHEMA = AuditPageSchema()
+AUDIT_EVENT_SCHEMA = AuditEventSchema()
+AUDIT_COLUMNS = tuple(field.data_key or name for name, field in AUDIT_EVENT_SCHEMA.fields.items())
+AUDIT_QUERY_SCHEMA = AuditQuerySchema()
 CLIENT_CREATE_SCHEMA = ClientCreateSchema()
 CLIENT_CREDENTIALS_SCHEMA = ClientCredentialsSchema()
 CLIENT_LIST_SCHEMA = ClientListSchema()
+ROLE_CREATE_SCHEMA = RoleCreateSchema()
 ROLE_LIST_SCHEMA = RoleListSchema()
+ROLE_SCHEMA = RoleSchema()
+ROLE_UPDATE_SCHEMA = RoleUpdateSchema()
 SESSIONS_ENDED_SCHEMA = SessionsEndedSchema()
 USER_DETAIL_SCHEMA = UserDetailSchema()
 USER_PAGE_SCHEMA = AdminUserPageSchema()
@@ -142,3 +160,46 @@ def list_roles() -> Response:
     """Admin only: every role with its permissions."""
     found = roles.list_roles(actor=current_caller.user)
     return jsonify(ROLE_LIST_SCHEMA.dump({"roles": found}))
+
+
+@bp.post("/roles")
+@admin_endpoint
+def create_role() -> tuple[Response, int]:
+    """Admin only: a new role with its permissions (granted to ``admin`` too)."""
+    role = role_administration.create_role(caller=current_caller, **load_body(ROLE_CREATE_SCHEMA))
+    return jsonify(ROLE_SCHEMA.dump(role)), 201
+
+
+@bp.patch("/roles/<name>")
+@admin_endpoint
+def update_role(name: str) -> Response:
+    """Admin only: exactly these permissions for the role; its holders have them at once."""
+    changes = load_body(ROLE_UPDATE_SCHEMA)
+    role = role_administration.update_role(caller=current_caller, name=name[:50], **changes)
+    return jsonify(ROLE_SCHEMA.dump(role))
+
+
+@bp.delete("/roles/<name>")
+@admin_endpoint
+def delete_role(name: str) -> Response:
+    """Admin only: delete a role of the team's own; its holders lose it at once."""
+    role_administration.delete_role(caller=current_caller, name=name[:50])
+    return jsonify({"message": "Role deleted"})
+
+
+@bp.get("/audit-events")
+@admin_endpoint
+def list_audit_events() -> Response:
+    """Admin only: auth events, newest first, filtered by user, event, outcome and time."""
+    page = audit.list_events(actor=current_caller.user, **load_query(AUDIT_QUERY_SCHEMA))
+    return jsonify(AUDIT_PAGE_SCHEMA.dump(page))
+
+
+@bp.get("/audit-events/export")
+@admin_endpoint
+def export_audit_events() -> Response:
+    """Admin only: the matching events as CSV, newest first (at most 100,000)."""
+    events = audit.export_events(actor=current_caller.user, **load_query(AUDIT_FILTER_SCHEMA))
+    return csv_download(
+        "audit-events.csv", AUDIT_COLUMNS, (AUDIT_EVENT_SCHEMA.dump(event) for event in events)
+    )

@@ -13,8 +13,6 @@ from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
 from app.core import roles
-from app.core.audit import audit
-from app.core.bounds import MAX_INTEGER
 from app.core.factors import mfa_lock
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
@@ -271,13 +269,6 @@ class UserPageSchema(Schema):
             "total": page.total,
             "totalPages": -(-page.total // page.per_page),
         }
-
-
-class AuditQuerySchema(PageQuerySchema):
-    user_id = fields.Integer(data_key="user", validate=validate.Range(min=1, max=MAX_INTEGER))
-    event = fields.String(validate=validate.OneOf(audit.EVENTS))
-    since = fields.AwareDateTime(data_key="from", format="iso")
-    until = fields.AwareDateTime(data_key="to", format="iso")
 
 
 class AuditEventSchema(Schema):

@@ -4,14 +4,11 @@ from flask import Response
 from flask import jsonify
 
 from app.api.auth import access_token_required
-from app.api.auth import admin_endpoint
 from app.api.auth import current_caller
 from app.api.auth import logout_caller
 from app.api.auth import optional_caller
 from app.api.blog import bp
 from app.api.blog.schemas import AccessTokenSchema
-from app.api.blog.schemas import AuditPageSchema
-from app.api.blog.schemas import AuditQuerySchema
 from app.api.blog.schemas import ChangePasswordSchema
 from app.api.blog.schemas import EmailSchema
 from app.api.blog.schemas import LoginSchema
@@ -28,10 +25,8 @@ from app.api.cookies import clear_refresh_cookie
 from app.api.cookies import read_cookie
 from app.api.origin import same_site_only
 from app.api.requests import load_body
-from app.api.requests import load_query
 from app.api.requests import preferred_language
 from app.core.accounts import accounts
-from app.core.audit import audit
 from app.core.audit.origin import current_client
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
@@ -56,8 +51,6 @@ VERIFICATION_MAILED = (
 
 # Built once: a schema holds no per-request state, and building one is not free.
 ACCESS_TOKEN_SCHEMA = AccessTokenSchema()
-AUDIT_PAGE_SCHEMA = AuditPageSchema()
-AUDIT_QUERY_SCHEMA = AuditQuerySchema()
 CHANGE_PASSWORD_SCHEMA = ChangePasswordSchema()
 EMAIL_SCHEMA = EmailSchema()
 REGISTERED_SCHEMA = RegisteredSchema()
@@ -210,14 +203,6 @@ def change_password() -> Response:
 def current_user_profile() -> Response:
     """The calling user."""
     return jsonify(USER_SCHEMA.dump(current_caller.user))
-
-
-@bp.get("/audit-events")
-@admin_endpoint
-def list_audit_events() -> Response:
-    """Admin only: auth events, newest first, filtered by user, event and time range."""
-    page = audit.list_events(actor=current_caller.user, **load_query(AUDIT_QUERY_SCHEMA))
-    return jsonify(AUDIT_PAGE_SCHEMA.dump(page))
 
 
 def _required_refresh_cookie() -> str:

@@ -3,6 +3,7 @@
 Only identifiers and the request's origin are kept: never a password, hash or token.
 """
 
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,8 @@ from typing import Any
 from flask import current_app
 from flask import has_request_context
 from flask import request
+from sqlalchemy import ColumnElement
+from sqlalchemy import Select
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -41,6 +44,9 @@ EVENTS = (
     "user_deleted",
     "account_unlocked",
     "sessions_ended",
+    "role_created",
+    "role_updated",
+    "role_deleted",
     "client_auth",
     "client_created",
     "client_key_rotated",
@@ -143,36 +149,64 @@ def _row(
     }
 
 
+OUTCOMES = ("success", "failure", "locked", "mfa_required", "requested", "session_revoked")
+EXPORT_LIMIT = 100_000  # rows in one CSV export, newest first
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a query shows; ``user_id`` matches whoever acted or was acted on."""
+
+    user_id: int | None = None
+    event: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 def list_events(
-    *,
-    actor: roles.Actor,
-    page: int,
-    per_page: int,
-    user_id: int | None = None,
-    event: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    *, actor: roles.Actor, page: int, per_page: int, filters: EventFilter | None = None
 ) -> EventPage:
     roles.require_role(actor, roles.ADMIN)
-    conditions = []
-    if user_id is not None:
-        # Whoever acted or was acted on: an admin's change shows in the changed user's trail.
-        conditions.append(or_(AuthEvent.user_id == user_id, AuthEvent.target_user_id == user_id))
-    if event is not None:
-        conditions.append(AuthEvent.event == event)
-    if since is not None:
-        conditions.append(AuthEvent.occurred_at >= since)
-    if until is not None:
-        conditions.append(AuthEvent.occurred_at < until)
+    conditions = _event_conditions(filters or EventFilter())
     total = db.session.scalar(select(func.count(AuthEvent.id)).where(*conditions)) or 0
     events = db.session.scalars(
+        _newest_first(conditions).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return EventPage(events=events, page=page, per_page=per_page, total=total)
+
+
+def export_events(*, actor: roles.Actor, filters: EventFilter) -> Iterator[AuthEvent]:
+    """The matching events, newest first, up to EXPORT_LIMIT, read a thousand at a time."""
+    roles.require_role(actor, roles.ADMIN)
+    query = _newest_first(_event_conditions(filters)).limit(EXPORT_LIMIT)
+    yield from db.session.scalars(query.execution_options(yield_per=1000))
+
+
+def _newest_first(conditions: list[ColumnElement[bool]]) -> Select[AuthEvent]:
+    return (
         select(AuthEvent)
         .where(*conditions)
         .order_by(AuthEvent.occurred_at.desc(), AuthEvent.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return EventPage(events=events, page=page, per_page=per_page, total=total)
+    )
+
+
+def _event_conditions(filters: EventFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.user_id is not None:
+        # Whoever acted or was acted on: an admin's change shows in the changed user's trail.
+        conditions.append(
+            or_(AuthEvent.user_id == filters.user_id, AuthEvent.target_user_id == filters.user_id)
+        )
+    if filters.event is not None:
+        conditions.append(AuthEvent.event == filters.event)
+    if filters.outcome is not None:
+        conditions.append(AuthEvent.outcome == filters.outcome)
+    if filters.since is not None:
+        conditions.append(AuthEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(AuthEvent.occurred_at < filters.until)
+    return conditions
 
 
 def events_of(*, user_id: int, limit: int) -> Sequence[AuthEvent]:

@@ -126,3 +126,8 @@ export function row(cells) {
 export function when(timestamp) {
   return timestamp ? new Date(timestamp).toLocaleString() : "Never";
 }
+
+// The page's first load is done: assistive technology (and the tests) may read it now.
+export function ready() {
+  $("main").setAttribute("aria-busy", "false");
+}

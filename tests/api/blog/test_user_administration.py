@@ -313,3 +313,77 @@ def test_an_unknown_client_is_404(client, bearer):
 
     assert response.status_code == 404
     assert response.get_json() == blog_error("NotFoundError", "Client not found.")
+
+
+def test_an_admin_creates_edits_and_deletes_a_role_and_holders_follow_at_once(client, bearer, auth):
+    body = {"name": "support", "permissions": ["tickets:read"]}
+    created = client.post("/api/v1/roles", json=body, headers=bearer)
+    assert created.status_code == 201
+    assert created.get_json() == {"name": "support", "permissions": ["tickets:read"]}
+    holder = make_user(roles=("user", "support"))
+    token = _login(client, holder.email).get_json()["accessToken"]
+
+    def permissions() -> list[str]:
+        check = client.get("/api/auth/check", headers=auth.headers(token))
+        return check.get_json()["user"]["permissions"]
+
+    assert permissions() == ["tickets:read"]
+    edited = client.patch("/api/v1/roles/support", json={"permissions": ["tickets:write"]},
+                          headers=bearer)  # fmt: skip
+    assert edited.get_json() == {"name": "support", "permissions": ["tickets:write"]}
+    assert permissions() == ["tickets:write"]
+    deleted = client.delete("/api/v1/roles/support", headers=bearer)
+    assert deleted.get_json() == {"message": "Role deleted"}
+    assert permissions() == []
+    listed = client.get("/api/v1/roles", headers=bearer).get_json()["roles"]
+    assert [role["name"] for role in listed] == ["user", "admin"]
+    events = db.session.scalars(
+        db.select(AuthEvent.event).where(AuthEvent.event.like("role_%")).order_by(AuthEvent.id)
+    )
+    assert list(events) == ["role_created", "role_updated", "role_deleted"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("delete", "/api/v1/roles/user", None, 403, "The built-in role 'user' cannot be deleted."),
+        ("patch", "/api/v1/roles/admin", {"permissions": []}, 403,
+         "The admin role holds every permission; it is not edited."),
+        ("post", "/api/v1/roles", {"name": "admin"}, 409, "Role 'admin' already exists."),
+        ("delete", "/api/v1/roles/ghost", None, 404, "Unknown role: ghost."),
+    ],
+)  # fmt: skip
+def test_the_built_in_roles_stay_and_unknown_roles_are_not_found(
+    client, bearer, method, path, body, status, message
+):
+    response = getattr(client, method)(path, json=body, headers=bearer)
+
+    assert response.status_code == status
+    assert response.get_json()["message"] == message
+
+
+def test_the_audit_log_filters_by_outcome_and_exports_csv_without_formulas(client, bearer):
+    user = make_user()
+    client.post("/api/v1/auth/login", json={"email": user.email, "password": "wrong pass 1"},
+                headers={"User-Agent": "=HYPERLINK(\"http://evil\")"})  # fmt: skip
+
+    failures = client.get(f"/api/v1/audit-events?user={user.id}&outcome=failure", headers=bearer)
+    exported = client.get(f"/api/v1/audit-events/export?user={user.id}", headers=bearer)
+
+    assert [e["event"] for e in failures.get_json()["events"]] == ["login"]
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert exported.headers["Content-Disposition"] == 'attachment; filename="audit-events.csv"'
+    lines = exported.get_data(as_text=True).splitlines()
+    assert lines[0] == (
+        "id,time,event,outcome,userId,targetUserId,clientId,sessionId,dialect,ip,userAgent,details"
+    )
+    assert len(lines) == 2
+    assert lines[1].endswith(',"\'=HYPERLINK(""http://evil"")",')
+
+
+def test_an_unknown_outcome_is_a_400(client, bearer):
+    response = client.get("/api/v1/audit-events?outcome=maybe", headers=bearer)
+
+    assert response.status_code == 400
+    assert "outcome" in response.get_json()["details"]

@@ -1,7 +1,7 @@
 // The console's sign-in: the password, then the second step when the account has one.
 "use strict";
 
-import { $, announce, call, errorMessage, signOut, useToken } from "../api.js";
+import { $, announce, call, errorMessage, ready, signOut, useToken } from "../api.js";
 
 let mfaToken = null;
 
@@ -55,3 +55,5 @@ $("code-step").addEventListener("submit", async (event) => {
   if (response.ok) return signedIn(response);
   announce(await errorMessage(response), { error: true });
 });
+
+ready();

@@ -3,7 +3,7 @@
 "use strict";
 
 import {
-  $, announce, authorized, confirmAction, element, errorMessage, row, when,
+  $, announce, authorized, confirmAction, element, errorMessage, ready, row, when,
 } from "../api.js";
 import { requireAdmin } from "./console.js";
 
@@ -147,3 +147,4 @@ if (await requireAdmin()) {
   await loadRoles();
   await refreshAll();
 }
+ready();

@@ -1,7 +1,9 @@
 // Users: a searchable, filtered, paginated list; each email opens the user's page.
 "use strict";
 
-import { $, announce, authorized, element, errorMessage, row, when } from "../api.js";
+import {
+  $, announce, authorized, element, errorMessage, ready, row, when,
+} from "../api.js";
 import { requireAdmin } from "./console.js";
 
 const LIMIT = 20;
@@ -65,3 +67,4 @@ if (await requireAdmin()) {
   await fillRoles();
   await load();
 }
+ready();
