@@ -256,7 +256,8 @@ LOCAL_FRONTEND = "http://localhost:5000"
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
-    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", LOCAL_FRONTEND)
+    # The service's own account pages: mailed links and OpenID sign-ins land there.
+    AUTH_FRONTEND_URL = os.environ.get("AUTH_FRONTEND_URL", f"{LOCAL_FRONTEND}/account")
     MAIL_URL = os.environ.get("MAIL_URL", "console://")
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", True)
     AUTH_COOKIE_SECURE = _env_bool("AUTH_COOKIE_SECURE", False)

@@ -1,6 +1,6 @@
 """The consoles: pages for people, served beside the JSON API.
 
-``/admin/`` is the admins' console, ``/account/`` (issue 34, in progress) the users' own.
+``/admin/`` is the admins' console, ``/account/`` the users' own pages.
 Each page is a Jinja template with a little JavaScript of the package's own that calls the
 blog API, as any browser client would: the access token stays in memory and the refresh
 token is the blog's HttpOnly cookie, so every rule of the API (roles, the step-up, the
@@ -18,6 +18,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader
 from jinja2 import FileSystemLoader
 
+from app.pages import account
 from app.pages import admin
 from app.pages import shared
 from app.pages.theme import Theme
@@ -33,5 +34,5 @@ def register_pages(app: Flask) -> None:
     if overrides and app.jinja_loader is not None:
         # The operator's templates win, file by file; the shipped ones fill in the rest.
         app.jinja_loader = ChoiceLoader([FileSystemLoader(overrides), app.jinja_loader])
-    for blueprint in (shared.bp, admin.bp):
+    for blueprint in (shared.bp, admin.bp, account.bp):
         app.register_blueprint(blueprint)

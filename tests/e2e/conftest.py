@@ -26,6 +26,7 @@ from app.database import db
 from tests.conftest import dispose_engines
 from tests.conftest import make_app
 from tests.databases import new_database
+from tests.e2e.pages import AXE
 from tests.factories import age_proofs
 from tests.mailbox import Mailbox
 from tests.processes import ROOT
@@ -256,3 +257,11 @@ def browser() -> Iterator[Any]:
         )  # fmt: skip
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def axe_source() -> Path:
+    """axe-core, which the page tests inject into every page (npm ci --prefix tests/pages)."""
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: npm ci --prefix tests/pages", pytrace=False)
+    return AXE

@@ -16,61 +16,12 @@ import requests
 from tests.e2e import http
 from tests.e2e.http import call
 from tests.e2e.http import enable_totp
-from tests.processes import ROOT
+from tests.e2e.pages import DESKTOP
+from tests.e2e.pages import Pages
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = ROOT / "build" / "pages"
-AXE = ROOT / "tests" / "pages" / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "a console Passphrase 7"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 360, "height": 740}
-# What axe-core is asked to hold each page to.
-AXE_RULES = "{runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}"
-
-
-@pytest.fixture
-def axe_source() -> Path:
-    if not AXE.exists():
-        pytest.fail("axe-core is not installed: npm ci --prefix tests/pages", pytrace=False)
-    return AXE
-
-
-class Pages:
-    """One browser tab on the console, with what each page must pass."""
-
-    def __init__(self, page, server_url: str) -> None:
-        self.page = page
-        self.url = server_url
-        self.csp_violations: list[str] = []
-        page.on("console", self._watch_console)
-
-    def _watch_console(self, message) -> None:
-        if "Content Security Policy" in message.text:
-            self.csp_violations.append(message.text)
-
-    def check(self, name: str) -> None:
-        """No serious or critical axe-core violation; screenshots at both widths."""
-        # Each page says when its first load is done (main's aria-busy).
-        self.page.locator("main[aria-busy=false]").wait_for()
-        found = self.page.evaluate(
-            f"async () => (await axe.run(document, {AXE_RULES})).violations"
-            ".filter(v => ['serious', 'critical'].includes(v.impact))"
-            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-        )
-        assert found == [], f"{name}: {found}"
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        for width, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            self.page.set_viewport_size(size)
-            self.page.screenshot(path=SHOTS / f"admin-{name}-{width}.png", full_page=True)
-        self.page.set_viewport_size(DESKTOP)
-
-    def confirm(self, action: str, expected_status: str) -> None:
-        """Click ``action`` on the user's page, confirm it in the dialog, wait for the news."""
-        self.page.get_by_role("button", name=action, exact=True).first.click()
-        dialog = self.page.get_by_role("dialog")
-        dialog.get_by_role("button", name=action, exact=True).click()
-        self.page.get_by_role("status").filter(has_text=expected_status).wait_for()
 
 
 def _sign_in_api(server_url: str, email: str) -> requests.Response:

@@ -111,3 +111,27 @@ def test_no_console_without_the_blog_api_or_when_switched_off(tmp_path, settings
 
     assert response.status_code == 404
     assert response.is_json
+
+
+ACCOUNT_PAGES = [
+    "/account/", "/account/login", "/account/register", "/account/forgot-password",
+    "/account/reset-password", "/account/verify-email", "/account/confirm-email-change",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ACCOUNT_PAGES)
+def test_every_account_page_is_strict_and_has_no_inline_script(pages_app, path):
+    response = pages_app.test_client().get(path)
+
+    assert response.status_code == 200
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    html = response.get_data(as_text=True)
+    assert re.search(r"\son[a-z]+=|<style\b|\sstyle=", html) is None
+    assert all(" src=" in tag for tag, _ in re.findall(r"<script\b([^>]*)>([^<]*)</script>", html))
+
+
+def test_the_mailed_links_of_development_lead_to_the_account_pages():
+    from config import DevelopmentConfig
+
+    assert DevelopmentConfig.AUTH_FRONTEND_URL.endswith("/account")

@@ -12,6 +12,7 @@ from app.api.blog.account_schemas import AccountExportSchema
 from app.api.blog.account_schemas import EmailChangedSchema
 from app.api.blog.account_schemas import EmailChangeSchema
 from app.api.blog.account_schemas import ProfileUpdateSchema
+from app.api.blog.account_schemas import SecondFactorsExportSchema
 from app.api.blog.schemas import MailedTokenSchema
 from app.api.blog.schemas import PasswordSchema
 from app.api.blog.schemas import UserSchema
@@ -30,6 +31,7 @@ EMAIL_CHANGED_SCHEMA = EmailChangedSchema()
 MAILED_TOKEN_SCHEMA = MailedTokenSchema()
 PASSWORD_SCHEMA = PasswordSchema()
 PROFILE_UPDATE_SCHEMA = ProfileUpdateSchema()
+SECOND_FACTORS_SCHEMA = SecondFactorsExportSchema()
 USER_SCHEMA = UserSchema()
 
 
@@ -81,3 +83,12 @@ def delete_own_account() -> Response:
     response = jsonify({"message": "Account deleted"})
     clear_refresh_cookie(response, **COOKIE)
     return response
+
+
+@bp.get("/auth/mfa")
+@access_token_required
+def own_second_factors() -> Response:
+    """The caller's second factors: TOTP on or off, recovery codes left, passkeys."""
+    return jsonify(
+        SECOND_FACTORS_SCHEMA.dump(self_service.own_second_factors(caller=current_caller))
+    )

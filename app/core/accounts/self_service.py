@@ -162,6 +162,10 @@ def export_own_data(*, caller: Caller) -> AccountExport:
     return exported
 
 
+def own_second_factors(*, caller: Caller) -> SecondFactors:
+    return second_factors_of(user_id=caller.user.id)
+
+
 def second_factors_of(*, user_id: int) -> SecondFactors:
     return SecondFactors(
         totp_enabled=totp.is_on(user_id=user_id),
