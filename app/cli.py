@@ -286,7 +286,7 @@ def revoke_client(client_id: str) -> None:
 @_one_line_errors
 def whitelist_add(email: str) -> None:
     """Allow EMAIL to register as admin."""
-    entry = whitelist.add_email(email=email)
+    entry = whitelist.add_email(caller=None, email=email)
     click.echo(f"Added {entry.email} to the admin whitelist.")
 
 
@@ -295,7 +295,7 @@ def whitelist_add(email: str) -> None:
 @_one_line_errors
 def whitelist_remove(email: str) -> None:
     """Stop EMAIL from registering as admin (existing admins keep their role)."""
-    whitelist.remove_email(email=email)
+    whitelist.remove_email(caller=None, email=email)
     click.echo(f"Removed {email.strip().lower()} from the admin whitelist.")
 
 

@@ -94,7 +94,7 @@ class User(Model):
     social_links: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     client_id: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # When the owner proved the address by a mailed token (None: not yet).
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -323,7 +323,7 @@ class AuthEvent(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    event: Mapped[str] = mapped_column(String(40), index=True)
+    event: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(20))
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # The user an admin's action changed (user_updated, user_deleted); user_id is the admin.
@@ -334,6 +334,10 @@ class AuthEvent(Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    # Events by kind and time, with the outcome, for the audit log's filters and the
+    # dashboard's counts (migration 0015).
+    __table_args__ = (Index("ix_auth_events_event_time", "event", "occurred_at", "outcome"),)
 
 
 class OutboxMail(Model):

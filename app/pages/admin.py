@@ -1,6 +1,6 @@
-"""The admins' console at /admin/: sign-in, users and a user's page, roles, API clients and
-the audit log. Each route serves a page; the page's script does the work through the blog API
-(app/pages/__init__.py)."""
+"""The admins' console at /admin/: sign-in, the dashboard, users and a user's page, roles,
+API clients, the admin whitelist and the audit log. Each route serves a page; the page's
+script does the work through the blog API (app/pages/__init__.py)."""
 
 from flask import Blueprint
 from flask import redirect
@@ -18,7 +18,12 @@ bp.after_request(page_headers)
 
 @bp.get("/")
 def home() -> Response:
-    return redirect(url_for("admin_console.users"))
+    return redirect(url_for("admin_console.dashboard"))
+
+
+@bp.get("/dashboard")
+def dashboard() -> str:
+    return render_template("pages/admin/dashboard.html")
 
 
 @bp.get("/sign-in")
@@ -49,3 +54,8 @@ def clients() -> str:
 @bp.get("/audit")
 def audit() -> str:
     return render_template("pages/admin/audit.html", events=sorted(EVENTS), outcomes=OUTCOMES)
+
+
+@bp.get("/whitelist")
+def whitelist() -> str:
+    return render_template("pages/admin/whitelist.html")

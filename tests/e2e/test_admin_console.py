@@ -57,10 +57,13 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     pages.check("sign-in")
     page.get_by_label("Email").fill(admin_email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_label("Code from your authenticator app").fill(next(admin_codes))
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/admin/users$"))
+    page.wait_for_url(re.compile(r"/admin/dashboard$"))
+    page.get_by_role("img", name=re.compile(r"^Per hour: \d+ sign-ins")).wait_for()
+    pages.check("dashboard")
+    page.get_by_role("link", name="Users", exact=True).click()
 
     # Finding the user by part of the email.
     page.get_by_label("Search users").fill(f"lovelace-{tag}")
@@ -122,6 +125,18 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     page.get_by_role("dialog").get_by_role("button", name="Revoke client").click()
     page.get_by_role("status").filter(has_text=f"billing {tag} revoked.").wait_for()
     assert http.post(f"{server.url}/auth", json=credentials).status_code == 401
+
+    # Mails sent from the user's page, and the admin whitelist.
+    page.goto(f"{server.url}/admin/users/{holders['users'][0]['_id']}")
+    pages.confirm("Send password reset", "Password reset mail queued.")
+    page.get_by_role("link", name="Admin whitelist").click()
+    page.get_by_label("Email address").fill(f"next-boss-{tag}@example.com")
+    page.get_by_role("button", name="Add to whitelist").click()
+    page.get_by_role("cell", name=f"next-boss-{tag}@example.com", exact=True).wait_for()
+    pages.check("whitelist")
+    page.get_by_role("button", name=f"Remove next-boss-{tag}@example.com").click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    page.get_by_role("status").filter(has_text="removed.").wait_for()
 
     # The audit log filtered to the user, and its CSV export.
     user_id = holders["users"][0]["_id"]

@@ -8,7 +8,10 @@ import pytest
 from app.core.configuration import ConfigurationError
 from tests.conftest import make_app
 
-PAGES = ["/admin/sign-in", "/admin/users", "/admin/users/7"]
+PAGES = [
+    "/admin/sign-in", "/admin/dashboard", "/admin/users", "/admin/users/7", "/admin/roles",
+    "/admin/clients", "/admin/whitelist", "/admin/audit",
+]  # fmt: skip
 ASSETS = ["/pages/static/api.js", "/pages/static/pages.css", "/pages/theme.css"]
 
 
@@ -40,11 +43,11 @@ def test_a_page_has_no_inline_script_style_or_handler(pages_app, path):
     assert '<html lang="en">' in html
 
 
-def test_the_console_root_leads_to_the_users(pages_app):
+def test_the_console_root_leads_to_the_dashboard(pages_app):
     response = pages_app.test_client().get("/admin/")
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/users"
+    assert response.headers["Location"] == "/admin/dashboard"
 
 
 def test_the_operator_themes_the_pages_by_configuration(tmp_path):

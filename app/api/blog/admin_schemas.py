@@ -194,3 +194,54 @@ class AuditFilterSchema(Schema):
 
 class AuditQuerySchema(PageQuerySchema, AuditFilterSchema):
     pass
+
+
+class UserMailSchema(Schema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["verification", "password_reset"]),
+        metadata={
+            "description": "verification: a new link to verify the address; "
+            "password_reset: a link to set a new password"
+        },
+    )
+
+
+class WhitelistEntrySchema(Schema):
+    email = fields.String()
+    source = fields.String(
+        metadata={"description": "table (editable here) or configuration (ADMIN_EMAIL_WHITELIST)"}
+    )
+
+
+class WhitelistSchema(Schema):
+    entries = fields.List(fields.Nested(WhitelistEntrySchema))
+
+
+class WhitelistAddSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class DashboardBucketSchema(Schema):
+    start = Timestamp()
+    sign_ins = fields.Integer(data_key="signIns")
+    failures = fields.Integer(metadata={"description": "Failed sign-ins"})
+    refused = fields.Integer(
+        metadata={"description": "Refused credential and token checks of every kind"}
+    )
+    new_users = fields.Integer(data_key="newUsers")
+
+
+class DashboardSchema(Schema):
+    generated_at = Timestamp(data_key="generatedAt")
+    hourly = fields.List(
+        fields.Nested(DashboardBucketSchema),
+        metadata={"description": "The last 24 UTC hours, oldest first"},
+    )
+    daily = fields.List(
+        fields.Nested(DashboardBucketSchema),
+        metadata={"description": "The last 30 UTC days, oldest first"},
+    )
+    users = fields.Integer()
+    active_users = fields.Integer(data_key="activeUsers")
+    with_second_factor = fields.Integer(data_key="withSecondFactor")

@@ -13,16 +13,20 @@ from app.api.blog.admin_schemas import AuditQuerySchema
 from app.api.blog.admin_schemas import ClientCreateSchema
 from app.api.blog.admin_schemas import ClientCredentialsSchema
 from app.api.blog.admin_schemas import ClientListSchema
+from app.api.blog.admin_schemas import DashboardSchema
 from app.api.blog.admin_schemas import RoleCreateSchema
 from app.api.blog.admin_schemas import RoleListSchema
 from app.api.blog.admin_schemas import RoleSchema
 from app.api.blog.admin_schemas import RoleUpdateSchema
 from app.api.blog.admin_schemas import SessionsEndedSchema
 from app.api.blog.admin_schemas import UserDetailSchema
+from app.api.blog.admin_schemas import UserMailSchema
 from app.api.blog.admin_schemas import UserQuerySchema
 from app.api.blog.admin_schemas import UserRowSchema
 from app.api.blog.admin_schemas import UserSessionListSchema
 from app.api.blog.admin_schemas import UserUpdateSchema
+from app.api.blog.admin_schemas import WhitelistAddSchema
+from app.api.blog.admin_schemas import WhitelistSchema
 from app.api.blog.schemas import AuditEventSchema
 from app.api.blog.schemas import AuditPageSchema
 from app.api.csv_export import csv_download
@@ -31,8 +35,11 @@ from app.api.requests import load_query
 from app.core import roles
 from app.core.accounts import administration
 from app.core.accounts import clients
+from app.core.accounts import dashboard
 from app.core.accounts import role_administration
+from app.core.accounts import whitelist
 from app.core.audit import audit
+from app.core.mailbox import admin_mail
 
 AUDIT_FILTER_SCHEMA = AuditFilterSchema()
 AUDIT_PAGE_SCHEMA = AuditPageSchema()
@@ -42,17 +49,21 @@ AUDIT_QUERY_SCHEMA = AuditQuerySchema()
 CLIENT_CREATE_SCHEMA = ClientCreateSchema()
 CLIENT_CREDENTIALS_SCHEMA = ClientCredentialsSchema()
 CLIENT_LIST_SCHEMA = ClientListSchema()
+DASHBOARD_SCHEMA = DashboardSchema()
 ROLE_CREATE_SCHEMA = RoleCreateSchema()
 ROLE_LIST_SCHEMA = RoleListSchema()
 ROLE_SCHEMA = RoleSchema()
 ROLE_UPDATE_SCHEMA = RoleUpdateSchema()
 SESSIONS_ENDED_SCHEMA = SessionsEndedSchema()
 USER_DETAIL_SCHEMA = UserDetailSchema()
+USER_MAIL_SCHEMA = UserMailSchema()
 USER_PAGE_SCHEMA = AdminUserPageSchema()
 USER_QUERY_SCHEMA = UserQuerySchema()
 USER_ROW_SCHEMA = UserRowSchema()
 USER_SESSION_LIST_SCHEMA = UserSessionListSchema()
 USER_UPDATE_SCHEMA = UserUpdateSchema()
+WHITELIST_ADD_SCHEMA = WhitelistAddSchema()
+WHITELIST_SCHEMA = WhitelistSchema()
 
 
 @bp.get("/users")
@@ -94,6 +105,14 @@ def unlock_user(user_id: int) -> Response:
     """Admin only: clear the user's failure budgets and the lock on their second step."""
     administration.unlock_user(caller=current_caller, user_id=user_id)
     return jsonify({"message": "User unlocked"})
+
+
+@bp.post("/users/<int:user_id>/mail")
+@admin_endpoint
+def mail_user(user_id: int) -> tuple[Response, int]:
+    """Admin only: send the user a new verification link or a password reset link."""
+    admin_mail.send_user_mail(caller=current_caller, user_id=user_id, **load_body(USER_MAIL_SCHEMA))
+    return jsonify({"message": "Mail queued"}), 202
 
 
 @bp.get("/users/<int:user_id>/sessions")
@@ -203,3 +222,36 @@ def export_audit_events() -> Response:
     return csv_download(
         "audit-events.csv", AUDIT_COLUMNS, (AUDIT_EVENT_SCHEMA.dump(event) for event in events)
     )
+
+
+@bp.get("/admin-whitelist")
+@admin_endpoint
+def list_whitelist() -> Response:
+    """Admin only: the addresses that may register as admin, and where each comes from."""
+    found = whitelist.list_entries(actor=current_caller.user)
+    entries = [{"email": email, "source": source} for email, source in found]
+    return jsonify(WHITELIST_SCHEMA.dump({"entries": entries}))
+
+
+@bp.post("/admin-whitelist")
+@admin_endpoint
+def add_to_whitelist() -> tuple[Response, int]:
+    """Admin only: allow an address to register as admin."""
+    entry = whitelist.add_email(caller=current_caller, **load_body(WHITELIST_ADD_SCHEMA))
+    return jsonify({"email": entry.email, "source": "table"}), 201
+
+
+@bp.delete("/admin-whitelist/<path:email>")
+@admin_endpoint
+def remove_from_whitelist(email: str) -> Response:
+    """Admin only: take an address off the whitelist table (admins keep their role)."""
+    whitelist.remove_email(caller=current_caller, email=email[:254])
+    return jsonify({"message": "Removed from the admin whitelist"})
+
+
+@bp.get("/dashboard")
+@admin_endpoint
+def get_dashboard() -> Response:
+    """Admin only: sign-ins, failures, refusals and new users per hour and per day, and how
+    many accounts have a second factor."""
+    return jsonify(DASHBOARD_SCHEMA.dump(dashboard.dashboard(actor=current_caller.user)))

@@ -387,3 +387,53 @@ def test_an_unknown_outcome_is_a_400(client, bearer):
 
     assert response.status_code == 400
     assert "outcome" in response.get_json()["details"]
+
+
+def test_an_admin_mails_a_user_a_reset_link_and_a_verification_link(client, bearer, mailbox):
+    user = make_user()
+
+    reset = client.post(f"{USERS}/{user.id}/mail", json={"kind": "password_reset"},
+                        headers=bearer)  # fmt: skip
+    verify = client.post(f"{USERS}/{user.id}/mail", json={"kind": "verification"},
+                         headers=bearer)  # fmt: skip
+
+    assert (reset.status_code, verify.status_code) == (202, 202)
+    assert reset.get_json() == {"message": "Mail queued"}
+    assert mailbox.wait_for(user.email, "Reset your password")
+    assert mailbox.wait_for(user.email, "Verify your email address")
+    events = db.session.scalars(db.select(AuthEvent).where(AuthEvent.event == "user_mailed"))
+    assert [(e.target_user_id, e.details["mail"]) for e in events] == [
+        (user.id, "password_reset"),
+        (user.id, "verification"),
+    ]
+
+
+def test_a_verified_address_gets_no_new_verification_link(client, bearer):
+    user = make_user(email_verified=True)
+
+    response = client.post(f"{USERS}/{user.id}/mail", json={"kind": "verification"},
+                           headers=bearer)  # fmt: skip
+
+    assert response.status_code == 409
+    assert response.get_json()["message"] == "The address is already verified."
+
+
+def test_an_admin_adds_and_removes_a_whitelisted_address(client, app, bearer):
+    app.config["ADMIN_EMAIL_WHITELIST"] = ["configured@example.com"]
+
+    added = client.post("/api/v1/admin-whitelist", json={"email": "Next@Example.com"},
+                        headers=bearer)  # fmt: skip
+    again = client.post("/api/v1/admin-whitelist", json={"email": "next@example.com"},
+                        headers=bearer)  # fmt: skip
+    listed = client.get("/api/v1/admin-whitelist", headers=bearer).get_json()
+    removed = client.delete("/api/v1/admin-whitelist/next@example.com", headers=bearer)
+    configured = client.delete("/api/v1/admin-whitelist/configured@example.com", headers=bearer)
+
+    assert added.status_code == 201
+    assert added.get_json() == {"email": "next@example.com", "source": "table"}
+    assert again.status_code == 409
+    assert listed == {"entries": [{"email": "next@example.com", "source": "table"},
+                                  {"email": "configured@example.com",
+                                   "source": "configuration"}]}  # fmt: skip
+    assert removed.get_json() == {"message": "Removed from the admin whitelist"}
+    assert configured.status_code == 404

@@ -73,7 +73,7 @@ def test_register_user_as_admin_needs_the_whitelist(app, app_context):
     with pytest.raises(AdminRegistrationDeniedError):
         accounts.register_user(email=unique_email(), password=PASSWORD, role="admin")
 
-    whitelist.add_email(email="Lead@Example.com")
+    whitelist.add_email(caller=None, email="Lead@Example.com")
     user = accounts.register_user(email="lead@example.com", password=PASSWORD, role="admin")
 
     assert roles.role_names(user) == ["user", "admin"]

@@ -44,6 +44,8 @@ function showUser(detail) {
   $("deactivate").hidden = !user.isActive;
   $("reactivate").hidden = user.isActive;
   $("reset-factors").disabled = !user.mfaEnabled;
+  $("resend-verification").hidden = user.emailVerified || !user.email;
+  $("send-reset").hidden = !user.email;
   for (const box of $("role-choices").querySelectorAll("input")) {
     box.checked = user.roles.includes(box.value);
   }
@@ -131,6 +133,12 @@ $("reset-factors").addEventListener("click", () => act(
   `Remove every second factor of ${name()}? They sign in with the password alone until they
   add one again.`, "Reset second factor", USER, { method: "PATCH", body: { mfa: false } },
   "Second factor reset."));
+$("resend-verification").addEventListener("click", () => act(
+  `Mail ${name()} a new link to verify the address?`, "Resend verification", `${USER}/mail`,
+  { method: "POST", body: { kind: "verification" } }, "Verification mail queued."));
+$("send-reset").addEventListener("click", () => act(
+  `Mail ${name()} a link to set a new password?`, "Send password reset", `${USER}/mail`,
+  { method: "POST", body: { kind: "password_reset" } }, "Password reset mail queued."));
 $("delete").addEventListener("click", async () => {
   const deleted = await act(`Delete ${name()} for good?`, "Delete user", USER,
     { method: "DELETE" }, "User deleted.");
