@@ -1,5 +1,5 @@
 """The admins' console at /admin/: sign-in, the dashboard, users and a user's page, roles,
-API clients, the admin whitelist and the audit log. Each route serves a page; the page's
+API clients, the admin whitelist, webhooks and the audit log. Each route serves a page; the page's
 script does the work through the blog API (app/pages/__init__.py)."""
 
 from flask import Blueprint
@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.core.audit.audit import EVENTS
 from app.core.audit.audit import OUTCOMES
+from app.core.hooks.events import EVENT_TYPES
 from app.pages.shared import page_headers
 
 bp = Blueprint("admin_console", __name__, url_prefix="/admin", template_folder="templates")
@@ -59,3 +60,8 @@ def audit() -> str:
 @bp.get("/whitelist")
 def whitelist() -> str:
     return render_template("pages/admin/whitelist.html")
+
+
+@bp.get("/webhooks")
+def webhooks() -> str:
+    return render_template("pages/admin/webhooks.html", event_types=EVENT_TYPES)

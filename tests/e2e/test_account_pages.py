@@ -18,6 +18,8 @@ from tests.e2e import http
 from tests.e2e.pages import DESKTOP
 from tests.e2e.pages import Pages
 from tests.mailbox import text_of
+from tests.openid_provider import running_provider
+from tests.openid_provider import web_client
 from tests.totp_codes import codes_in_order
 
 pytestmark = pytest.mark.e2e
@@ -59,12 +61,19 @@ def test_a_person_runs_their_account_from_the_account_pages(
         "automaticPresenceSimulation": True,
     }})  # fmt: skip
 
-    # Register, land signed in; the verification mail's link proves the address.
+    # Register by keyboard alone (the skip link, Tab, Enter), land signed in; the
+    # verification mail's link proves the address.
     page.goto(f"{base}/account/register")
     pages.check("register")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
     _status(page, "We have mailed you a link to verify your address.")
     pages.check("home")
     page.goto(_link_in(mailbox.wait_for(email, "Verify your email address"), "verify-email"))
@@ -146,3 +155,33 @@ def test_a_person_runs_their_account_from_the_account_pages(
     assert gone.status_code == 400
     assert pages.csp_violations == []
     context.close()
+
+
+def test_a_person_signs_in_with_an_openid_provider_from_the_account_page(start_server, browser):
+    """The login page's "Sign in with test" link, the provider's own login and consent pages
+    (panva's oidc-provider), and back to the account page, signed in."""
+    secret = "account-client-secret-" + "z" * 32
+    clients = [web_client("authsvc-account", secret,
+                          "http://127.0.0.1/api/v1/auth/oidc/test/callback")]  # fmt: skip
+    email = f"provider-{uuid.uuid4().hex[:6]}@example.com"
+    with running_provider(clients=clients) as provider:
+        server = start_server(
+            AUTH_OIDC_PROVIDERS="test",
+            AUTH_OIDC_TEST_ISSUER=provider.issuer,
+            AUTH_OIDC_TEST_CLIENT_ID="authsvc-account",
+            AUTH_OIDC_TEST_CLIENT_SECRET=secret,
+            AUTH_FRONTEND_URL="http://127.0.0.1:{port}/account",
+            AUTH_PUBLIC_URL="http://127.0.0.1:{port}",
+        )
+        page = browser.new_context().new_page()
+
+        page.goto(f"{server.url}/account/login")
+        page.get_by_role("link", name="Sign in with test").click()
+        page.locator("input[name=login]").fill(email)
+        page.locator("input[name=password]").fill("whatever the provider asks")
+        page.locator("button[type=submit]").click()
+        page.locator("button[type=submit]").click()  # the provider's consent page
+
+        page.get_by_role("heading", name=f"Your account: {email}").wait_for()
+        page.get_by_role("heading", name="Linked sign-ins").wait_for()
+        assert page.get_by_role("button", name="Unlink test").is_visible()

@@ -18,6 +18,7 @@ from tests.e2e.http import call
 from tests.e2e.http import enable_totp
 from tests.e2e.pages import DESKTOP
 from tests.e2e.pages import Pages
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,8 @@ def _sign_in_api(server_url: str, email: str) -> requests.Response:
 def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     start_server, browser, axe_source
 ):
-    server = start_server(AUTH_ADMIN_REQUIRES_MFA="true")
+    server = start_server(AUTH_ADMIN_REQUIRES_MFA="true", AUTH_WEBHOOK_ALLOW_PRIVATE="true")
+    receiver = Receiver().start()
     api = f"{server.url}/api/v1/auth"
     tag = uuid.uuid4().hex[:6]
     admin_email, user_email = f"boss-{tag}@example.com", f"ada.lovelace-{tag}@example.com"
@@ -63,6 +65,16 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     page.wait_for_url(re.compile(r"/admin/dashboard$"))
     page.get_by_role("img", name=re.compile(r"^Per hour: \d+ sign-ins")).wait_for()
     pages.check("dashboard")
+
+    # A webhook endpoint for every event, its secret shown once.
+    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_label("Endpoint URL").fill(receiver.url)
+    page.get_by_label("Every event").check()
+    page.get_by_role("button", name="Add endpoint").click()
+    page.get_by_role("heading", name="Copy the signing secret now").wait_for()
+    webhook_secret = page.locator("#secret-value").inner_text()
+    page.get_by_role("button", name="I have copied it").click()
+    pages.check("webhooks")
     page.get_by_role("link", name="Users", exact=True).click()
 
     # Finding the user by part of the email.
@@ -137,6 +149,20 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     page.get_by_role("button", name=f"Remove next-boss-{tag}@example.com").click()
     page.get_by_role("dialog").get_by_role("button", name="Remove").click()
     page.get_by_role("status").filter(has_text="removed.").wait_for()
+
+    # The endpoint's deliveries: the user's changes went out, signed.
+    page.get_by_role("link", name="Webhooks").click()
+    receiver.wait_for("user.updated", count=2, timeout=30)
+    page.get_by_role("button", name=f"Deliveries of {receiver.url}").click()
+    page.get_by_role("heading", name=f"Deliveries to {receiver.url}").wait_for()
+    delivered = page.locator("#deliveries tbody tr td:nth-child(1)").all_inner_texts()
+    assert "user.updated" in delivered
+    for item in receiver.of_type("user.updated"):
+        assert item.verified_with(webhook_secret)["type"] == "user.updated"
+    page.get_by_role("button", name=f"Delete {receiver.url}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete endpoint").click()
+    page.get_by_role("status").filter(has_text="Endpoint deleted.").wait_for()
+    receiver.stop()
 
     # The audit log filtered to the user, and its CSV export.
     user_id = holders["users"][0]["_id"]

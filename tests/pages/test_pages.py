@@ -10,7 +10,7 @@ from tests.conftest import make_app
 
 PAGES = [
     "/admin/sign-in", "/admin/dashboard", "/admin/users", "/admin/users/7", "/admin/roles",
-    "/admin/clients", "/admin/whitelist", "/admin/audit",
+    "/admin/clients", "/admin/whitelist", "/admin/webhooks", "/admin/audit",
 ]  # fmt: skip
 ASSETS = ["/pages/static/api.js", "/pages/static/pages.css", "/pages/theme.css"]
 
