@@ -114,7 +114,10 @@ class UserSessionSchema(Schema):
     expires_at = Timestamp(data_key="expiresAt")
     user_agent = fields.String(data_key="userAgent", allow_none=True)
     ip = fields.String(allow_none=True)
-    methods = fields.List(fields.String(), metadata={"description": "How the login proved it"})
+    methods = fields.Function(
+        lambda session: (session.amr or "pwd").split(),
+        metadata={"description": "How the login proved who it was (RFC 8176 values)"},
+    )
 
 
 class UserSessionListSchema(Schema):

@@ -8,7 +8,6 @@ acts on their own account here), commits once, and is audited with who acted.
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -17,7 +16,6 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from app.core import attempts
-from app.core import clock
 from app.core import roles
 from app.core.accounts import self_service
 from app.core.accounts.accounts import UserPage
@@ -51,20 +49,6 @@ class UserFilter:
     query: str | None = None
     role: str | None = None
     status: str | None = None
-
-
-@dataclass(frozen=True)
-class UserSession:
-    """One live session of a user, as an admin sees it."""
-
-    id: str
-    dialect: str
-    created_at: datetime
-    last_used_at: datetime
-    expires_at: datetime
-    user_agent: str | None
-    ip: str | None
-    methods: list[str]
 
 
 @dataclass(frozen=True)
@@ -260,32 +244,10 @@ def unlock_user(*, caller: Caller | None, user_id: int) -> None:
     _recorder(actor, user.id)("account_unlocked", {})
 
 
-def list_user_sessions(*, actor: roles.Actor, user_id: int) -> list[UserSession]:
+def list_user_sessions(*, actor: roles.Actor, user_id: int) -> Sequence[SignInSession]:
     """The user's live sessions, most recently used first."""
     user = find_user(actor=actor, user_id=user_id)
-    now = clock.utcnow()
-    found = db.session.scalars(
-        select(SignInSession)
-        .where(
-            SignInSession.user_id == user.id,
-            SignInSession.revoked_at.is_(None),
-            SignInSession.expires_at > now,
-        )
-        .order_by(SignInSession.last_used_at.desc(), SignInSession.id)
-    )
-    return [
-        UserSession(
-            id=session.id,
-            dialect=session.dialect,
-            created_at=session.created_at,
-            last_used_at=session.last_used_at,
-            expires_at=session.expires_at,
-            user_agent=session.user_agent,
-            ip=session.ip,
-            methods=(session.amr or "pwd").split(),
-        )
-        for session in found
-    ]
+    return sessions.live_sessions_of(user_id=user.id)
 
 
 def end_user_sessions(*, caller: Caller | None, user_id: int, session_id: str | None = None) -> int:

@@ -229,15 +229,20 @@ def log_out_by_refresh_token(*, refresh_token: str) -> bool:
     return _end_session_of(claims, via="refresh_cookie")
 
 
-def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
-    """The caller's sessions that still honour their tokens, most recently used first."""
-    found = db.session.scalars(
+def live_sessions_of(*, user_id: int) -> Sequence[SignInSession]:
+    """The user's sessions that still honour their tokens, most recently used first."""
+    return db.session.scalars(
         select(SignInSession)
-        .where(SignInSession.user_id == caller.user.id, *_is_live(clock.utcnow()))
+        .where(SignInSession.user_id == user_id, *_is_live(clock.utcnow()))
         .order_by(
             SignInSession.last_used_at.desc(), SignInSession.created_at.desc(), SignInSession.id
         )
-    )
+    ).all()
+
+
+def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
+    """The caller's sessions that still honour their tokens, most recently used first."""
+    found = live_sessions_of(user_id=caller.user.id)
     return [
         LiveSession(
             id=session.id,

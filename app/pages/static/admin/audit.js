@@ -3,9 +3,10 @@
 
 import { $, announce, authorized, errorMessage, ready, row, when } from "../api.js";
 import { requireAdmin } from "./console.js";
+import { pagedSearch } from "./paged_search.js";
 
 const LIMIT = 50;
-let page = 1;
+const pages = pagedSearch(load);
 
 function filters() {
   const params = new URLSearchParams();
@@ -23,7 +24,7 @@ function filters() {
 
 async function load() {
   const params = filters();
-  params.set("page", String(page));
+  params.set("page", String(pages.page));
   params.set("limit", String(LIMIT));
   const response = await authorized(`/audit-events?${params}`);
   if (!response.ok) {
@@ -36,9 +37,7 @@ async function load() {
     event.clientId ?? "", event.ip ?? "", event.details ? JSON.stringify(event.details) : "",
   ])));
   $("events-caption").textContent = `Events, newest first: ${pagination.total} found`;
-  $("page-of").textContent = `Page ${pagination.page} of ${Math.max(1, pagination.totalPages)}`;
-  $("previous").disabled = page <= 1;
-  $("next").disabled = page >= pagination.totalPages;
+  pages.show(pagination);
   announce(`${pagination.total} ${pagination.total === 1 ? "event" : "events"} found.`);
 }
 
@@ -59,13 +58,6 @@ async function exportCsv() {
   announce("Export downloaded.");
 }
 
-$("filters").addEventListener("submit", (event) => {
-  event.preventDefault();
-  page = 1;
-  load();
-});
-$("previous").addEventListener("click", () => { page -= 1; load(); });
-$("next").addEventListener("click", () => { page += 1; load(); });
 $("export").addEventListener("click", exportCsv);
 
 const preset = new URLSearchParams(window.location.search).get("user");

@@ -5,9 +5,10 @@ import {
   $, announce, authorized, element, errorMessage, ready, row, when,
 } from "../api.js";
 import { requireAdmin } from "./console.js";
+import { pagedSearch } from "./paged_search.js";
 
 const LIMIT = 20;
-let page = 1;
+const pages = pagedSearch(load);
 
 async function fillRoles() {
   const response = await authorized("/roles");
@@ -18,7 +19,7 @@ async function fillRoles() {
 }
 
 function query() {
-  const params = new URLSearchParams({ page: String(page), limit: String(LIMIT) });
+  const params = new URLSearchParams({ page: String(pages.page), limit: String(LIMIT) });
   for (const name of ["q", "role", "status"]) {
     const value = $("filters").elements[name].value.trim();
     if (value) params.set(name, value);
@@ -49,19 +50,10 @@ async function load() {
   $("users").tBodies[0].replaceChildren(...rows);
   const found = `${pagination.total} ${pagination.total === 1 ? "user" : "users"} found`;
   $("users-caption").textContent = `Users: ${found}`;
-  $("page-of").textContent = `Page ${pagination.page} of ${Math.max(1, pagination.totalPages)}`;
-  $("previous").disabled = page <= 1;
-  $("next").disabled = page >= pagination.totalPages;
+  pages.show(pagination);
   announce(`${found}.`);
 }
 
-$("filters").addEventListener("submit", (event) => {
-  event.preventDefault();
-  page = 1;
-  load();
-});
-$("previous").addEventListener("click", () => { page -= 1; load(); });
-$("next").addEventListener("click", () => { page += 1; load(); });
 
 if (await requireAdmin()) {
   await fillRoles();
