@@ -183,5 +183,5 @@ def test_a_person_signs_in_with_an_openid_provider_from_the_account_page(start_s
         page.locator("button[type=submit]").click()  # the provider's consent page
 
         page.get_by_role("heading", name=f"Your account: {email}").wait_for()
-        page.get_by_role("heading", name="Linked sign-ins").wait_for()
-        assert page.get_by_role("button", name="Unlink test").is_visible()
+        # The page lists its linked sign-ins once it has read them.
+        page.get_by_role("button", name="Unlink test").wait_for()
