@@ -5,6 +5,7 @@ services, which import-linter holds (pyproject.toml)."""
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
@@ -14,7 +15,10 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import CursorResult
 from sqlalchemy import Engine
 from sqlalchemy import Executable
+from sqlalchemy import Select
 from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
@@ -35,6 +39,14 @@ db = SQLAlchemy(model_class=Base)
 def rows_changed(statement: Executable) -> int:
     """Run an UPDATE or DELETE in the request's session; how many rows it changed."""
     return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
+def one_page(query: Select[Any], *, page: int, per_page: int) -> tuple[Sequence[Any], int]:
+    """Rows ``page`` (from 1) of ``query`` in its order, ``per_page`` of them, and how many
+    rows the whole query has."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return rows, int(total or 0)
 
 
 if TYPE_CHECKING:

@@ -229,6 +229,21 @@ def change_password(*, caller: Caller, current_password: str, new_password: str)
     )
 
 
+def remove_account(user: User) -> None:
+    """Caller commits, having locked the admins first (``lock_admins``). The account goes,
+    with everything that hangs from it and its user.deleted event; undone when it leaves no
+    active admin."""
+    was_active_admin = is_active_admin(user)
+    events.emit("user.deleted", user=user)
+    db.session.delete(user)
+    if was_active_admin:
+        require_an_active_admin()
+
+
+def is_active_admin(user: User) -> bool:
+    return user.is_active and roles.has_role(user, roles.ADMIN)
+
+
 def lock_admins() -> None:
     """Caller commits. Lock the rows of every admin (PostgreSQL; SQLite's writer lock
     serializes by itself), in id order so two admins acting at once never deadlock: whoever

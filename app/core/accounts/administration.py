@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.core import attempts
 from app.core import roles
+from app.core.accounts import accounts
 from app.core.accounts import self_service
 from app.core.accounts.accounts import UserPage
 from app.core.accounts.accounts import lock_admins
@@ -37,6 +38,7 @@ from app.core.models import User
 from app.core.sessions import sessions
 from app.core.sessions.callers import Caller
 from app.database import db
+from app.database import one_page
 
 # What ``status`` filters a user list by.
 STATUSES = ("active", "inactive", "unverified", "locked")
@@ -62,15 +64,8 @@ def list_users(
 ) -> AdminUserPage:
     """One page of users in id order, narrowed by ``filters``."""
     roles.require_role(actor, roles.ADMIN)
-    conditions = _conditions(filters or UserFilter())
-    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
-    users = db.session.scalars(
-        select(User)
-        .where(*conditions)
-        .order_by(User.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    query = select(User).where(*_conditions(filters or UserFilter())).order_by(User.id)
+    users, total = one_page(query, page=page, per_page=per_page)
     with_factor = second_factor.users_with_second_factor([user.id for user in users])
     return AdminUserPage(
         users=users,
@@ -173,7 +168,7 @@ def update_user(
     if removes_power:
         lock_admins()
     user = _administered_user(actor, user_id)
-    removes_power = removes_power and _is_active_admin(user)
+    removes_power = removes_power and accounts.is_active_admin(user)
     if role is not None:
         roles.set_primary_role(user, role)
     if role_names is not None:
@@ -223,12 +218,7 @@ def delete_user(*, caller: Caller | None, user_id: int) -> None:
     """The deletion of another user; never of the last active admin."""
     actor = _actor_after_step_up(caller)
     lock_admins()
-    user = _administered_user(actor, user_id)
-    was_active_admin = _is_active_admin(user)
-    events.emit("user.deleted", user=user)
-    db.session.delete(user)
-    if was_active_admin:
-        require_an_active_admin()
+    accounts.remove_account(_administered_user(actor, user_id))
     db.session.commit()
     _recorder(actor, user_id)("user_deleted", {"target_user_id": user_id})
 
@@ -287,10 +277,6 @@ def _administered_user(actor: roles.Actor | None, user_id: int) -> User:
         # An admin locking themselves out could leave the service with no admin at all.
         raise PermissionDeniedError("Admins cannot change or delete their own account here.")
     return user
-
-
-def _is_active_admin(user: User) -> bool:
-    return user.is_active and roles.has_role(user, roles.ADMIN)
 
 
 def _recorder(

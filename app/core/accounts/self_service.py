@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import clock
 from app.core import roles
+from app.core.accounts import accounts
 from app.core.accounts.accounts import lock_admins
-from app.core.accounts.accounts import require_an_active_admin
 from app.core.audit import audit
 from app.core.errors import ConflictError
 from app.core.errors import InvalidInputError
@@ -112,11 +112,7 @@ def delete_own_account(*, caller: Caller, password: str | None = None) -> None:
     is_admin = roles.ADMIN in caller.user.role_names
     if is_admin:
         lock_admins()
-    user = _own_user(caller)
-    events.emit("user.deleted", user=user)
-    db.session.delete(user)
-    if is_admin:
-        require_an_active_admin()
+    accounts.remove_account(_own_user(caller))
     db.session.commit()
     audit.record(
         event="user_deleted",

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy import select
 
 from app.core import roles
@@ -21,6 +20,7 @@ from app.core.models import WebhookDelivery
 from app.core.models import WebhookEndpoint
 from app.core.sessions.callers import Caller
 from app.database import db
+from app.database import one_page
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,13 @@ def list_deliveries(
     """One page of the endpoint's deliveries, newest first."""
     _require_admin_role(caller)
     endpoint = endpoints.find_endpoint(endpoint_id)
-    condition = WebhookDelivery.endpoint_id == endpoint.id
-    total = db.session.scalar(select(func.count(WebhookDelivery.id)).where(condition)) or 0
-    found = db.session.scalars(
+    found, total = one_page(
         select(WebhookDelivery)
-        .where(condition)
-        .order_by(WebhookDelivery.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.id.desc()),
+        page=page,
+        per_page=per_page,
+    )
     return DeliveryPage(deliveries=found, page=page, per_page=per_page, total=total)
 
 

@@ -16,7 +16,6 @@ from flask import request
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from app.core.metrics import AUTH_EVENTS
 from app.core.metrics import count_auth_event
 from app.core.models import AuthEvent
 from app.database import db
+from app.database import one_page
 from app.database import rows_changed
 
 EVENTS = (
@@ -171,11 +171,8 @@ def list_events(
     *, actor: roles.Actor, page: int, per_page: int, filters: EventFilter | None = None
 ) -> EventPage:
     roles.require_role(actor, roles.ADMIN)
-    conditions = _event_conditions(filters or EventFilter())
-    total = db.session.scalar(select(func.count(AuthEvent.id)).where(*conditions)) or 0
-    events = db.session.scalars(
-        _newest_first(conditions).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    query = _newest_first(_event_conditions(filters or EventFilter()))
+    events, total = one_page(query, page=page, per_page=per_page)
     return EventPage(events=events, page=page, per_page=per_page, total=total)
 
 
