@@ -196,6 +196,11 @@ class Config:
     AUTH_DOCS_ENABLED = _env_bool("AUTH_DOCS_ENABLED", True)
     # The example single-page app at /examples/spa/ (development only by default).
     AUTH_SERVE_EXAMPLES = _env_bool("AUTH_SERVE_EXAMPLES", False)
+    # Native apps that may use this domain's passkeys: Apple app ids (TEAMID.bundle.id) for
+    # /.well-known/apple-app-site-association, and Android apps (package.name=SHA256:..., more
+    # fingerprints separated by spaces) for /.well-known/assetlinks.json.
+    AUTH_IOS_APP_IDS = _env_list("AUTH_IOS_APP_IDS")
+    AUTH_ANDROID_APPS = _env_list("AUTH_ANDROID_APPS")
     # The consoles at /admin/ and /account/ (app/pages/), themed without forking templates.
     AUTH_PAGES_ENABLED = _env_bool("AUTH_PAGES_ENABLED", True)
     AUTH_PAGES_PRODUCT_NAME = os.environ.get("AUTH_PAGES_PRODUCT_NAME", "authsvc")

@@ -5,6 +5,7 @@ from types import ModuleType
 from flask import Flask
 from flask_cors import CORS
 
+from app.api import app_links
 from app.api import blog
 from app.api import client_credentials
 from app.api import cmg
@@ -14,6 +15,7 @@ from app.api import jwks
 from app.api import reference
 from app.api import staff
 from app.api import token_pair
+from app.api.app_links import install_app_links
 from app.api.errors import add_renderer
 from app.core.configuration import ConfigurationError
 
@@ -41,7 +43,8 @@ def register_dialects(app: Flask) -> None:
         )
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
-    operations = [*health.OPERATIONS, *jwks.OPERATIONS]
+    install_app_links(app)
+    operations = [*health.OPERATIONS, *jwks.OPERATIONS, *app_links.OPERATIONS]
     for name in names:
         dialect = DIALECTS[name]
         app.register_blueprint(dialect.bp)

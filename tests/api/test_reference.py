@@ -74,7 +74,7 @@ def test_flask_openapi_write_writes_the_document(app, runner, tmp_path):
     result = runner.invoke(args=["openapi", "write", str(target)])
 
     assert result.exit_code == 0
-    assert result.output == f"Wrote 75 paths to {target}.\n"
+    assert result.output == f"Wrote 77 paths to {target}.\n"
     validate(json.loads(target.read_text()))
 
 
@@ -87,6 +87,7 @@ def test_only_mounted_dialects_are_described(database_url, seed_rows):
             db.engine.dispose()
 
     assert sorted(document["paths"]) == [
+        "/.well-known/apple-app-site-association", "/.well-known/assetlinks.json",
         "/.well-known/jwks.json", "/api/auth/change-password", "/api/auth/check",
         "/api/auth/login", "/api/auth/logout", "/healthz", "/readyz",
     ]  # fmt: skip
