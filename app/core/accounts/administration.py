@@ -5,9 +5,9 @@ Every action here passes ``step_up.require_admin`` and ``_administered_user`` (a
 acts on their own account here), commits once, and is audited with who acted.
 """
 
-from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -22,7 +22,6 @@ from app.core.accounts import self_service
 from app.core.accounts.accounts import UserPage
 from app.core.accounts.accounts import lock_admins
 from app.core.accounts.accounts import require_an_active_admin
-from app.core.audit import audit
 from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
@@ -191,13 +190,13 @@ def update_user(
     if changed:
         events.emit("user.updated", user=user, fields=changed)
     db.session.commit()
-    record = _recorder(actor, user.id)
+    record = partial(step_up.record_admin_change, caller=caller, target_user_id=user.id)
     if mfa is False:
-        record("mfa_disabled", {"method": "all"})
+        record(event="mfa_disabled", details={"method": "all"})
     if mfa_locked is False:
-        record("mfa_unlocked", {})
+        record(event="mfa_unlocked")
     changes = {"role": role, "roles": role_names, "is_active": is_active}
-    record("user_updated", {"target_user_id": user.id} | _present(changes))
+    record(event="user_updated", details={"target_user_id": user.id} | _present(changes))
     return user
 
 
@@ -220,7 +219,12 @@ def delete_user(*, caller: Caller | None, user_id: int) -> None:
     lock_admins()
     accounts.remove_account(_administered_user(actor, user_id))
     db.session.commit()
-    _recorder(actor, user_id)("user_deleted", {"target_user_id": user_id})
+    step_up.record_admin_change(
+        caller=caller,
+        event="user_deleted",
+        target_user_id=user_id,
+        details={"target_user_id": user_id},
+    )
 
 
 def unlock_user(*, caller: Caller | None, user_id: int) -> None:
@@ -231,7 +235,7 @@ def unlock_user(*, caller: Caller | None, user_id: int) -> None:
     mfa_lock.clear(user_id=user.id)
     db.session.commit()
     attempts.forget_account_failures(account=f"user:{user.id}")
-    _recorder(actor, user.id)("account_unlocked", {})
+    step_up.record_admin_change(caller=caller, event="account_unlocked", target_user_id=user.id)
 
 
 def list_user_sessions(*, actor: roles.Actor, user_id: int) -> Sequence[SignInSession]:
@@ -256,7 +260,9 @@ def end_user_sessions(*, caller: Caller | None, user_id: int, session_id: str | 
     details: dict[str, Any] = {"sessions": ended}
     if session_id is not None:
         details["session_id"] = session_id
-    _recorder(actor, user.id)("sessions_ended", details)
+    step_up.record_admin_change(
+        caller=caller, event="sessions_ended", target_user_id=user.id, details=details
+    )
     return ended
 
 
@@ -277,20 +283,3 @@ def _administered_user(actor: roles.Actor | None, user_id: int) -> User:
         # An admin locking themselves out could leave the service with no admin at all.
         raise PermissionDeniedError("Admins cannot change or delete their own account here.")
     return user
-
-
-def _recorder(
-    actor: roles.Actor | None, target_user_id: int
-) -> Callable[[str, dict[str, Any]], None]:
-    """Audit one action of ``actor`` (None: the CLI) on the target user."""
-
-    def record(event: str, details: dict[str, Any]) -> None:
-        audit.record(
-            event=event,
-            outcome="success",
-            user_id=None if actor is None else actor.id,
-            target_user_id=target_user_id,
-            details=details | {"by": "cli" if actor is None else "admin"},
-        )
-
-    return record

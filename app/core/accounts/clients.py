@@ -65,7 +65,7 @@ def create_client(*, caller: Caller | None, name: str) -> NewClient:
     client = ApiClient(client_id=secrets.token_hex(16), name=name, key_hash=hash_client_key(key))
     db.session.add(client)
     db.session.commit()
-    _record(caller, "client_created", client.client_id)
+    step_up.record_admin_change(caller=caller, event="client_created", client_id=client.client_id)
     return NewClient(client_id=client.client_id, client_key=key, name=client.name)
 
 
@@ -87,7 +87,9 @@ def rotate_client_key(*, caller: Caller | None, client_id: str) -> NewClient:
     client.key_hash = hash_client_key(key)
     client.key_version += 1
     db.session.commit()
-    _record(caller, "client_key_rotated", client.client_id)
+    step_up.record_admin_change(
+        caller=caller, event="client_key_rotated", client_id=client.client_id
+    )
     return NewClient(client_id=client.client_id, client_key=key, name=client.name)
 
 
@@ -97,7 +99,7 @@ def revoke_client(*, caller: Caller | None, client_id: str) -> None:
     client = _client(client_id, lock=True)
     client.is_active = False
     db.session.commit()
-    _record(caller, "client_revoked", client.client_id)
+    step_up.record_admin_change(caller=caller, event="client_revoked", client_id=client.client_id)
 
 
 def _client(client_id: str, *, lock: bool = False) -> ApiClient:
@@ -106,16 +108,6 @@ def _client(client_id: str, *, lock: bool = False) -> ApiClient:
     if client is None:
         raise NotFoundError("Client not found.")
     return client
-
-
-def _record(caller: Caller | None, event: str, client_id: str) -> None:
-    audit.record(
-        event=event,
-        outcome="success",
-        user_id=None if caller is None else caller.user.id,
-        client_id=client_id,
-        details={"by": "cli" if caller is None else "admin"},
-    )
 
 
 def authenticate_client(*, client_id: str, client_key: str) -> ClientToken:

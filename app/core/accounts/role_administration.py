@@ -8,7 +8,6 @@ every request. The built-in roles stay: ``user`` and ``admin`` cannot be deleted
 from collections.abc import Iterable
 
 from app.core import roles
-from app.core.audit import audit
 from app.core.errors import PermissionDeniedError
 from app.core.factors import step_up
 from app.core.models import Role
@@ -41,22 +40,11 @@ def delete_role(*, caller: Caller | None, name: str) -> None:
     role = roles.find_role(name)
     db.session.delete(role)
     db.session.commit()
-    audit.record(
-        event="role_deleted",
-        outcome="success",
-        user_id=None if caller is None else caller.user.id,
-        details={"role": name, "by": "cli" if caller is None else "admin"},
-    )
+    step_up.record_admin_change(caller=caller, event="role_deleted", details={"role": name})
 
 
 def _record(caller: Caller | None, event: str, role: Role) -> None:
-    audit.record(
-        event=event,
-        outcome="success",
-        user_id=None if caller is None else caller.user.id,
-        details={
-            "role": role.name,
-            "permissions": [permission.name for permission in role.permissions],
-            "by": "cli" if caller is None else "admin",
-        },
+    permissions = [permission.name for permission in role.permissions]
+    step_up.record_admin_change(
+        caller=caller, event=event, details={"role": role.name, "permissions": permissions}
     )

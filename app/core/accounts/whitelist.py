@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.core import roles
-from app.core.audit import audit
 from app.core.errors import ConflictError
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
@@ -36,7 +35,7 @@ def add_email(*, caller: Caller | None, email: str) -> AdminWhitelistEntry:
     except IntegrityError as error:  # added by someone else in the same instant
         db.session.rollback()
         raise ConflictError(f"{email} is already on the admin whitelist.") from error
-    _record(caller, "whitelist_added", email)
+    step_up.record_admin_change(caller=caller, event="whitelist_added", details={"email": email})
     return entry
 
 
@@ -48,7 +47,9 @@ def remove_email(*, caller: Caller | None, email: str) -> None:
         raise NotFoundError(f"{normalize_email(email)} is not on the admin whitelist table.")
     db.session.delete(entry)
     db.session.commit()
-    _record(caller, "whitelist_removed", entry.email)
+    step_up.record_admin_change(
+        caller=caller, event="whitelist_removed", details={"email": entry.email}
+    )
 
 
 def list_entries(*, actor: roles.Actor) -> list[tuple[str, str]]:
@@ -71,15 +72,6 @@ def configured_emails() -> list[str]:
 def is_whitelisted(email: str) -> bool:
     email = normalize_email(email)
     return email in configured_emails() or _find(email) is not None
-
-
-def _record(caller: Caller | None, event: str, email: str) -> None:
-    audit.record(
-        event=event,
-        outcome="success",
-        user_id=None if caller is None else caller.user.id,
-        details={"email": email, "by": "cli" if caller is None else "admin"},
-    )
 
 
 def _find(email: str) -> AdminWhitelistEntry | None:

@@ -90,13 +90,7 @@ def unlock(*, caller: Caller | None, user_id: int) -> None:
         raise NotFoundError("User not found.")
     clear(user_id=user_id)
     db.session.commit()
-    audit.record(
-        event="mfa_unlocked",
-        outcome="success",
-        user_id=None if caller is None else caller.user.id,
-        target_user_id=user_id,
-        details={"by": "cli" if caller is None else "admin"},
-    )
+    step_up.record_admin_change(caller=caller, event="mfa_unlocked", target_user_id=user_id)
 
 
 def is_locked(user: User) -> bool:

@@ -324,7 +324,6 @@ def regenerate_recovery_codes(*, caller: Caller, password: str | None = None) ->
 def reset_factors(*, caller: Caller | None, user_id: int) -> None:
     """An admin's (or the CLI's, with no caller) removal of every second factor of a user,
     who then signs in with the password alone; the lock on their second step goes too."""
-    actor = None if caller is None else caller.user
     step_up.require_admin(caller=caller)
     if not can_be_row_id(user_id) or db.session.get(User, user_id) is None:
         raise NotFoundError("User not found.")
@@ -333,12 +332,8 @@ def reset_factors(*, caller: Caller | None, user_id: int) -> None:
     sessions.end_user_sessions(user_id=user_id)
     _notify(user_id, "mfa_disabled")
     db.session.commit()
-    audit.record(
-        event="mfa_disabled",
-        outcome="success",
-        user_id=actor.id if actor is not None else None,
-        target_user_id=user_id,
-        details={"method": "all", "by": "admin" if actor is not None else "cli"},
+    step_up.record_admin_change(
+        caller=caller, event="mfa_disabled", target_user_id=user_id, details={"method": "all"}
     )
 
 

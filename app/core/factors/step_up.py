@@ -84,6 +84,27 @@ def require_admin(*, caller: Caller | None) -> None:
         require_recent_authentication(caller=caller)
 
 
+def record_admin_change(
+    *,
+    caller: Caller | None,
+    event: str,
+    outcome: str = "success",
+    target_user_id: int | None = None,
+    client_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit a change that passed ``require_admin``: the admin as the acting user and
+    ``details.by`` "admin", or no acting user and "cli" for the operator at the CLI."""
+    audit.record(
+        event=event,
+        outcome=outcome,
+        user_id=None if caller is None else caller.user.id,
+        target_user_id=target_user_id,
+        client_id=client_id,
+        details=(details or {}) | {"by": "cli" if caller is None else "admin"},
+    )
+
+
 def record_proof(*, caller: Caller, methods: Sequence[str]) -> RecordedProof:
     """Caller commits. Record on the caller's session that its holder proved who they are
     just now, with ``methods``."""

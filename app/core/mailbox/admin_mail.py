@@ -37,10 +37,10 @@ def send_user_mail(*, caller: Caller | None, user_id: int, kind: MailKind) -> No
     extra = {} if kind == "verification" else {"origin": audit.request_origin()}
     outbox.write_job(job, email=user.email, **extra)
     db.session.commit()
-    audit.record(
+    step_up.record_admin_change(
+        caller=caller,
         event="user_mailed",
         outcome="requested",
-        user_id=None if caller is None else caller.user.id,
         target_user_id=user.id,
-        details={"mail": kind, "by": "cli" if caller is None else "admin"},
+        details={"mail": kind},
     )
