@@ -201,6 +201,10 @@ class Config:
     # fingerprints separated by spaces) for /.well-known/assetlinks.json.
     AUTH_IOS_APP_IDS = _env_list("AUTH_IOS_APP_IDS")
     AUTH_ANDROID_APPS = _env_list("AUTH_ANDROID_APPS")
+    # Where a provider sign-in started by a native app in the system browser returns, with a
+    # one-time code (exact match; docs/native-apps.md): com.example.app:/oauth, or an https
+    # URL the app claims.
+    AUTH_NATIVE_REDIRECT_URIS = _env_list("AUTH_NATIVE_REDIRECT_URIS")
     # The consoles at /admin/ and /account/ (app/pages/), themed without forking templates.
     AUTH_PAGES_ENABLED = _env_bool("AUTH_PAGES_ENABLED", True)
     AUTH_PAGES_PRODUCT_NAME = os.environ.get("AUTH_PAGES_PRODUCT_NAME", "authsvc")

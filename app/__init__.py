@@ -17,6 +17,7 @@ from app.cli import register_cli
 from app.core.attempts import install_attempt_budgets
 from app.core.audit.writer import install_audit_writer
 from app.core.direct_statements import prepare_direct_statements
+from app.core.factors.app_associations import install_app_associations
 from app.core.federation.providers import install_oidc_providers
 from app.core.hooks.auth_hooks import install_auth_hooks
 from app.core.hooks.delivery import install_webhooks
@@ -102,6 +103,7 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_secret_box(app)
     install_password_checks(app)
     install_oidc_providers(app)
+    install_app_associations(app)
     register_error_handlers(app)
     install_jwt_callbacks()
     register_dialects(app)

@@ -1,92 +1,37 @@
 """The association files that let native apps use this service's passkeys (issue 35):
 GET /.well-known/apple-app-site-association (webcredentials, from AUTH_IOS_APP_IDS) and
 GET /.well-known/assetlinks.json (get_login_creds, from AUTH_ANDROID_APPS). Both are read
-from the configuration at startup, which refuses a malformed app id or fingerprint; with
-none configured, each answers 404.
+from the configuration at startup (app/core/factors/app_associations.py), which refuses a
+malformed app id or fingerprint; with none configured, each answers 404.
 """
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
 from flask import Flask
 from flask import Response
-from flask import current_app
 from flask import jsonify
 
 from app.api.openapi import Operation
-from app.core.configuration import ConfigurationError
 from app.core.errors import NotFoundError
+from app.core.factors import app_associations
 from app.extensions import limiter
 
 bp = Blueprint("app_links", __name__)
 
-_EXTENSION = "app_links"
-# Apple's app id: the ten-character team id, then the bundle id.
-_IOS_APP_ID = re.compile(r"^[A-Z0-9]{10}\.[A-Za-z0-9][A-Za-z0-9.-]{0,154}$")
-_ANDROID_PACKAGE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*(\.[a-zA-Z][a-zA-Z0-9_]*)+$")
-# The SHA-256 of the app's signing certificate, as Android's tools print it.
-_FINGERPRINT = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){31}$")
 GET_LOGIN_CREDS = "delegate_permission/common.get_login_creds"
 
 
-@dataclass(frozen=True)
-class AndroidApp:
-    package_name: str
-    fingerprints: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AppLinks:
-    ios_app_ids: tuple[str, ...]
-    android_apps: tuple[AndroidApp, ...]
-
-
 def install_app_links(app: Flask) -> None:
-    """Read and check AUTH_IOS_APP_IDS and AUTH_ANDROID_APPS; mount the two files."""
-    app.extensions[_EXTENSION] = AppLinks(
-        ios_app_ids=tuple(_ios_app_id(value) for value in app.config["AUTH_IOS_APP_IDS"]),
-        android_apps=tuple(_android_app(value) for value in app.config["AUTH_ANDROID_APPS"]),
-    )
+    """Mount the two files (create_app has read the apps)."""
     app.register_blueprint(bp)
-
-
-def _ios_app_id(value: str) -> str:
-    if not _IOS_APP_ID.match(value.strip()):
-        raise ConfigurationError(
-            f"AUTH_IOS_APP_IDS: {value!r} is not TEAMID.bundle.id (a 10-character team id)"
-        )
-    return value.strip()
-
-
-def _android_app(value: str) -> AndroidApp:
-    """``com.example.app=AB:CD:...`` (several fingerprints separated by spaces)."""
-    package, _, prints = value.strip().partition("=")
-    fingerprints = tuple(print_.upper() for print_ in prints.split())
-    if not _ANDROID_PACKAGE.match(package) or not fingerprints:
-        raise ConfigurationError(
-            f"AUTH_ANDROID_APPS: {value!r} is not package.name=SHA256:FINGER:PRINT"
-        )
-    for fingerprint in fingerprints:
-        if not _FINGERPRINT.match(fingerprint):
-            raise ConfigurationError(
-                f"AUTH_ANDROID_APPS: {fingerprint!r} is not a SHA-256 fingerprint "
-                "(32 hex bytes separated by colons)"
-            )
-    return AndroidApp(package_name=package, fingerprints=fingerprints)
-
-
-def _links() -> AppLinks:
-    found: AppLinks = current_app.extensions[_EXTENSION]
-    return found
 
 
 @bp.get("/.well-known/apple-app-site-association")
 @limiter.exempt
 def apple_app_site_association() -> Response:
     """The iOS apps that may use this domain's passkeys (Associated Domains)."""
-    apps = _links().ios_app_ids
+    apps = app_associations.associations().ios_app_ids
     if not apps:
         raise NotFoundError("No iOS app is associated with this service.")
     return _public(jsonify({"webcredentials": {"apps": list(apps)}}))
@@ -96,7 +41,7 @@ def apple_app_site_association() -> Response:
 @limiter.exempt
 def asset_links() -> Response:
     """The Android apps that may use this domain's passkeys (Digital Asset Links)."""
-    apps = _links().android_apps
+    apps = app_associations.associations().android_apps
     if not apps:
         raise NotFoundError("No Android app is associated with this service.")
     statements = [

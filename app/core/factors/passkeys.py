@@ -43,6 +43,7 @@ from app.core.bounds import can_be_row_id
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.errors import PasskeyRefusedError
+from app.core.factors import app_associations
 from app.core.identities import normalize_email
 from app.core.models import Passkey
 from app.core.models import User
@@ -91,7 +92,8 @@ def relying_party() -> RelyingParty:
     return RelyingParty(
         id=config["AUTH_WEBAUTHN_RP_ID"] or frontend.hostname or "localhost",
         name=config["AUTH_WEBAUTHN_RP_NAME"],
-        origins=list(origins),
+        # An Android app's ceremonies come from its signing certificate, not a web origin.
+        origins=[*origins, *app_associations.associations().android_origins()],
     )
 
 

@@ -374,3 +374,15 @@ def test_passkey_options_need_a_live_mfa_token(client, mfa_token, status):
     response = client.post("/api/v1/auth/mfa/passkey-options", json={"mfaToken": mfa_token})
 
     assert response.status_code == status
+
+
+def test_without_android_apps_no_android_origin_is_accepted(client, app_context):
+    user = make_user()
+    authenticator = SoftAuthenticator()
+    _add_passkey(client, _access_token(client, user.email), authenticator)
+
+    authenticator.origin = "android:apk-key-hash:" + "A" * 43
+    response = _sign_in(client, authenticator)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "ValidationError"
