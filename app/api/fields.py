@@ -54,3 +54,22 @@ class AccountEmail(fields.String):
             {"description": "null: an account an OpenID provider made without a verified address"},
         )
         super().__init__(allow_none=True, **kwargs)
+
+
+class DeviceName(fields.String):
+    """The name a native app gives its device ("Ada's iPhone"), shown in the session list:
+    1 to 100 printable characters, trimmed."""
+
+    MAX_LENGTH = 100
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"description": "Shown in the session list (native apps)"})
+        super().__init__(load_default=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not name or len(name) > self.MAX_LENGTH:
+            raise ValidationError(f"Length must be between 1 and {self.MAX_LENGTH}.")
+        if not name.isprintable():
+            raise ValidationError("Must not contain control characters.")
+        return name

@@ -40,6 +40,10 @@ class Operation:
     links: dict[int, dict[str, Any]] = field(default_factory=dict)
     # What a success answers with (errors are JSON whatever this says).
     success_media_type: str = "application/json"
+    # The blog's native transport (X-Client-Type: native): what a success answers a native
+    # app with instead, documented as the second of an anyOf.
+    native_success: SchemaRef = None
+    request_required: bool = True
 
 
 def operation_id(tag: str, method: str, path: str) -> str:
@@ -74,7 +78,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "operationId": operation_id(op.tag, op.method, op.path),
         "responses": {
-            str(status): _response(*answer, media_type=_media_type(op, status))
+            str(status): _response(*_answer(op, status, answer), media_type=_media_type(op, status))
             | _location(status)
             | _links(op.links.get(status))
             for status, answer in op.responses.items()
@@ -87,11 +91,35 @@ def _operation(op: Operation) -> dict[str, Any]:
     ]
     if op.query is not None:
         parameters.append({"in": "query", "schema": op.query})
+    if op.native_success is not None:
+        parameters.append(CLIENT_TYPE_PARAMETER)
     if parameters:
         spec["parameters"] = parameters
     if op.request is not None:
-        spec["requestBody"] = {"required": True, "content": _json(op.request)}
+        spec["requestBody"] = {"required": op.request_required, "content": _json(op.request)}
     return spec
+
+
+CLIENT_TYPE_PARAMETER = {
+    "in": "header",
+    "name": "X-Client-Type",
+    "required": False,
+    "description": "native: the refresh token travels in JSON bodies (refreshToken), never in "
+    "a cookie; absent or browser: the HttpOnly cookie",
+    "schema": {"type": "string", "enum": ["native", "browser"]},
+}
+
+
+def _answer(op: Operation, status: int, answer: tuple[str, SchemaRef]) -> tuple[str, SchemaRef]:
+    """A success of an operation with a native variant: either shape, by X-Client-Type."""
+    description, schema = answer
+    if op.native_success is None or not 200 <= status < 300 or schema is None:
+        return answer
+    if op.native_success is schema:
+        return f"{description.rstrip('.')}. With X-Client-Type: native, no cookie.", schema
+    native = "With X-Client-Type: native, refreshToken is in the body and no cookie is set."
+    # anyOf: the native shape is the browser's with one more field, so both would match.
+    return f"{description.rstrip('.')}. {native}", {"anyOf": [schema, op.native_success]}
 
 
 def _path_parameter(parameter: str | tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:

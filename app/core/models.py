@@ -164,6 +164,12 @@ class SignInSession(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str | None] = mapped_column(String(512))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # "browser" (the refresh token in a cookie) or "native" (in the body), and the name a
+    # native app gave its device ("Ada's iPhone").
+    client_type: Mapped[str] = mapped_column(
+        String(16), default="browser", server_default="browser"
+    )
+    device_name: Mapped[str | None] = mapped_column(String(100))
     # How the login proved who it was (RFC 8176 values, space-separated: "pwd", "pwd otp mfa");
     # every access token of the session carries it as "amr". None: opened before it was kept.
     amr: Mapped[str | None] = mapped_column(String(64))
@@ -242,6 +248,8 @@ class MfaChallenge(Model):
     dialect: Mapped[str] = mapped_column(String(32))
     # How the first step proved who it was: "pwd", or "fed" after an OpenID provider.
     first_factor: Mapped[str] = mapped_column(String(8), default="pwd", server_default="pwd")
+    # The device name the login named, for the session the second step opens.
+    device_name: Mapped[str | None] = mapped_column(String(100))
     tries_left: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

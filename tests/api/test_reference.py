@@ -74,7 +74,7 @@ def test_flask_openapi_write_writes_the_document(app, runner, tmp_path):
     result = runner.invoke(args=["openapi", "write", str(target)])
 
     assert result.exit_code == 0
-    assert result.output == f"Wrote 77 paths to {target}.\n"
+    assert result.output == f"Wrote 78 paths to {target}.\n"
     validate(json.loads(target.read_text()))
 
 

@@ -16,8 +16,7 @@ from app.api.blog.account_schemas import SecondFactorsExportSchema
 from app.api.blog.schemas import MailedTokenSchema
 from app.api.blog.schemas import PasswordSchema
 from app.api.blog.schemas import UserSchema
-from app.api.blog.views import COOKIE
-from app.api.cookies import clear_refresh_cookie
+from app.api.blog.transport import forget_session
 from app.api.requests import load_body
 from app.api.requests import load_optional_body
 from app.core.accounts import self_service
@@ -80,9 +79,7 @@ def delete_own_account() -> Response:
     """Delete the caller's account (a recent proof of who is calling first) with everything
     that hangs from it; never the last active admin."""
     self_service.delete_own_account(caller=current_caller, **load_optional_body(PASSWORD_SCHEMA))
-    response = jsonify({"message": "Account deleted"})
-    clear_refresh_cookie(response, **COOKIE)
-    return response
+    return forget_session(jsonify({"message": "Account deleted"}))
 
 
 @bp.get("/auth/mfa")

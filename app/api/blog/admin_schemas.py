@@ -11,6 +11,7 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from app.api.blog.account_schemas import SecondFactorsExportSchema
+from app.api.blog.schemas import PLATFORM
 from app.api.blog.schemas import AdminUserSchema
 from app.api.blog.schemas import IdentitySchema
 from app.api.blog.schemas import PageQuerySchema
@@ -114,6 +115,9 @@ class UserSessionSchema(Schema):
     expires_at = Timestamp(data_key="expiresAt")
     user_agent = fields.String(data_key="userAgent", allow_none=True)
     ip = fields.String(allow_none=True)
+    client_type = fields.String(data_key="clientType")
+    device_name = fields.String(data_key="deviceName", allow_none=True)
+    platform = PLATFORM
     methods = fields.Function(
         lambda session: (session.amr or "pwd").split(),
         metadata={"description": "How the login proved who it was (RFC 8176 values)"},

@@ -3,6 +3,7 @@
 from app.api.blog import account_schemas
 from app.api.blog import admin_schemas
 from app.api.blog import schemas
+from app.api.blog import transport
 from app.api.blog import webhook_schemas
 from app.api.openapi import Operation
 
@@ -20,13 +21,14 @@ STEP_UP = (
 
 OPERATIONS = [
     Operation("POST", f"{AUTH}/register", "Register and sign in", TAG,
-              request=schemas.RegisterSchema,
+              request=schemas.RegisterSchema, native_success=schemas.NativeSignedInSchema,
               responses={201: ("Signed in; sets the refreshToken cookie (with "
                                "AUTH_REQUIRE_VERIFIED_EMAIL: the user and a message, no token)",
                                schemas.SignedInSchema),
                          400: ("Invalid input", E), 403: ("Admin registration denied", E),
                          409: ("Email taken", E), 429: ("Too many attempts", E)}),
     Operation("POST", f"{AUTH}/login", "Log in", TAG, request=schemas.LoginSchema,
+              native_success=schemas.NativeSignedInSchema,
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Invalid email or password, or invalid input", E),
                          403: ("A second factor is required: error MfaRequiredError, details "
@@ -43,7 +45,7 @@ OPERATIONS = [
                          401: ("The mfaToken is invalid, expired or used up", E),
                          409: ("The account has no passkey", E)}),
     Operation("POST", f"{AUTH}/mfa/verify", "Finish a login with its second factor", TAG,
-              request=schemas.MfaVerifySchema,
+              request=schemas.MfaVerifySchema, native_success=schemas.NativeSignedInSchema,
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Invalid code, or invalid input", E),
                          401: ("The mfaToken is invalid, expired or used up", E),
@@ -76,7 +78,7 @@ OPERATIONS = [
                                "challengeId to send back", schemas.WebAuthnOptionsSchema),
                          400: ("Invalid input", E)}),
     Operation("POST", f"{AUTH}/passkeys/login", "Sign in with a passkey", TAG,
-              request=schemas.PasskeySignInSchema,
+              request=schemas.PasskeySignInSchema, native_success=schemas.NativeSignedInSchema,
               responses={200: ("Signed in; sets the refreshToken cookie", schemas.SignedInSchema),
                          400: ("Not verified, or an unknown, used or expired challenge", E),
                          429: ("Too many attempts", E)}),
@@ -84,15 +86,19 @@ OPERATIONS = [
               responses={200: ("Their names, for a login page's buttons",
                                schemas.OidcProviderListSchema)}),
     Operation("GET", f"{AUTH}/oidc/{{provider}}/login", "Sign in with a provider (web)", TAG,
-              query=schemas.OidcStartQuerySchema, path_parameters=(PROVIDER,),
+              query=schemas.AppSignInQuerySchema, path_parameters=(PROVIDER,),
               responses={302: ("To the provider, with state, nonce and PKCE S256 (the flow in "
                                "an HttpOnly, SameSite=Lax cookie on the callback's path); on "
-                               "failure to AUTH_FRONTEND_URL/login?error=<reason>", None)}),
+                               "failure to AUTH_FRONTEND_URL/login?error=<reason>, or to a "
+                               "native app's redirect URI ?error=<reason> (invalid_app_request: "
+                               "no S256 code_challenge)", None)}),
     Operation("GET", f"{AUTH}/oidc/{{provider}}/callback", "The provider's return (web)", TAG,
               query=schemas.OidcCallbackQuerySchema, path_parameters=(PROVIDER,),
               responses={302: ("To AUTH_FRONTEND_URL + next with the refreshToken cookie set; "
                                "to /login#mfaToken=...&methods=... when a second factor is "
-                               "due; to /login?error=<reason> on any failure, with no session",
+                               "due; to /login?error=<reason> on any failure, with no session. "
+                               "A native app's sign-in goes to its redirect URI with "
+                               "?code=<one-time code>&state=<its state>, or ?error=<reason>",
                                None)}),
     Operation("POST", f"{AUTH}/oidc/{{provider}}/link", "Link a provider account (web)", TAG,
               security=("bearer",), query=schemas.OidcStartQuerySchema,
@@ -105,8 +111,8 @@ OPERATIONS = [
     Operation("POST", f"{AUTH}/oidc/{{provider}}/token", "Sign in with a provider's ID token",
               TAG, request=schemas.OidcTokenExchangeSchema, path_parameters=(PROVIDER,),
               responses={200: ("Signed in: the refresh token is in the body, for a native app's "
-                               "secure storage; it rotates through /api/token/refresh/",
-                               schemas.OidcSignedInSchema),
+                               "secure storage; it rotates through POST /auth/refresh-token with "
+                               "X-Client-Type: native", schemas.NativeSignedInSchema),
                          400: ("Invalid input", E),
                          401: ("Refused: details.reason is invalid_id_token, "
                                "id_token_replayed, email_missing, link_required or "
@@ -116,6 +122,17 @@ OPERATIONS = [
                          409: ("A concurrent first sign-in linked it (identity_taken)", E),
                          429: ("Too many attempts", E),
                          503: ("The provider could not be reached (provider_unavailable)", E)}),
+    Operation("POST", f"{AUTH}/oidc/exchange", "Trade an app's one-time sign-in code", TAG,
+              request=schemas.AppCodeExchangeSchema,
+              responses={200: ("Signed in: the code the app's redirect URI received, within 60 "
+                               "seconds and once, with the PKCE verifier of its challenge; the "
+                               "refresh token in the body", schemas.NativeSignedInSchema),
+                         400: ("Invalid input", E),
+                         401: ("Refused: details.reason is invalid_code (unknown or older than "
+                               "60 s), code_replayed, invalid_code_verifier (the code is spent "
+                               "all the same), link_required or account_disabled", E),
+                         403: ("A second factor is required (MfaRequiredError, as at login)", E),
+                         429: ("Too many attempts", E)}),
     Operation("GET", f"{AUTH}/identities", "List your linked provider accounts", TAG,
               security=("bearer",),
               responses={200: ("Your identities", schemas.IdentityListSchema),
@@ -168,14 +185,21 @@ OPERATIONS = [
               responses={200: ("WebAuthn JSON for navigator.credentials.get(), for your "
                                "passkeys", schemas.WebAuthnOptionsSchema),
                          401: ("Not authenticated, or the account has no passkey", E)}),
-    Operation("POST", f"{AUTH}/refresh-token", "Rotate the refresh cookie", TAG,
-              security=("blogRefreshCookie",),
+    Operation("POST", f"{AUTH}/refresh-token", "Rotate the refresh token", TAG,
+              security=("blogRefreshCookie",), request=transport.RefreshTokenBodySchema,
+              request_required=False, native_success=schemas.NativeTokensSchema,
               responses={200: ("New access token; rotated cookie", schemas.AccessTokenSchema),
-                         400: ("No refresh cookie", E), 401: ("Expired, invalid or reused", E),
+                         400: ("No refresh token (the cookie, or refreshToken in the body with "
+                               "X-Client-Type: native), or both at once", E),
+                         401: ("Expired, invalid or reused", E),
                          403: ("Cross-site request", E), 429: ("Too many requests", E)}),
     Operation("POST", f"{AUTH}/logout", "Log out", TAG, security=("bearer",),
+              request=transport.RefreshTokenBodySchema, request_required=False,
+              native_success=schemas.MessageSchema,
               responses={200: ("Session ended; cookie cleared", schemas.MessageSchema),
-                         400: ("No refresh cookie", E), 401: ("Invalid or expired token", E),
+                         400: ("No refresh token (cookie, or body with X-Client-Type: native), "
+                               "or both at once", E),
+                         401: ("Invalid or expired token", E),
                          403: ("Cross-site request", E)}),
     Operation("POST", f"{AUTH}/forgot-password", "Ask for a password reset mail", TAG,
               request=schemas.EmailSchema,

@@ -12,11 +12,10 @@ from app.api.blog.schemas import PasskeyRegisterSchema
 from app.api.blog.schemas import PasskeySignInOptionsSchema
 from app.api.blog.schemas import PasskeySignInSchema
 from app.api.blog.schemas import SignedInSchema
-from app.api.blog.views import COOKIE
+from app.api.blog.transport import session_client
+from app.api.blog.transport import tokens_response
 from app.api.blog.views import DIALECT
-from app.api.cookies import attach_refresh_cookie
 from app.api.requests import load_body
-from app.core.audit.origin import current_client
 from app.core.factors import passkeys
 from app.core.factors import second_factor
 from app.core.tokens.tokens import policy_for
@@ -73,10 +72,12 @@ def passkey_sign_in_options() -> Response:
 @bp.post("/auth/passkeys/login")
 def passkey_sign_in() -> Response:
     """Sign in with a passkey alone; answered like a login."""
+    data = load_body(SIGN_IN_SCHEMA)
     done = second_factor.sign_in_with_passkey(
-        **load_body(SIGN_IN_SCHEMA),
+        challenge_id=data["challenge_id"],
+        credential=data["credential"],
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=current_client(),
+        client=session_client(data["device_name"]),
     )
-    return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)
+    return tokens_response(SIGNED_IN_SCHEMA.dump(done), done.tokens)

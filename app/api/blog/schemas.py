@@ -9,10 +9,12 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from app.api.fields import AccountEmail
+from app.api.fields import DeviceName
 from app.api.fields import JsonBoolean
 from app.api.fields import Password
 from app.api.fields import Timestamp
 from app.core import roles
+from app.core.audit.origin import platform_of
 from app.core.factors import mfa_lock
 
 _ROLES = validate.OneOf([roles.USER, roles.ADMIN])
@@ -22,11 +24,13 @@ class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = Password(required=True)
     role = fields.String(load_default=roles.USER, validate=_ROLES)
+    device_name = DeviceName(data_key="deviceName")
 
 
 class LoginSchema(Schema):
     identifier = fields.Email(required=True, data_key="email", validate=validate.Length(max=254))
     password = Password(required=True)
+    device_name = DeviceName(data_key="deviceName")
 
 
 class UserSchema(Schema):
@@ -168,6 +172,7 @@ class MfaVerifySchema(Schema):
     credential = fields.Dict(
         metadata={"description": "A WebAuthn assertion (the JSON of navigator.credentials.get())"}
     )
+    device_name = DeviceName(data_key="deviceName")
 
     @validates_schema
     def require_one_proof(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -233,6 +238,7 @@ class PasskeySignInSchema(Schema):
         required=True, data_key="challengeId", validate=validate.Length(min=1, max=64)
     )
     credential = _CREDENTIAL
+    device_name = DeviceName(data_key="deviceName")
 
 
 class WebAuthnOptionsSchema(Schema):
@@ -244,6 +250,13 @@ class WebAuthnOptionsSchema(Schema):
     challenge = fields.String(required=True)
 
 
+PLATFORM = fields.Function(
+    lambda session: platform_of(session.user_agent),
+    allow_none=True,
+    metadata={"description": 'The operating system the User-Agent names ("iOS 17.5")'},
+)
+
+
 class SessionSchema(Schema):
     id = fields.String()
     created_at = Timestamp(data_key="createdAt")
@@ -251,6 +264,11 @@ class SessionSchema(Schema):
     expires_at = Timestamp(data_key="expiresAt")
     user_agent = fields.String(data_key="userAgent", allow_none=True)
     ip = fields.String(allow_none=True)
+    client_type = fields.String(
+        data_key="clientType", metadata={"description": "browser (cookie) or native (body)"}
+    )
+    device_name = fields.String(data_key="deviceName", allow_none=True)
+    platform = PLATFORM
     current = JsonBoolean()
 
 
@@ -317,12 +335,34 @@ class OidcTokenExchangeSchema(Schema):
         required=True, data_key="idToken", validate=validate.Length(min=1, max=16_384)
     )
     nonce = fields.String(load_default=None, validate=validate.Length(min=1, max=255))
+    device_name = DeviceName(data_key="deviceName")
 
 
-class OidcSignedInSchema(SignedInSchema):
+class AppCodeExchangeSchema(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=4096),
+        metadata={"description": "The one-time code the app's redirect URI received"},
+    )
+    code_verifier = fields.String(
+        required=True,
+        data_key="codeVerifier",
+        validate=validate.Length(min=43, max=128),
+        metadata={"description": "The PKCE verifier whose S256 the app sent as code_challenge"},
+    )
+    device_name = DeviceName(data_key="deviceName")
+
+
+class NativeSignedInSchema(SignedInSchema):
     """A native app's sign-in: the refresh token in the body, for its secure storage."""
 
     refresh_token = fields.String(attribute="tokens.refresh_token", data_key="refreshToken")
+
+
+class NativeTokensSchema(AccessTokenSchema):
+    """A native app's refresh: the new access token and the rotated refresh token."""
+
+    refresh_token = fields.String(data_key="refreshToken")
 
 
 class IdentitySchema(Schema):
@@ -339,7 +379,25 @@ class IdentityListSchema(Schema):
 
 class OidcStartQuerySchema(Schema):
     next = fields.String(
-        metadata={"description": "A path on the frontend to land on; anything else is /"}
+        metadata={
+            "description": "A path on the frontend to land on (anything else is /); or a native "
+            "app's redirect URI from AUTH_NATIVE_REDIRECT_URIS, exactly, which then receives a "
+            "one-time code for POST /auth/oidc/exchange"
+        }
+    )
+
+
+class AppSignInQuerySchema(OidcStartQuerySchema):
+    """The system-browser sign-in of a native app: PKCE (RFC 7636) and the app's state."""
+
+    code_challenge = fields.String(
+        metadata={"description": "A native app's sign-in: BASE64URL(SHA-256(codeVerifier))"}
+    )
+    code_challenge_method = fields.String(
+        validate=validate.OneOf(["S256"]), metadata={"description": "S256 (the only one)"}
+    )
+    state = fields.String(
+        metadata={"description": "Returned to the app's redirect URI as it was sent"}
     )
 
 

@@ -17,10 +17,9 @@ from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import TotpCodeSchema
 from app.api.blog.schemas import TotpEnrolmentSchema
 from app.api.blog.schemas import TotpOffSchema
-from app.api.blog.views import COOKIE
-from app.api.cookies import attach_refresh_cookie
+from app.api.blog.transport import session_client
+from app.api.blog.transport import tokens_response
 from app.api.requests import load_body
-from app.core.audit.origin import current_client
 from app.core.factors import reauthentication
 from app.core.factors import second_factor
 from app.core.tokens.tokens import policy_for
@@ -89,9 +88,9 @@ def verify_second_factor() -> Response:
         recovery_code=data.get("recovery_code"),
         credential=data.get("credential"),
         policy=policy_for("BLOG"),
-        client=current_client(),
+        client=session_client(data["device_name"]),
     )
-    return attach_refresh_cookie(jsonify(SIGNED_IN_SCHEMA.dump(done)), done.tokens, **COOKIE)
+    return tokens_response(SIGNED_IN_SCHEMA.dump(done), done.tokens)
 
 
 @bp.post("/auth/reauthenticate")

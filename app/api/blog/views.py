@@ -20,14 +20,15 @@ from app.api.blog.schemas import SignedInSchema
 from app.api.blog.schemas import UserSchema
 from app.api.blog.schemas import VerifiedEmailSchema
 from app.api.blog.schemas import VerifyEmailSchema
-from app.api.cookies import attach_refresh_cookie
-from app.api.cookies import clear_refresh_cookie
-from app.api.cookies import read_cookie
+from app.api.blog.transport import forget_session
+from app.api.blog.transport import presented_refresh_token
+from app.api.blog.transport import required_refresh_token
+from app.api.blog.transport import session_client
+from app.api.blog.transport import tokens_response
 from app.api.origin import same_site_only
 from app.api.requests import load_body
 from app.api.requests import preferred_language
 from app.core.accounts import accounts
-from app.core.audit.origin import current_client
 from app.core.errors import InvalidInputError
 from app.core.errors import NotFoundError
 from app.core.identities import is_storable
@@ -39,9 +40,6 @@ from app.core.signin.authentication import AwaitingVerification
 from app.core.tokens.tokens import policy_for
 
 DIALECT = "blog"
-REFRESH_COOKIE = "refreshToken"
-COOKIE_PATH = "/api/v1/auth"
-COOKIE = {"name": REFRESH_COOKIE, "path": COOKIE_PATH}
 SESSION_ID_MAX_LENGTH = 36
 RESET_MAILED = "If an account exists for this email, a password reset link has been sent."
 VERIFICATION_MAILED = (
@@ -65,60 +63,59 @@ VERIFY_EMAIL_SCHEMA = VerifyEmailSchema()
 
 
 @bp.post("/auth/register")
-def register() -> tuple[Response, int]:
-    """Create an account and sign it in: the access token, the user, the refresh cookie."""
+def register() -> Response | tuple[Response, int]:
+    """Create an account and sign it in: the access token, the user, the refresh token (a
+    cookie, or in the body for a native app)."""
     data = load_body(REGISTER_SCHEMA)
+    client = session_client(data.pop("device_name"))
     registered = authentication.sign_up(
         **data,
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=current_client(),
+        client=client,
         locale=preferred_language(),
     )
     if isinstance(registered, AwaitingVerification):
         return jsonify(REGISTERED_SCHEMA.dump(registered)), 201
-    return attach_refresh_cookie(
-        jsonify(SIGNED_IN_SCHEMA.dump(registered)), registered.tokens, **COOKIE
-    ), 201
+    return tokens_response(SIGNED_IN_SCHEMA.dump(registered), registered.tokens, status=201)
 
 
 @bp.post("/auth/login")
 def login() -> Response:
-    """Exchange email and password for an access token, the user and the refresh cookie."""
+    """Exchange email and password for an access token, the user and the refresh token."""
     data = load_body(LOGIN_SCHEMA)
     signed_in = authentication.log_in(
-        **data,
+        identifier=data["identifier"],
+        password=data["password"],
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=current_client(),
+        client=session_client(data["device_name"]),
         second_step=True,  # 403 MfaRequiredError, then POST /auth/mfa/verify
     )
-    return attach_refresh_cookie(
-        jsonify(SIGNED_IN_SCHEMA.dump(signed_in)), signed_in.tokens, **COOKIE
-    )
+    return tokens_response(SIGNED_IN_SCHEMA.dump(signed_in), signed_in.tokens)
 
 
 @bp.post("/auth/refresh-token")
 @same_site_only
 def refresh_token() -> Response:
-    """Spend the refresh cookie for a new access token and a rotated refresh cookie."""
+    """Spend the refresh token for a new access token and a rotated refresh token."""
     tokens = refreshes.rotate_refresh(
-        refresh_token=_required_refresh_cookie(), policy=policy_for("BLOG")
+        refresh_token=required_refresh_token(presented_refresh_token()),
+        policy=policy_for("BLOG"),
     )
-    return attach_refresh_cookie(jsonify(ACCESS_TOKEN_SCHEMA.dump(tokens)), tokens, **COOKIE)
+    return tokens_response(ACCESS_TOKEN_SCHEMA.dump(tokens), tokens)
 
 
 @bp.post("/auth/logout")
 @same_site_only
 def logout() -> Response:
-    """End the session of the access token and of the refresh cookie, and clear the cookie;
-    once the access token has expired, a valid refresh cookie alone ends its session."""
-    caller = logout_caller(read_cookie(REFRESH_COOKIE))
+    """End the session of the access token and of the refresh token, and clear the cookie;
+    once the access token has expired, a valid refresh token alone ends its session."""
+    presented = presented_refresh_token()
+    caller = logout_caller(presented)
     if caller is not None:
-        sessions.log_out(caller=caller, refresh_token=_required_refresh_cookie())
-    response = jsonify({"message": "Logged out successfully"})
-    clear_refresh_cookie(response, **COOKIE)
-    return response
+        sessions.log_out(caller=caller, refresh_token=required_refresh_token(presented))
+    return forget_session(jsonify({"message": "Logged out successfully"}))
 
 
 @bp.post("/auth/forgot-password")
@@ -169,7 +166,7 @@ def end_session(session_id: str) -> Response:
     sessions.end_session(caller=current_caller, session_id=session_id)
     response = jsonify({"message": "Session ended"})
     if session_id == current_caller.session_id:
-        clear_refresh_cookie(response, **COOKIE)
+        forget_session(response)
     return response
 
 
@@ -178,9 +175,7 @@ def end_session(session_id: str) -> Response:
 def logout_all() -> Response:
     """End every session of the caller, this one included, and clear the refresh cookie."""
     sessions.log_out_everywhere(caller=current_caller)
-    response = jsonify({"message": "Logged out of every session"})
-    clear_refresh_cookie(response, **COOKIE)
-    return response
+    return forget_session(jsonify({"message": "Logged out of every session"}))
 
 
 @bp.post("/auth/change-password")
@@ -203,13 +198,3 @@ def change_password() -> Response:
 def current_user_profile() -> Response:
     """The calling user."""
     return jsonify(USER_SCHEMA.dump(current_caller.user))
-
-
-def _required_refresh_cookie() -> str:
-    token = read_cookie(REFRESH_COOKIE)
-    if token is None:
-        raise InvalidInputError(
-            "Refresh token cookie is missing",
-            details={REFRESH_COOKIE: ["Missing refresh token cookie."]},
-        )
-    return token

@@ -66,6 +66,7 @@ EVENTS = (
     "password_upgraded",
     "oidc_login",
     "oidc_failed",
+    "oidc_app_code",
     "identity_linked",
     "identity_unlinked",
     "reauthenticated",

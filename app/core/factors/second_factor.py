@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -118,7 +119,12 @@ def users_with_second_factor(user_ids: Sequence[int]) -> set[int]:
 
 
 def require_no_second_factor(
-    *, user: User, dialect: str, second_step: bool, first_factor: str = AMR_PWD
+    *,
+    user: User,
+    dialect: str,
+    second_step: bool,
+    first_factor: str = AMR_PWD,
+    device_name: str | None = None,
 ) -> None:
     """Let a login with a password alone through, or refuse it: with an mfaToken on a face
     that has a ``second_step``, and as bad credentials on the others, which have none."""
@@ -134,7 +140,9 @@ def require_no_second_factor(
         )
         raise SecondFactorElsewhereError(user_id=user.id)
     details: dict[str, object] = {
-        "mfaToken": _open_challenge(user_id=user.id, dialect=dialect, first_factor=first_factor),
+        "mfaToken": _open_challenge(
+            user_id=user.id, dialect=dialect, first_factor=first_factor, device_name=device_name
+        ),
         "methods": methods,
     }
     if PASSKEY in methods:
@@ -154,7 +162,10 @@ def finish_login(
 ) -> SignedIn:
     """The session a login's second step opens: one try of the mfaToken, one code (or one
     passkey assertion) checked."""
-    user_id, dialect, first_factor = _take_a_try(mfa_token)
+    login = _take_a_try(mfa_token)
+    user_id, dialect, first_factor = login.user_id, login.dialect, login.first_factor
+    if client.device_name is None:
+        client = replace(client, device_name=login.device_name)
     if credential is not None:
         mfa_lock.require_unlocked(user_id=user_id)
         assertion = passkeys.verify_second_step(user_id=user_id, credential=credential)
@@ -350,7 +361,9 @@ def purge_expired_challenges() -> int:
     return deleted + passkeys.purge_expired_challenges()
 
 
-def _open_challenge(*, user_id: int, dialect: str, first_factor: str) -> str:
+def _open_challenge(
+    *, user_id: int, dialect: str, first_factor: str, device_name: str | None
+) -> str:
     now = clock.utcnow()
     raw = secrets.token_urlsafe(32)
     db.session.add(
@@ -359,6 +372,7 @@ def _open_challenge(*, user_id: int, dialect: str, first_factor: str) -> str:
             user_id=user_id,
             dialect=dialect,
             first_factor=first_factor,
+            device_name=device_name,
             tries_left=current_app.config["AUTH_MFA_TOKEN_TRIES"],
             created_at=now,
             expires_at=now + timedelta(seconds=current_app.config["AUTH_MFA_TOKEN_SECONDS"]),
@@ -395,9 +409,19 @@ def _live_challenge_user(raw: str) -> int:
     return int(user_id)
 
 
-def _take_a_try(raw: str) -> tuple[int, str, str]:
-    """The user, face and first factor of a live mfaToken, one of its tries now taken
-    (committed)."""
+@dataclass(frozen=True)
+class _Try:
+    """A live mfaToken's login: whose, on which face, after which first factor, and the
+    device name the login gave."""
+
+    user_id: int
+    dialect: str
+    first_factor: str
+    device_name: str | None
+
+
+def _take_a_try(raw: str) -> _Try:
+    """The login of a live mfaToken, one of its tries now taken (committed)."""
     if not (isinstance(raw, str) and 0 < len(raw) <= MAX_MFA_TOKEN_CHARS and raw.isascii()):
         raise MfaTokenInvalidError()
     taken = db.session.execute(
@@ -409,13 +433,18 @@ def _take_a_try(raw: str) -> tuple[int, str, str]:
             MfaChallenge.expires_at > clock.utcnow(),
         )
         .values(tries_left=MfaChallenge.tries_left - 1)
-        .returning(MfaChallenge.user_id, MfaChallenge.dialect, MfaChallenge.first_factor)
+        .returning(
+            MfaChallenge.user_id,
+            MfaChallenge.dialect,
+            MfaChallenge.first_factor,
+            MfaChallenge.device_name,
+        )
         .execution_options(synchronize_session=False)
     ).first()
     db.session.commit()
     if taken is None:
         raise MfaTokenInvalidError()
-    return int(taken[0]), str(taken[1]), str(taken[2])
+    return _Try(int(taken[0]), str(taken[1]), str(taken[2]), taken[3])
 
 
 def _spend_challenge(raw: str) -> bool:

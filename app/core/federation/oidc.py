@@ -80,6 +80,14 @@ REASONS = {
     "flow_expired": (401, "The sign-in took too long or was already finished; start again."),
     "provider_error": (401, "The provider did not sign you in."),
     "code_exchange_failed": (401, "The provider refused the sign-in's code."),
+    "invalid_app_request": (
+        400,
+        "An app's sign-in needs code_challenge (PKCE S256, 43 characters) and a state of at "
+        "most 512 characters.",
+    ),
+    "invalid_code": (401, "The sign-in code is not valid or has expired; start again."),
+    "code_replayed": (401, "This sign-in code was already used; start again."),
+    "invalid_code_verifier": (401, "The code verifier does not match the sign-in's challenge."),
     "last_way_in": (
         409,
         "This is the account's last way to sign in; set a password or link another provider first.",
@@ -390,7 +398,11 @@ def open_signed_in(
     provider_did_mfa = found.settings.trust_mfa and AMR_MFA in identity.amr
     if not provider_did_mfa:
         second_factor.require_no_second_factor(
-            user=user, dialect=dialect, second_step=True, first_factor=AMR_FEDERATED
+            user=user,
+            dialect=dialect,
+            second_step=True,
+            first_factor=AMR_FEDERATED,
+            device_name=client.device_name,
         )
     amr: Sequence[str] = (AMR_FEDERATED, AMR_MFA) if provider_did_mfa else (AMR_FEDERATED,)
     return sessions.complete_sign_in(

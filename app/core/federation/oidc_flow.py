@@ -22,7 +22,9 @@ from app.core import attempts
 from app.core import clock
 from app.core.audit.origin import ClientInfo
 from app.core.factors import step_up
+from app.core.federation import app_handoff
 from app.core.federation import oidc
+from app.core.federation.app_handoff import AppReturn
 from app.core.federation.providers import Provider
 from app.core.federation.providers import ProviderUnavailable
 from app.core.secret_box import purpose_fernet
@@ -55,6 +57,13 @@ class SignedInByProvider:
     next_path: str
 
 
+@dataclass(frozen=True)
+class HandedToApp:
+    """A native app's sign-in: the app's redirect URI with its one-time code."""
+
+    app_url: str
+
+
 def safe_next(value: str | None) -> str:
     """``next`` when it is a path on the frontend, else "/"."""
     if not value or len(value) > MAX_NEXT_LENGTH or not _RELATIVE_PATH.match(value):
@@ -63,15 +72,23 @@ def safe_next(value: str | None) -> str:
 
 
 def begin(
-    *, provider: str, redirect_uri: str, next_path: str | None, link: Caller | None = None
+    *,
+    provider: str,
+    redirect_uri: str,
+    next_path: str | None,
+    link: Caller | None = None,
+    app: AppReturn | None = None,
 ) -> FlowStart:
     """The provider's authorization URL (state, nonce, PKCE S256) and the sealed flow; with
     ``link``, a flow that links the provider account to the caller's, after a recent proof of
     who they are (a second factor when the account has one: a provider that the service
-    trusts for its own second factor would otherwise add a way around it)."""
+    trusts for its own second factor would otherwise add a way around it); with ``app``, a
+    native app's sign-in, which ends in a one-time code for the app (app_handoff)."""
     found = oidc.find_provider(provider)
     if link is not None:
         step_up.require_recent_authentication(caller=link, factor_change=True)
+    if app is not None:
+        app_handoff.check_request(app)
     try:
         found.metadata()
         started = found.client.create_authorization_url(redirect_uri)
@@ -85,6 +102,7 @@ def begin(
         "redirect_uri": redirect_uri,
         "next": safe_next(next_path),
         "link": None if link is None else link.user.id,
+        "app": None if app is None else app_handoff.as_flow(app),
     }
     return FlowStart(started["url"], _sealer().encrypt(json.dumps(flow).encode()).decode())
 
@@ -97,9 +115,9 @@ def finish(
     dialect: str,
     policy: TokenPolicy,
     client: ClientInfo,
-) -> SignedInByProvider | Linked:
+) -> SignedInByProvider | Linked | HandedToApp:
     """The provider's return: check the flow, exchange the code, verify the ID token, then
-    sign in (or link)."""
+    sign in (or link, or hand a native app its one-time code)."""
     found = oidc.find_provider(provider)
     attempts.reserve_credential_check(account=None)
     flow = _opened(found, sealed_flow, params)
@@ -111,9 +129,24 @@ def finish(
         oidc.link_identity(found, int(flow["link"]), identity)
         return Linked(flow["next"])
     user = oidc.user_signing_in(found, identity)
+    if flow.get("app") is not None:
+        app = app_handoff.from_flow(flow["app"])
+        return HandedToApp(app_handoff.hand_over(found, user, identity, app))
     return SignedInByProvider(
         oidc.open_signed_in(found, user, identity, dialect, policy, client), flow["next"]
     )
+
+
+def app_of(sealed_flow: str | None) -> AppReturn | None:
+    """The native app a sealed flow returns to, if it opens and names one: where the
+    callback sends a refusal."""
+    if not sealed_flow:
+        return None
+    try:
+        flow = json.loads(_sealer().decrypt(sealed_flow.encode(), FLOW_SECONDS))
+    except (InvalidToken, ValueError):
+        return None
+    return None if flow.get("app") is None else app_handoff.from_flow(flow["app"])
 
 
 def _opened(found: Provider, sealed_flow: str | None, params: dict[str, str]) -> dict[str, Any]:

@@ -61,6 +61,10 @@ class PurgeCounts:
     revoked_tokens: int
 
 
+# A session opened outside a request (the CLI, a test): no user agent, no address.
+NO_CLIENT = ClientInfo(user_agent=None, ip=None)
+
+
 @dataclass(frozen=True)
 class LiveSession:
     """One of a user's sessions as its owner sees it; ``current`` is the calling one."""
@@ -71,6 +75,8 @@ class LiveSession:
     expires_at: datetime
     user_agent: str | None
     ip: str | None
+    client_type: str
+    device_name: str | None
     current: bool
 
 
@@ -89,14 +95,7 @@ def complete_sign_in(
     verified; a session opens, carrying ``amr``; the sign-in is audited as ``event``."""
     if not user.is_active:
         raise InvalidCredentialsError(user_id=user.id)
-    tokens = open_session(
-        user=user,
-        dialect=dialect,
-        policy=policy,
-        user_agent=client.user_agent,
-        ip=client.ip,
-        amr=amr,
-    )
+    tokens = open_session(user=user, dialect=dialect, policy=policy, client=client, amr=amr)
     audit.record(
         event=event,
         outcome="success",
@@ -126,8 +125,7 @@ def open_session(
     user: User,
     dialect: str,
     policy: TokenPolicy,
-    user_agent: str | None = None,
-    ip: str | None = None,
+    client: ClientInfo = NO_CLIENT,
     amr: Sequence[str] = (AMR_PWD,),
 ) -> IssuedTokens:
     """A new session for ``user``, with its first tokens; ``amr`` says how the login proved
@@ -143,8 +141,10 @@ def open_session(
         last_used_at=now,
         expires_at=min(now + (policy.refresh_ttl or policy.access_ttl), absolute_expiry),
         absolute_expires_at=absolute_expiry,
-        user_agent=(user_agent or None) and user_agent[:512],
-        ip=ip,
+        user_agent=(client.user_agent or None) and client.user_agent[:512],
+        ip=client.ip,
+        client_type=client.client_type,
+        device_name=client.device_name,
         amr=" ".join(amr),
         auth_time=now,
         auth_methods=" ".join(amr),
@@ -251,6 +251,8 @@ def list_live_sessions(*, caller: Caller) -> list[LiveSession]:
             expires_at=session.expires_at,
             user_agent=session.user_agent,
             ip=session.ip,
+            client_type=session.client_type,
+            device_name=session.device_name,
             current=session.id == caller.session_id,
         )
         for session in found

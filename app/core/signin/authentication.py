@@ -85,7 +85,9 @@ def log_in(
         raise
     # Checked after the password, so only the account's owner learns why.
     sessions.require_may_sign_in(user)
-    second_factor.require_no_second_factor(user=user, dialect=dialect, second_step=second_step)
+    second_factor.require_no_second_factor(
+        user=user, dialect=dialect, second_step=second_step, device_name=client.device_name
+    )
     return _signed_in("login", user, dialect, policy, client)
 
 

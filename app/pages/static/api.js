@@ -123,6 +123,13 @@ export function row(cells) {
   return tr;
 }
 
+// A session's device as people name it: the app's device name, else the browser's user
+// agent, with the platform read from it ("Ada's iPhone (iOS 17.4)").
+export function deviceLabel(session) {
+  const name = session.deviceName || session.userAgent || "Unknown device";
+  return session.platform ? `${name} (${session.platform})` : name;
+}
+
 export function when(timestamp) {
   return timestamp ? new Date(timestamp).toLocaleString() : "Never";
 }

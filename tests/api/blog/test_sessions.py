@@ -55,8 +55,10 @@ def test_sessions_lists_each_live_session_and_marks_the_calling_one(app, user):
     for session in listed:
         assert session["ip"] == "198.51.100.7"
         assert set(session) == {
-            "id", "createdAt", "lastUsedAt", "expiresAt", "userAgent", "ip", "current"
+            "id", "createdAt", "lastUsedAt", "expiresAt", "userAgent", "ip", "clientType",
+            "deviceName", "platform", "current",
         }  # fmt: skip
+        assert (session["clientType"], session["deviceName"]) == ("browser", None)
         assert session["createdAt"] == TIMESTAMP
     assert _me(app.test_client(), phone_token) == 200
 

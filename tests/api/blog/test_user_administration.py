@@ -173,6 +173,9 @@ def test_an_admin_lists_and_ends_one_session_of_a_user(client, bearer, auth):
         "expiresAt": TIMESTAMP,
         "userAgent": "Werkzeug/3.1.9",
         "ip": "127.0.0.1",
+        "clientType": "browser",
+        "deviceName": None,
+        "platform": None,
         "methods": ["pwd"],
     }
     first_id = next(s["id"] for s in listed if s["id"] != listed[0]["id"])

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from flask_jwt_extended import decode_token
 
+from app.core.audit.origin import ClientInfo
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenInvalidError
 from app.core.errors import TokenReusedError
@@ -34,9 +35,8 @@ def _caller(tokens):
 def test_open_session_stores_the_family_and_issues_tokens_bound_to_it(app_context):
     user = make_user()
 
-    tokens = sessions.open_session(
-        user=user, dialect="blog", policy=POLICY, user_agent="curl/8", ip="203.0.113.9"
-    )
+    client = ClientInfo(user_agent="curl/8", ip="203.0.113.9")
+    tokens = sessions.open_session(user=user, dialect="blog", policy=POLICY, client=client)
 
     session = db.session.get(SignInSession, tokens.session_id)
     assert session.user_id == user.id

@@ -3,8 +3,8 @@
 "use strict";
 
 import {
-  $, announce, authorized, confirmAction, element, errorMessage, ready, refresh, row,
-  signOut, when,
+  $, announce, authorized, confirmAction, deviceLabel, element, errorMessage, ready, refresh,
+  row, signOut, when,
 } from "../api.js";
 import { createCredential } from "../webauthn.js";
 
@@ -187,14 +187,13 @@ async function loadSessions() {
     let action = element("span", "This device");
     if (!session.current) {
       action = element("button", "Sign out", { type: "button", class: "secondary" });
-      action.setAttribute("aria-label", `Sign out ${session.userAgent || "unknown device"}`);
+      action.setAttribute("aria-label", `Sign out ${deviceLabel(session)}`);
       action.addEventListener("click", async () => {
         if (await send(`/auth/sessions/${encodeURIComponent(session.id)}`,
           { method: "DELETE" }, "Signed out there.")) loadSessions();
       });
     }
-    return row([session.userAgent || "Unknown device", session.ip || "",
-      when(session.lastUsedAt), action]);
+    return row([deviceLabel(session), session.ip || "", when(session.lastUsedAt), action]);
   });
   $("sessions").tBodies[0].replaceChildren(...rows);
 }

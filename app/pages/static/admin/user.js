@@ -3,7 +3,7 @@
 "use strict";
 
 import {
-  $, announce, authorized, confirmAction, element, errorMessage, ready, row, when,
+  $, announce, authorized, confirmAction, deviceLabel, element, errorMessage, ready, row, when,
 } from "../api.js";
 import { requireAdmin } from "./console.js";
 
@@ -79,10 +79,10 @@ async function loadSessions() {
   const rows = (await response.json()).sessions.map((session) => {
     const end = element("button", "End session", { type: "button", class: "secondary" });
     end.addEventListener("click", () => act(
-      `End the session on ${session.userAgent || "an unknown device"}?`, "End session",
+      `End the session on ${deviceLabel(session)}?`, "End session",
       `${USER}/sessions/${encodeURIComponent(session.id)}`, { method: "DELETE" },
       "Session ended."));
-    return row([session.userAgent || "Unknown device", session.ip || "", when(session.lastUsedAt),
+    return row([deviceLabel(session), session.ip || "", when(session.lastUsedAt),
       session.methods.join(" "), end]);
   });
   $("sessions").tBodies[0].replaceChildren(...rows);
