@@ -1,5 +1,7 @@
 """Plain HTTP calls for the end-to-end tests: no cookie jar, always a timeout."""
 
+import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,3 +47,24 @@ def enable_totp(api: str, token: str, password: str) -> tuple[str, Iterator[str]
     codes = codes_in_order(secret)
     call("post", f"{api}/mfa/totp/confirm", {"code": next(codes)}, token=token)
     return secret, codes
+
+
+def at_once(count: int, send: Callable[[], requests.Response]) -> list[requests.Response]:
+    """``count`` calls of ``send`` released together from their own threads, as many clients
+    (or one client's retries) hit the service in the same instant; their answers."""
+    barrier = threading.Barrier(count)
+    results: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait()
+        response = send()
+        with lock:
+            results.append(response)
+
+    threads = [threading.Thread(target=worker) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

@@ -1,7 +1,5 @@
 """The blog API end to end through gunicorn: the whole session, and concurrent refreshes."""
 
-import threading
-
 import pytest
 import requests
 
@@ -94,22 +92,7 @@ def test_every_error_through_gunicorn_is_json(start_server):
 
 
 def _refresh_concurrently(url: str, cookie: str) -> list[requests.Response]:
-    barrier = threading.Barrier(THREADS)
-    results: list[requests.Response] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        barrier.wait()
-        response = _refresh(url, cookie)
-        with lock:
-            results.append(response)
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return http.at_once(THREADS, lambda: _refresh(url, cookie))
 
 
 def _registered_cookie(url: str) -> str:

@@ -329,3 +329,45 @@ def test_a_new_user_signs_in_with_an_openid_provider_from_the_spa(start_server, 
         status.filter(has_text=f"Logged in as {email}").wait_for()
 
     assert landed == f"{server.url}/examples/spa/"
+
+
+DOCUMENT_CLIENT = (ROOT / "tests" / "e2e" / "clients" / "blog_document_client.js").read_text()
+
+
+def test_the_blog_documents_own_client_runs_unchanged_in_a_real_browser(start_server, browser):
+    """The document's BlogAPIAuth class, verbatim, in Chromium on the service's origin: it
+    registers, calls with its bearer token, refreshes through the cookie on a 401, and logs
+    out. The refresh token never reaches the page (issue 35 left the cookie flow as it was)."""
+    server = start_server(AUTH_SERVE_EXAMPLES="true")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.url}/examples/spa/")
+
+    outcome = page.evaluate(
+        "async ([email, password]) => {"
+        + DOCUMENT_CLIENT
+        + """
+        const auth = new BlogAPIAuth(`${location.origin}/api/v1`);
+        const registered = await auth.register(email, password);
+        const current = `${auth.baseURL}/users/current`;
+        const first = await auth.makeAuthenticatedRequest(current);
+        auth.accessToken = "an.expired.token";
+        const second = await auth.makeAuthenticatedRequest(current);
+        const renewed = auth.accessToken !== "an.expired.token";
+        await auth.logout();
+        return {
+          fields: Object.keys(registered), first: first.status, second: second.status,
+          email: (await second.json()).email, renewed, visible: document.cookie,
+          afterLogout: await auth.refreshToken(),
+        };
+        }""",
+        ["document-client@example.com", PASSWORD],
+    )
+
+    assert outcome == {
+        "fields": ["accessToken", "user"], "first": 200, "second": 200,
+        "email": "document-client@example.com", "renewed": True, "visible": "",
+        "afterLogout": None,
+    }  # fmt: skip
+    assert not [c for c in context.cookies() if c["name"] == "refreshToken"]
+    context.close()
