@@ -99,7 +99,9 @@ def retry_delivery(*, caller: Caller | None, endpoint_id: int, delivery_id: int)
     """Send a delivery again now (a failed one, or one waiting for its next try)."""
     step_up.require_admin(caller=caller)
     found = None
-    if can_be_row_id(delivery_id):
+    # Both ids are checked: one past the database's integer range is an error there (a 500
+    # on PostgreSQL), not a row that is missing.
+    if can_be_row_id(delivery_id) and can_be_row_id(endpoint_id):
         found = db.session.scalar(
             select(WebhookDelivery).where(
                 WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint_id

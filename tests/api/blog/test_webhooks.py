@@ -426,6 +426,18 @@ def test_a_failed_delivery_is_retried_on_request(client, admin_token, endpoint, 
     assert sent["status"] == "sent"
 
 
+@pytest.mark.parametrize("ids", [(2**40, 1), (1, 2**40), (2**40, 2**40)])
+def test_a_retry_naming_ids_past_the_databases_range_is_not_found(client, admin_token, ids):
+    endpoint_id, delivery_id = ids
+
+    response = client.post(
+        f"{HOOKS}/{endpoint_id}/deliveries/{delivery_id}/retry", headers=_bearer(admin_token)
+    )
+
+    assert response.status_code == 404
+    assert response.get_json() == blog_error("NotFoundError", "Delivery not found.")
+
+
 def test_an_endpoint_failing_for_too_long_is_disabled_and_the_admins_are_mailed(
     app, client, admin_token, endpoint, receiver, mailbox
 ):
