@@ -18,8 +18,7 @@ from tests.e2e import http
 from tests.e2e.pages import DESKTOP
 from tests.e2e.pages import Pages
 from tests.mailbox import text_of
-from tests.openid_provider import running_provider
-from tests.openid_provider import web_client
+from tests.openid_provider import provider_for_service
 from tests.totp_codes import codes_in_order
 
 pytestmark = pytest.mark.e2e
@@ -160,19 +159,9 @@ def test_a_person_runs_their_account_from_the_account_pages(
 def test_a_person_signs_in_with_an_openid_provider_from_the_account_page(start_server, browser):
     """The login page's "Sign in with test" link, the provider's own login and consent pages
     (panva's oidc-provider), and back to the account page, signed in."""
-    secret = "account-client-secret-" + "z" * 32
-    clients = [web_client("authsvc-account", secret,
-                          "http://127.0.0.1/api/v1/auth/oidc/test/callback")]  # fmt: skip
     email = f"provider-{uuid.uuid4().hex[:6]}@example.com"
-    with running_provider(clients=clients) as provider:
-        server = start_server(
-            AUTH_OIDC_PROVIDERS="test",
-            AUTH_OIDC_TEST_ISSUER=provider.issuer,
-            AUTH_OIDC_TEST_CLIENT_ID="authsvc-account",
-            AUTH_OIDC_TEST_CLIENT_SECRET=secret,
-            AUTH_FRONTEND_URL="http://127.0.0.1:{port}/account",
-            AUTH_PUBLIC_URL="http://127.0.0.1:{port}",
-        )
+    with provider_for_service("authsvc-account") as (_provider, settings):
+        server = start_server(**settings, AUTH_FRONTEND_URL="http://127.0.0.1:{port}/account")
         page = browser.new_context().new_page()
 
         page.goto(f"{server.url}/account/login")

@@ -18,8 +18,7 @@ import pytest
 
 from tests.e2e.spa import register_in_spa
 from tests.e2e.spa import register_reload_and_log_out
-from tests.openid_provider import running_provider
-from tests.openid_provider import web_client
+from tests.openid_provider import provider_for_service
 from tests.processes import ROOT
 from tests.totp_codes import codes_in_order
 
@@ -297,19 +296,13 @@ def _documented_operations() -> int:
 def test_a_new_user_signs_in_with_an_openid_provider_from_the_spa(start_server, browser):
     """The SPA's "Sign in with test" button, the provider's own login and consent pages
     (panva's oidc-provider), and back: the new user lands on the SPA, logged in."""
-    clients = [web_client("authsvc-web", "spa-client-secret-" + "z" * 32,
-                          "http://127.0.0.1/api/v1/auth/oidc/test/callback")]  # fmt: skip
     email = "from-the-provider@example.com"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with running_provider(clients=clients) as provider:
+    with provider_for_service("authsvc-web") as (_provider, settings):
         server = start_server(
+            **settings,
             AUTH_SERVE_EXAMPLES="true",
-            AUTH_OIDC_PROVIDERS="test",
-            AUTH_OIDC_TEST_ISSUER=provider.issuer,
-            AUTH_OIDC_TEST_CLIENT_ID="authsvc-web",
-            AUTH_OIDC_TEST_CLIENT_SECRET="spa-client-secret-" + "z" * 32,
             AUTH_FRONTEND_URL="http://127.0.0.1:{port}/examples/spa",
-            AUTH_PUBLIC_URL="http://127.0.0.1:{port}",
         )
         page = browser.new_context().new_page()
         status = page.locator("#status")

@@ -18,9 +18,8 @@ import pytest
 import requests
 
 from tests.e2e import http
-from tests.openid_provider import running_provider
+from tests.openid_provider import provider_for_service
 from tests.openid_provider import sign_in_at_provider
-from tests.openid_provider import web_client
 from tests.signing import signed_part
 from tests.soft_authenticator import SoftAuthenticator
 
@@ -221,18 +220,11 @@ def _pkce() -> tuple[str, str]:
 
 
 def test_the_system_browser_provider_flow_ends_in_tokens_through_a_one_time_code(start_server):
-    secret = "native-flow-client-secret-" + "q" * 32
-    clients = [web_client("authsvc-native", secret,
-                          "http://127.0.0.1/api/v1/auth/oidc/test/callback")]  # fmt: skip
     email = f"browser-flow-{uuid.uuid4().hex[:6]}@example.com"
-    with running_provider(clients=clients) as provider:
+    with provider_for_service("authsvc-native") as (provider, settings):
         server = start_server(
+            **settings,
             AUTH_RATELIMIT_CREDENTIALS_PER_IP="100 per minute",
-            AUTH_OIDC_PROVIDERS="test",
-            AUTH_OIDC_TEST_ISSUER=provider.issuer,
-            AUTH_OIDC_TEST_CLIENT_ID="authsvc-native",
-            AUTH_OIDC_TEST_CLIENT_SECRET=secret,
-            AUTH_PUBLIC_URL="http://127.0.0.1:{port}",
             AUTH_NATIVE_REDIRECT_URIS=APP_URI,
         )
         api = f"{server.url}/api/v1/auth"

@@ -205,3 +205,25 @@ def web_client(client_id: str, secret: str, redirect_uri: str) -> dict[str, Any]
         "token_endpoint_auth_method": "client_secret_post",
         "redirect_uris": [redirect_uri],
     }
+
+
+SERVICE_CALLBACK = "http://127.0.0.1/api/v1/auth/oidc/test/callback"
+
+
+@contextlib.contextmanager
+def provider_for_service(client_id: str) -> Iterator[tuple[OpenIdProvider, dict[str, str]]]:
+    """The provider with a served service registered as its confidential client
+    ``client_id``, and the service's settings for it (provider "test"; the redirect URI on
+    the server's own port, which the end-to-end starter fills in for ``{port}``)."""
+    secret = f"{client_id}-secret-" + "z" * 32
+    with running_provider(clients=[web_client(client_id, secret, SERVICE_CALLBACK)]) as provider:
+        yield (
+            provider,
+            {
+                "AUTH_OIDC_PROVIDERS": "test",
+                "AUTH_OIDC_TEST_ISSUER": provider.issuer,
+                "AUTH_OIDC_TEST_CLIENT_ID": client_id,
+                "AUTH_OIDC_TEST_CLIENT_SECRET": secret,
+                "AUTH_PUBLIC_URL": "http://127.0.0.1:{port}",
+            },
+        )
