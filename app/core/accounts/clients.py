@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy import update
 
 from app.core import attempts
 from app.core import roles
@@ -81,11 +82,21 @@ def rotate_client_key(*, caller: Caller | None, client_id: str) -> NewClient:
     with it stop working at once."""
     step_up.require_admin(caller=caller)
     client = _client(client_id, lock=True)
-    if not client.is_active:
-        raise ConflictError("A revoked client gets no new key.")
     key = generate_client_key()
-    client.key_hash = hash_client_key(key)
-    client.key_version += 1
+    # The version is counted up by the database, in the statement that replaces the key:
+    # two rotations at once each get a version of their own (SQLite takes no row lock, and
+    # an ORM write of a version read earlier would give both the same one, so a token of
+    # the first new key would outlive the second rotation).
+    rotated = db.session.execute(
+        update(ApiClient)
+        .where(ApiClient.id == client.id, ApiClient.is_active.is_(True))
+        .values(key_hash=hash_client_key(key), key_version=ApiClient.key_version + 1)
+        .returning(ApiClient.key_version)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if rotated is None:
+        db.session.rollback()
+        raise ConflictError("A revoked client gets no new key.")
     db.session.commit()
     step_up.record_admin_change(
         caller=caller, event="client_key_rotated", client_id=client.client_id
