@@ -15,7 +15,6 @@ from app.api import jwks
 from app.api import reference
 from app.api import staff
 from app.api import token_pair
-from app.api.app_links import install_app_links
 from app.api.errors import add_renderer
 from app.core.configuration import ConfigurationError
 
@@ -43,7 +42,7 @@ def register_dialects(app: Flask) -> None:
         )
     app.register_blueprint(health.bp)
     app.register_blueprint(jwks.bp)
-    install_app_links(app)
+    app.register_blueprint(app_links.bp)
     operations = [*health.OPERATIONS, *jwks.OPERATIONS, *app_links.OPERATIONS]
     for name in names:
         dialect = DIALECTS[name]

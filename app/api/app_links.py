@@ -8,7 +8,6 @@ malformed app id or fingerprint; with none configured, each answers 404.
 from typing import Any
 
 from flask import Blueprint
-from flask import Flask
 from flask import Response
 from flask import jsonify
 
@@ -20,11 +19,6 @@ from app.extensions import limiter
 bp = Blueprint("app_links", __name__)
 
 GET_LOGIN_CREDS = "delegate_permission/common.get_login_creds"
-
-
-def install_app_links(app: Flask) -> None:
-    """Mount the two files (create_app has read the apps)."""
-    app.register_blueprint(bp)
 
 
 @bp.get("/.well-known/apple-app-site-association")

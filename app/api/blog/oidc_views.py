@@ -19,7 +19,7 @@ from app.api.blog.schemas import NativeSignedInSchema
 from app.api.blog.schemas import OidcProviderListSchema
 from app.api.blog.schemas import OidcTokenExchangeSchema
 from app.api.blog.transport import COOKIE
-from app.api.blog.transport import app_client
+from app.api.blog.transport import session_client
 from app.api.blog.views import DIALECT
 from app.api.cookies import attach_refresh_cookie
 from app.api.requests import load_body
@@ -63,7 +63,7 @@ def exchange_oidc_id_token(provider: str) -> Response:
         nonce=body["nonce"],
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=app_client(body["device_name"]),
+        client=session_client(body["device_name"], app_only=True),
     )
     return jsonify(SIGNED_IN_SCHEMA.dump(signed_in))
 
@@ -78,7 +78,7 @@ def exchange_app_code() -> Response:
         code_verifier=body["code_verifier"],
         dialect=DIALECT,
         policy=policy_for("BLOG"),
-        client=app_client(body["device_name"]),
+        client=session_client(body["device_name"], app_only=True),
     )
     return jsonify(SIGNED_IN_SCHEMA.dump(signed_in))
 

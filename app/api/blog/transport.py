@@ -61,17 +61,12 @@ def is_native() -> bool:
     return kind == NATIVE
 
 
-def session_client(device_name: str | None = None) -> ClientInfo:
+def session_client(device_name: str | None = None, *, app_only: bool = False) -> ClientInfo:
     """The client a new session is kept for: where it comes from, which transport it uses,
-    and the device name it gave."""
-    kind = NATIVE if is_native() else BROWSER
+    and the device name it gave. ``app_only``: an endpoint made for native apps (the
+    ID-token and one-time-code exchanges), which always answers in the body."""
+    kind = NATIVE if app_only or is_native() else BROWSER
     return replace(current_client(), client_type=kind, device_name=device_name)
-
-
-def app_client(device_name: str | None = None) -> ClientInfo:
-    """The client of an endpoint made for native apps (the ID-token and one-time-code
-    exchanges), which always answer in the body."""
-    return replace(current_client(), client_type=NATIVE, device_name=device_name)
 
 
 def tokens_response(body: dict[str, Any], tokens: IssuedTokens, status: int = 200) -> Response:
