@@ -318,6 +318,7 @@ record per decision in docs/decisions/:
 - [0011 Tokens read by joserfc, written by us](decisions/0011-reading-and-writing-tokens.md)
 - [0012 What the metrics cost](decisions/0012-metrics-cost.md)
 - [0013 A thread keeps its direct statements' connection](decisions/0013-held-connections.md)
+- [0018 Refresh budget off the request path](decisions/0018-refresh-off-the-critical-path.md)
 
 ## Reading the figures
 

@@ -14,16 +14,23 @@ A budget is charged before the check, by one atomic step in the budgets' storage
 window counter, app/core/budget_windows.py: a Lua script in Redis, which production
 requires, or a counter in process for ``memory://``), and a failure budget is given back when
 the check succeeds. So parallel guesses cannot outrun it: of 30 at once against a budget
-of 10, 10 are checked and 20 refused, on any number of workers and hosts. A request refused
-earlier (cross-site, not JSON, a malformed body) reaches no check and is never charged.
+of 10, 10 are checked and 20 refused, on any number of workers and hosts. A token that
+verifies guesses nothing, and its charge is made off the request path (``checked_token``).
+A request refused earlier (cross-site, not JSON, a malformed body) reaches no check and is
+never charged.
 """
 
+import atexit
 import logging
+import math
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from functools import cache
+from typing import TypeVar
 
 import redis
 from flask import Flask
@@ -33,16 +40,29 @@ from flask import request
 from limits import RateLimitItem
 from limits import parse
 
+from app.core.budget_windows import Charge
 from app.core.budget_windows import MemoryWindows
 from app.core.budget_windows import RedisWindows
+from app.core.budget_windows import Taken
 from app.core.budget_windows import WindowCounters
 from app.core.errors import StorageUnavailableError
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
 from app.core.errors import TooManyAttemptsError
 from app.core.metrics import BUDGET_REFUSALS
 from app.core.metrics import REDIS_ERRORS
+from app.core.process_queue import ProcessQueue
 
 _EXTENSION = "attempt_budgets"
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# How long the first queued charge of a verified token check waits for others to share its
+# round trip; an address past its budget is stopped within about this long.
+CHARGE_LATER_SECONDS = 0.01
+MAX_CHARGES_PER_TRIP = 500
+# Beyond this many uncounted charges (the storage is slow), a charge is counted at once.
+MAX_PENDING_CHARGES = 10_000
+MAX_REFUSED_KEYS = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,11 +112,30 @@ def reserve_credential_check(*, account: str | None) -> Attempt:
     return attempt
 
 
-def reserve_token_check() -> None:
-    """Charge the per-address budget of one refresh (or verify, or blacklist) check."""
+def checked_token(read: Callable[[], T]) -> T:
+    """``read()`` a presented refresh token (or any token, for verify and blacklist) under
+    the per-address token budget (TOKENS_PER_IP), whatever its answer.
+
+    A token that does not verify (malformed, forged, expired) is charged before its failure
+    is answered, in one atomic step in the shared storage: of 30 such at once against a
+    budget of 10, 10 get the token's own error and 20 get 429, on any number of workers and
+    hosts. A token that verifies was signed by this service and guesses nothing, so its
+    check is charged off the request path: queued, and sent with this worker's other
+    charges in one round trip within CHARGE_LATER_SECONDS. An address refused there is
+    refused by this worker at once until it has room, so an address past its budget is
+    stopped within one such interval (docs/decisions/0018-refresh-off-the-critical-path.md).
+    """
+    try:
+        value = read()
+    except (TokenInvalidError, TokenExpiredError):
+        budgets = _budgets()
+        if budgets is not None:
+            budgets.charge(TOKENS_PER_IP, _client_address())
+        raise
     budgets = _budgets()
     if budgets is not None:
-        budgets.charge(TOKENS_PER_IP, _client_address())
+        budgets.charge_later(TOKENS_PER_IP, _client_address())
+    return value
 
 
 def forget_account_failures(*, account: str) -> int:
@@ -115,7 +154,11 @@ def forget_account_failures(*, account: str) -> int:
 
 def install_attempt_budgets(app: Flask) -> None:
     """Bind the budgets to RATELIMIT_STORAGE_URI: Redis, or a counter in this process."""
-    app.extensions[_EXTENSION] = Budgets(app, _windows_of(app))
+    budgets = Budgets(app, _windows_of(app))
+    app.extensions[_EXTENSION] = budgets
+    if isinstance(budgets.windows, RedisWindows):
+        # Charges still queued when the worker stops are counted before it exits.
+        atexit.register(budgets.flush)
 
 
 def _windows_of(app: Flask) -> WindowCounters:
@@ -135,6 +178,10 @@ class Budgets:
     windows: WindowCounters
     _fallback: MemoryWindows = field(default_factory=MemoryWindows)
     _storage_down_until: float = 0.0
+    _later: "LaterCharges" = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._later = LaterCharges(self)
 
     def charge(self, budget: Budget, *identifiers: str) -> Callable[[], None]:
         """Take one from ``budget``, or raise TooManyAttemptsError; returns the refund."""
@@ -152,6 +199,32 @@ class Budgets:
             raise TooManyAttemptsError(retry_after=taken.retry_after)
         index = taken.index
         return lambda: _give_back(windows, key, index)
+
+    def charge_later(self, budget: Budget, *identifiers: str) -> None:
+        """Count one against ``budget`` off the request path, or raise TooManyAttemptsError
+        if this worker has seen it refused and it has no room yet. Counted at once when the
+        counters are in this process, where that costs no more than queueing it."""
+        item = _parsed(self.app.config[budget.setting])
+        key = "/".join((self._limit_prefix(budget, item), *identifiers))
+        self._later.raise_if_refused(budget, key)
+        if isinstance(self._windows(), MemoryWindows):
+            self.charge(budget, *identifiers)
+            return
+        self._later.submit(_Pending(budget, Charge(key, item.amount, item.get_expiry())))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every charge queued by charge_later is counted; False on timeout."""
+        return self._later.flush(timeout)
+
+    def take_many(self, charges: list[Charge]) -> list[Taken]:
+        """Each charge taken in the shared storage in one round trip, or in this process
+        while the storage cannot be reached."""
+        windows = self._windows()
+        try:
+            return windows.take_many(charges)
+        except redis.RedisError:
+            REDIS_ERRORS.labels("charge").inc()
+            return self._storage_failed().take_many(charges)
 
     def key_prefix(self, budget: Budget, identifier: str) -> str:
         """The start of every counter key of ``budget`` whose first identifier is this."""
@@ -176,6 +249,82 @@ class Budgets:
         )
         self._storage_down_until = time.monotonic() + retry_seconds
         return self._fallback
+
+
+@dataclass(frozen=True)
+class _Pending:
+    budget: Budget
+    charge: Charge
+
+
+class LaterCharges:
+    """The charges of verified token checks, sent by one thread per worker in batches: the
+    first charge wakes it, it waits CHARGE_LATER_SECONDS for others, and takes them all in
+    one round trip. A refused charge keeps its address refused by this worker (in process,
+    without asking the storage) until the storage said there is room again."""
+
+    def __init__(self, budgets: Budgets) -> None:
+        self._budgets = budgets
+        self._queue: ProcessQueue[_Pending] = ProcessQueue("budget-charges", self._run)
+        self._refused_until: dict[str, float] = {}
+        self._hurry = threading.Event()
+
+    def raise_if_refused(self, budget: Budget, key: str) -> None:
+        until = self._refused_until.get(key)
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            self._refused_until.pop(key, None)
+            return
+        BUDGET_REFUSALS.labels(budget.scope).inc()
+        raise TooManyAttemptsError(retry_after=max(1, math.ceil(left)))
+
+    def submit(self, pending: _Pending) -> None:
+        if self._queue.pending >= MAX_PENDING_CHARGES:
+            # The storage has been slow a while: count this one now rather than queue more.
+            self._count([pending])
+            return
+        self._queue.put(pending)
+
+    def flush(self, timeout: float) -> bool:
+        self._hurry.set()
+        try:
+            return self._queue.wait_until_done(timeout)
+        finally:
+            self._hurry.clear()
+
+    def _run(self, pending: "queue.Queue[_Pending]") -> None:
+        while True:
+            batch = [pending.get()]
+            self._hurry.wait(CHARGE_LATER_SECONDS)
+            while len(batch) < MAX_CHARGES_PER_TRIP:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._count(batch)
+            except Exception:
+                # The thread must outlive any one batch, or every later charge would pile up.
+                logger.exception("Budget charges not counted")
+            finally:
+                for _ in batch:
+                    pending.task_done()
+
+    def _count(self, batch: list[_Pending]) -> None:
+        answers = self._budgets.take_many([item.charge for item in batch])
+        now = time.monotonic()
+        for item, taken in zip(batch, answers, strict=True):
+            if taken.index is None:
+                self._refused_until[item.charge.key] = now + taken.retry_after
+        if len(self._refused_until) > MAX_REFUSED_KEYS:
+            self._forget_expired(now)
+
+    def _forget_expired(self, now: float) -> None:
+        for key, until in list(self._refused_until.items()):
+            if until <= now:
+                self._refused_until.pop(key, None)
 
 
 def _give_back(windows: WindowCounters, key: str, index: int) -> None:

@@ -20,9 +20,11 @@ window has turned since.
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Protocol
+from typing import cast
 
 import redis
 
@@ -95,10 +97,22 @@ class Taken:
     retry_after: int = 0
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One hit to count: ``key``'s budget of ``limit`` per ``length`` seconds."""
+
+    key: str
+    limit: int
+    length: int
+
+
 class WindowCounters(Protocol):
     def take(self, key: str, limit: int, length: int) -> Taken:
         """Count one hit of ``key`` if its budget of ``limit`` per ``length`` seconds
         allows."""
+
+    def take_many(self, charges: Sequence[Charge]) -> list[Taken]:
+        """``take`` for each charge in turn, in one round trip where the storage is remote."""
 
     def give_back(self, key: str, index: int) -> None:
         """Remove one hit counted in window ``index`` (never below zero)."""
@@ -118,13 +132,37 @@ class RedisWindows:
 
     def take(self, key: str, limit: int, length: int) -> Taken:
         window = Window.at(time.time(), length)
+        keys, args = self._take_arguments(key, limit, window)
+        answer = self._take(keys=keys, args=args)
+        return _taken(window, limit, answer)
+
+    def take_many(self, charges: Sequence[Charge]) -> list[Taken]:
+        # Not a transaction: each script is atomic on its own, as a lone take() is. By its
+        # hash, without the Script object's check that it is loaded (a round trip more per
+        # batch): a Redis that lost it answers NOSCRIPT, and those charges go one by one.
+        pipeline = self.client.pipeline(transaction=False)
+        windows = [Window.at(time.time(), charge.length) for charge in charges]
+        for charge, window in zip(charges, windows, strict=True):
+            keys, args = self._take_arguments(charge.key, charge.limit, window)
+            pipeline.evalsha(self._take.sha, len(keys), *keys, *args)
+        answers = pipeline.execute(raise_on_error=False)
+        return [
+            self._taken_or_retaken(charge, window, answer)
+            for charge, window, answer in zip(charges, windows, answers, strict=True)
+        ]
+
+    def _taken_or_retaken(self, charge: Charge, window: Window, answer: object) -> Taken:
+        if isinstance(answer, redis.exceptions.NoScriptError):
+            return self.take(charge.key, charge.limit, charge.length)
+        if isinstance(answer, Exception):
+            raise answer
+        return _taken(window, charge.limit, cast(list[int], answer))
+
+    def _take_arguments(
+        self, key: str, limit: int, window: Window
+    ) -> tuple[list[str], list[float]]:
         keys = [self._key(key, window.index), self._key(key, window.index - 1)]
-        taken, current, previous = self._take(
-            keys=keys, args=[limit, window.previous_weight, 2 * length * 1000]
-        )
-        if taken == 1:
-            return Taken(window.index)
-        return Taken(None, window.seconds_until_room(limit, int(current), int(previous)))
+        return keys, [limit, window.previous_weight, 2 * window.length * 1000]
 
     def give_back(self, key: str, index: int) -> None:
         self._give_back(keys=[self._key(key, index)])
@@ -136,6 +174,13 @@ class RedisWindows:
 
     def _key(self, key: str, index: int) -> str:
         return f"{self.prefix}/{key}/{index}"
+
+
+def _taken(window: Window, limit: int, answer: list[int]) -> Taken:
+    taken, current, previous = answer
+    if taken == 1:
+        return Taken(window.index)
+    return Taken(None, window.seconds_until_room(limit, int(current), int(previous)))
 
 
 PRUNE_EVERY = 1024
@@ -158,6 +203,9 @@ class MemoryWindows:
                 return Taken(None, window.seconds_until_room(limit, current, previous))
             self._counts[(key, window.index)] = [current + 1, time.monotonic() + 2 * length]
             return Taken(window.index)
+
+    def take_many(self, charges: Sequence[Charge]) -> list[Taken]:
+        return [self.take(charge.key, charge.limit, charge.length) for charge in charges]
 
     def give_back(self, key: str, index: int) -> None:
         with self._lock:

@@ -8,9 +8,12 @@ import pytest
 import redis
 
 from app.core import attempts
+from app.core.budget_windows import Charge
 from app.core.budget_windows import MemoryWindows
 from app.core.budget_windows import RedisWindows
 from app.core.budget_windows import Window
+from app.core.errors import TokenExpiredError
+from app.core.errors import TokenInvalidError
 from app.core.errors import TooManyAttemptsError
 from tests.conftest import make_app
 
@@ -69,6 +72,27 @@ def test_parallel_reservations_never_outrun_the_budget(windows):
         taken = list(pool.map(lambda _: windows.take(key, LIMIT, LENGTH), range(30)))
 
     assert sum(t.index is not None for t in taken) == LIMIT
+
+
+def test_taking_many_counts_each_as_a_lone_take_would(windows):
+    key, other = _key(), _key()
+    charges = [Charge(key, LIMIT, LENGTH)] * (LIMIT + 2) + [Charge(other, LIMIT, LENGTH)]
+
+    taken = windows.take_many(charges)
+
+    assert [t.index is not None for t in taken] == [True] * LIMIT + [False, False, True]
+    assert 1 <= taken[LIMIT].retry_after <= 2 * LENGTH
+    assert windows.take(key, LIMIT, LENGTH).index is None
+
+
+def test_taking_many_loads_the_script_again_when_redis_lost_it(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    windows = RedisWindows(client, prefix=f"test-{uuid.uuid4().hex}")
+    client.script_flush()
+
+    taken = windows.take_many([Charge(_key(), 1, LENGTH)] * 2)
+
+    assert [t.index is not None for t in taken] == [True, False]
 
 
 @pytest.mark.parametrize(
@@ -160,3 +184,68 @@ def test_forgetting_an_accounts_failures_frees_it_from_every_address(tmp_path, r
     spend("user:7", "198.51.100.1")
     with pytest.raises(TooManyAttemptsError):
         spend("user:77", "198.51.100.3")
+
+
+def _token_budget_app(tmp_path, redis_url, limit: str):
+    return make_app(
+        f"sqlite:///{tmp_path / 'budgets.db'}",
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        AUTH_RATELIMIT_REFRESH_PER_IP=limit,
+    )
+
+
+def _refused(check) -> bool:
+    try:
+        check()
+    except TooManyAttemptsError:
+        return True
+    return False
+
+
+def test_a_token_that_does_not_verify_is_charged_before_its_failure_is_answered(
+    tmp_path, redis_url
+):
+    app = _token_budget_app(tmp_path, redis_url, "3 per minute")
+
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "198.51.100.4"}):
+        for read in (_forged, _expired, _forged):
+            with pytest.raises((TokenInvalidError, TokenExpiredError)):
+                attempts.checked_token(read)
+        with pytest.raises(TooManyAttemptsError) as refused:
+            attempts.checked_token(_forged)
+
+    assert 1 <= refused.value.retry_after <= 120
+
+
+def test_verified_tokens_are_counted_off_the_request_path_and_stop_an_address_past_its_budget(
+    tmp_path, redis_url
+):
+    """The checks go through while their charges wait for the next round trip; once the
+    storage refuses one, this worker refuses that address at once, without asking it, and
+    the shared counter never passes the budget."""
+    app = _token_budget_app(tmp_path, redis_url, "3 per minute")
+    budgets = app.extensions["attempt_budgets"]
+    address, other = {"REMOTE_ADDR": "198.51.100.5"}, {"REMOTE_ADDR": "198.51.100.6"}
+
+    with app.test_request_context(environ_base=address):
+        passed = [attempts.checked_token(lambda: "claims") for _ in range(5)]
+    assert budgets.flush()
+    with app.test_request_context(environ_base=address):
+        refused = _refused(lambda: attempts.checked_token(lambda: "claims"))
+        forged_refused = _refused(lambda: attempts.checked_token(_forged))
+    with app.test_request_context(environ_base=other):
+        elsewhere = attempts.checked_token(lambda: "claims")
+
+    assert passed == ["claims"] * 5
+    assert refused and forged_refused
+    assert elsewhere == "claims"
+    assert budgets.windows.take("refresh/3/60/198.51.100.5", 3, 60).index is None
+
+
+def _forged() -> None:
+    raise TokenInvalidError()
+
+
+def _expired() -> None:
+    raise TokenExpiredError()

@@ -4,10 +4,13 @@ budget with requests that are refused anyway (OWASP ASVS 5 V6.3.1)."""
 
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
+import requests
 
 from tests.e2e import http
 from tests.processes import ROOT
@@ -150,3 +153,72 @@ def test_an_explicit_memory_storage_starts_with_a_warning_naming_the_multiplicat
     assert http.get(f"{server.url}/healthz").status_code == 200
     assert "WARNING: RATELIMIT_STORAGE_URI is memory://" in server.logs()
     assert "multiplied by the number of workers and hosts" in server.logs()
+
+
+FLOOD = {"X-Forwarded-For": "203.0.113.77"}
+REFRESH_BUDGET = 10
+
+
+@pytest.fixture
+def two_hosts_with_a_token_budget(start_server, shared_settings):
+    settings = shared_settings | {"AUTH_RATELIMIT_REFRESH_PER_IP": f"{REFRESH_BUDGET} per hour"}
+    hosts = [start_server(**settings) for _ in range(2)]
+    _create_user(hosts[0], "holder")
+    return hosts
+
+
+def _refresh(host, token: str) -> requests.Response:
+    return http.post(f"{host.url}/api/v1/auth/refresh-token",
+                     cookies={"refreshToken": token}, headers=FLOOD)  # fmt: skip
+
+
+def test_unverifiable_refresh_tokens_from_one_address_are_checked_only_within_its_budget(
+    two_hosts_with_a_token_budget,
+):
+    """30 forged tokens at once over two hosts of two workers: each is charged before it is
+    answered, so exactly 10 are checked."""
+    hosts = two_hosts_with_a_token_budget
+    turns = iter(range(30))
+
+    answers = http.at_once(30, lambda: _refresh(hosts[next(turns) % 2], "forged.token.value"))
+
+    assert sorted(r.status_code for r in answers) == [401] * 10 + [429] * 20
+
+
+def test_an_address_past_its_budget_with_valid_tokens_is_stopped_on_every_worker_and_host(
+    two_hosts_with_a_token_budget, shared_settings, redis_url
+):
+    """Valid tokens are charged off the request path: 30 at once may pass the budget by what
+    the workers admit before their charges come back, but the shared counter never passes
+    it, and afterwards each worker admits at most one more before it refuses the address."""
+    hosts = two_hosts_with_a_token_budget
+    tokens = [_signed_in_token(hosts[n % 2]) for n in range(30)]
+    turns = iter(range(30))
+
+    burst = http.at_once(30, lambda: _refresh(hosts[next(turns) % 2], tokens.pop()))
+    successors = [r.cookies["refreshToken"] for r in burst if r.status_code == 200]
+    time.sleep(0.2)
+    afterwards = []
+    for n, token in enumerate(successors):
+        afterwards.append(_refresh(hosts[n % 2], token).status_code)
+        time.sleep(0.05)  # longer than a charge waits for its round trip
+
+    assert {r.status_code for r in burst} <= {200, 429}
+    assert len(successors) >= REFRESH_BUDGET
+    assert set(afterwards) <= {200, 429}
+    assert afterwards.count(200) <= 4  # two hosts of two workers
+    assert _counted(redis_url, shared_settings["RATELIMIT_KEY_PREFIX"]) == REFRESH_BUDGET
+
+
+def _signed_in_token(host) -> str:
+    login = http.post(f"{host.url}/api/v1/auth/login",
+                      json={"email": "holder@example.com", "password": PASSWORD},
+                      headers=OWNER)  # fmt: skip
+    assert login.status_code == 200, login.text
+    return login.cookies["refreshToken"]
+
+
+def _counted(redis_url: str, key_prefix: str) -> int:
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{key_prefix}/budgets/refresh/*"))
+    return sum(int(client.get(key) or 0) for key in keys)

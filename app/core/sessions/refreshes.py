@@ -61,8 +61,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     One statement: the swap is its own transaction and returns what the new tokens carry.
     """
     assert policy.refresh_ttl is not None
-    attempts.reserve_token_check()
-    claims = decode_refresh_token(refresh_token)
+    claims = attempts.checked_token(lambda: decode_refresh_token(refresh_token))
     now = sessions.whole_seconds(clock.utcnow())
     rotated = _ROTATION.rows_committed(
         own_transaction_engine(),

@@ -321,8 +321,8 @@ def check_refresh_token(*, refresh_token: str) -> None:
 
 def revoke_refresh_family(*, refresh_token: str) -> None:
     """End the session a refresh token belongs to (token-pair's blacklist)."""
-    attempts.reserve_token_check()
-    if not _end_session_of(decode_refresh_token(refresh_token), via="blacklist"):
+    claims = attempts.checked_token(lambda: decode_refresh_token(refresh_token))
+    if not _end_session_of(claims, via="blacklist"):
         raise TokenRevokedError()
 
 

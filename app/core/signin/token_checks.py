@@ -13,8 +13,7 @@ from app.core.tokens.tokens import decode_any_token
 
 def verify_token(*, token: str) -> None:
     """Pass if the token is signed, unexpired, and still honoured by the database."""
-    attempts.reserve_token_check()
-    claims = decode_any_token(token)
+    claims = attempts.checked_token(lambda: decode_any_token(token))
     kind = claims.get("type")
     if kind == "access":
         if callers.find_caller(claims) is None:
