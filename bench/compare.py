@@ -7,7 +7,7 @@ change) each serve the same seeded database, with the same settings as ``make be
 (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_JWT_ALGORITHM, BENCH_REDIS_URL). Each round measures
 ``GET /healthz``, ``GET /auth/me`` and the rotating refresh on both, the two servers taking
 turns to go first, so a drift of the machine's speed touches both alike. Printed: each
-scenario's median req/s and p50 on each side, and the median over the rounds of this
+scenario's median req/s, p50 and p99 on each side, and the median over the rounds of this
 checkout's req/s over the other's within one round. Both checkouts must share the schema.
 """
 
@@ -91,20 +91,24 @@ def _round_line(measured: dict[str, dict[str, Any]]) -> str:
 
 
 def _print(rounds: list[dict[str, dict[str, Any]]]) -> None:
-    print("\nscenario   this req/s  p50 ms   other req/s  p50 ms   this / other (median)  errors")
+    print(
+        "\nscenario   this req/s  p50 ms  p99 ms   other req/s  p50 ms  p99 ms"
+        "   this / other (median)  errors"
+    )
     for name in SCENARIOS:
         sides = {
-            side: (
-                statistics.median(r[side][name]["rps"] for r in rounds),
-                statistics.median(r[side][name]["p50_ms"] for r in rounds),
-            )
+            side: [
+                statistics.median(r[side][name][figure] for r in rounds)
+                for figure in ("rps", "p50_ms", "p99_ms")
+            ]
             for side in SIDES
         }
         ratio = statistics.median(r["this"][name]["rps"] / r["other"][name]["rps"] for r in rounds)
         errors = sum(r[side][name]["errors"] for r in rounds for side in SIDES)
+        this, other = sides["this"], sides["other"]
         print(
-            f"{name:<10} {sides['this'][0]:>10.0f} {sides['this'][1]:>7.2f}   "
-            f"{sides['other'][0]:>11.0f} {sides['other'][1]:>7.2f}   {ratio:>21.3f}  {errors:>6}"
+            f"{name:<10} {this[0]:>10.0f} {this[1]:>7.2f} {this[2]:>7.2f}   "
+            f"{other[0]:>11.0f} {other[1]:>7.2f} {other[2]:>7.2f}   {ratio:>21.3f}  {errors:>6}"
         )
 
 

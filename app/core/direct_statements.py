@@ -42,6 +42,7 @@ from app.database import idle_ping_seconds
 
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
+_SQLITE_WRITES = threading.Lock()
 
 
 # Called with (sql, parameters) as each direct statement is sent, and with the statement's
@@ -119,8 +120,14 @@ class DirectStatement:
         self, engine: Engine, parameters: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         """The rows a data change RETURNING them reports, the change committed: the
-        statement is its own transaction (on an autocommit engine, by itself)."""
-        return self._rows_alone(engine, parameters, commit=True)
+        statement is its own transaction (on an autocommit engine, by itself). On SQLite,
+        which lets one connection write at a time, this process's threads take turns on a
+        lock of their own: one that waits in SQLite's busy handler sleeps a millisecond
+        and more between tries, where a lock wakes the next thread when it is let go."""
+        if engine.dialect.name != "sqlite":
+            return self._rows_alone(engine, parameters, commit=True)
+        with _SQLITE_WRITES:
+            return self._rows_alone(engine, parameters, commit=True)
 
     def _rows_alone(
         self, engine: Engine, parameters: Mapping[str, Any], *, commit: bool
