@@ -23,8 +23,6 @@ never charged.
 import atexit
 import logging
 import math
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +49,7 @@ from app.core.errors import TokenInvalidError
 from app.core.errors import TooManyAttemptsError
 from app.core.metrics import BUDGET_REFUSALS
 from app.core.metrics import REDIS_ERRORS
-from app.core.process_queue import ProcessQueue
+from app.core.process_queue import BatchQueue
 
 _EXTENSION = "attempt_budgets"
 logger = logging.getLogger(__name__)
@@ -265,9 +263,14 @@ class LaterCharges:
 
     def __init__(self, budgets: Budgets) -> None:
         self._budgets = budgets
-        self._queue: ProcessQueue[_Pending] = ProcessQueue("budget-charges", self._run)
+        self._queue: BatchQueue[_Pending] = BatchQueue(
+            "budget-charges",
+            self._count,
+            self._not_counted,
+            wait_seconds=CHARGE_LATER_SECONDS,
+            most=MAX_CHARGES_PER_TRIP,
+        )
         self._refused_until: dict[str, float] = {}
-        self._hurry = threading.Event()
 
     def raise_if_refused(self, budget: Budget, key: str) -> None:
         until = self._refused_until.get(key)
@@ -288,29 +291,13 @@ class LaterCharges:
         self._queue.put(pending)
 
     def flush(self, timeout: float) -> bool:
-        self._hurry.set()
-        try:
-            return self._queue.wait_until_done(timeout)
-        finally:
-            self._hurry.clear()
+        return self._queue.flush(timeout)
 
-    def _run(self, pending: "queue.Queue[_Pending]") -> None:
-        while True:
-            batch = [pending.get()]
-            self._hurry.wait(CHARGE_LATER_SECONDS)
-            while len(batch) < MAX_CHARGES_PER_TRIP:
-                try:
-                    batch.append(pending.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._count(batch)
-            except Exception:
-                # The thread must outlive any one batch, or every later charge would pile up.
-                logger.exception("Budget charges not counted")
-            finally:
-                for _ in batch:
-                    pending.task_done()
+    @staticmethod
+    def _not_counted(batch: list[_Pending], error: Exception) -> None:
+        logger.error(
+            "Budget charges not counted", exc_info=error, extra={"fields": {"charges": len(batch)}}
+        )
 
     def _count(self, batch: list[_Pending]) -> None:
         answers = self._budgets.take_many([item.charge for item in batch])

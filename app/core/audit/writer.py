@@ -9,8 +9,6 @@ The queue is flushed when the process exits (gunicorn stops its workers with SIG
 """
 
 import atexit
-import queue
-import threading
 import time
 from typing import Any
 
@@ -19,7 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.models import AuthEvent
-from app.core.process_queue import ProcessQueue
+from app.core.process_queue import BatchQueue
 from app.database import db
 
 MAX_BATCH = 500
@@ -32,9 +30,13 @@ _EXTENSION_KEY = "authsvc.audit_writer"
 class AuditWriter:
     def __init__(self, app: Flask) -> None:
         self._app = app
-        self._rows: ProcessQueue[dict[str, Any]] = ProcessQueue("audit-writer", self._run)
-        self._flush_seconds = float(app.config["AUTH_AUDIT_FLUSH_SECONDS"])
-        self._hurry = threading.Event()
+        self._rows: BatchQueue[dict[str, Any]] = BatchQueue(
+            "audit-writer",
+            self._store,
+            self._given_up,
+            wait_seconds=float(app.config["AUTH_AUDIT_FLUSH_SECONDS"]),
+            most=MAX_BATCH,
+        )
 
     def submit(self, row: dict[str, Any]) -> None:
         if self._rows.pending >= MAX_PENDING:
@@ -44,42 +46,14 @@ class AuditWriter:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every submitted row is stored (or given up on); False on timeout."""
-        self._hurry.set()
-        try:
-            return self._rows.wait_until_done(timeout)
-        finally:
-            self._hurry.clear()
+        return self._rows.flush(timeout)
 
-    def _run(self, rows: "queue.Queue[dict[str, Any]]") -> None:
-        while True:
-            batch = self._next_batch(rows)
-            try:
-                self._store(batch)
-            except Exception as error:
-                # The thread must outlive any one batch, or every later row would pile up.
-                self._app.logger.error(
-                    "Audit rows given up on; their events are in the log",
-                    exc_info=error,
-                    extra={"fields": {"rows": len(batch)}},
-                )
-            finally:
-                for _ in batch:
-                    rows.task_done()
-
-    def _next_batch(self, rows: "queue.Queue[dict[str, Any]]") -> list[dict[str, Any]]:
-        """The first row, and what else arrives within the flush interval. The interval is
-        slept out rather than waited for row by row: a row queued meanwhile wakes no thread,
-        where a waiting get() would hand the GIL to this thread for every row
-        (docs/benchmarks.md)."""
-        batch = [rows.get()]
-        if rows.qsize() < MAX_BATCH:
-            self._hurry.wait(self._flush_seconds)
-        while len(batch) < MAX_BATCH:
-            try:
-                batch.append(rows.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+    def _given_up(self, batch: list[dict[str, Any]], error: Exception) -> None:
+        self._app.logger.error(
+            "Audit rows given up on; their events are in the log",
+            exc_info=error,
+            extra={"fields": {"rows": len(batch)}},
+        )
 
     def _store(self, batch: list[dict[str, Any]]) -> None:
         with self._app.app_context():
