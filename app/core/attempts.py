@@ -208,7 +208,7 @@ class Budgets:
         if isinstance(self._windows(), MemoryWindows):
             self.charge(budget, *identifiers)
             return
-        self._later.submit(_Pending(budget, Charge(key, item.amount, item.get_expiry())))
+        self._later.submit(Charge(key, item.amount, item.get_expiry()))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every charge queued by charge_later is counted; False on timeout."""
@@ -249,12 +249,6 @@ class Budgets:
         return self._fallback
 
 
-@dataclass(frozen=True)
-class _Pending:
-    budget: Budget
-    charge: Charge
-
-
 class LaterCharges:
     """The charges of verified token checks, sent by one thread per worker in batches: the
     first charge wakes it, it waits CHARGE_LATER_SECONDS for others, and takes them all in
@@ -263,7 +257,7 @@ class LaterCharges:
 
     def __init__(self, budgets: Budgets) -> None:
         self._budgets = budgets
-        self._queue: BatchQueue[_Pending] = BatchQueue(
+        self._queue: BatchQueue[Charge] = BatchQueue(
             "budget-charges",
             self._count,
             self._not_counted,
@@ -283,28 +277,28 @@ class LaterCharges:
         BUDGET_REFUSALS.labels(budget.scope).inc()
         raise TooManyAttemptsError(retry_after=max(1, math.ceil(left)))
 
-    def submit(self, pending: _Pending) -> None:
+    def submit(self, charge: Charge) -> None:
         if self._queue.pending >= MAX_PENDING_CHARGES:
             # The storage has been slow a while: count this one now rather than queue more.
-            self._count([pending])
+            self._count([charge])
             return
-        self._queue.put(pending)
+        self._queue.put(charge)
 
     def flush(self, timeout: float) -> bool:
         return self._queue.flush(timeout)
 
     @staticmethod
-    def _not_counted(batch: list[_Pending], error: Exception) -> None:
+    def _not_counted(batch: list[Charge], error: Exception) -> None:
         logger.error(
             "Budget charges not counted", exc_info=error, extra={"fields": {"charges": len(batch)}}
         )
 
-    def _count(self, batch: list[_Pending]) -> None:
-        answers = self._budgets.take_many([item.charge for item in batch])
+    def _count(self, batch: list[Charge]) -> None:
+        answers = self._budgets.take_many(batch)
         now = time.monotonic()
-        for item, taken in zip(batch, answers, strict=True):
+        for charge, taken in zip(batch, answers, strict=True):
             if taken.index is None:
-                self._refused_until[item.charge.key] = now + taken.retry_after
+                self._refused_until[charge.key] = now + taken.retry_after
         if len(self._refused_until) > MAX_REFUSED_KEYS:
             self._forget_expired(now)
 
