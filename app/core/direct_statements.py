@@ -9,12 +9,15 @@ execution would do.
 """
 
 import atexit
+import fcntl
 import os
 import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +45,6 @@ from app.database import idle_ping_seconds
 
 Processor = Callable[[Any], Any] | None
 _EVERY_STATEMENT: "WeakSet[DirectStatement]" = WeakSet()
-_SQLITE_WRITES = threading.Lock()
 
 
 # Called with (sql, parameters) as each direct statement is sent, and with the statement's
@@ -121,12 +123,11 @@ class DirectStatement:
     ) -> list[tuple[Any, ...]]:
         """The rows a data change RETURNING them reports, the change committed: the
         statement is its own transaction (on an autocommit engine, by itself). On SQLite,
-        which lets one connection write at a time, this process's threads take turns on a
-        lock of their own: one that waits in SQLite's busy handler sleeps a millisecond
-        and more between tries, where a lock wakes the next thread when it is let go."""
+        which lets one connection write at a time, these statements take turns
+        (``sqlite_write_turn``)."""
         if engine.dialect.name != "sqlite":
             return self._rows_alone(engine, parameters, commit=True)
-        with _SQLITE_WRITES:
+        with sqlite_write_turn(engine.url.database):
             return self._rows_alone(engine, parameters, commit=True)
 
     def _rows_alone(
@@ -198,6 +199,49 @@ class DirectStatement:
         except dialect.loaded_dbapi.Error as error:
             _raise_translated(error, connection, cursor, invalidate, compiled.sql, bound, dialect)
         return outcome
+
+
+_TURNS_IN_PROCESS = threading.Lock()
+_TURN_FILES: dict[str, int] = {}  # the lock file of each database, opened in this process
+
+
+@contextmanager
+def sqlite_write_turn(database: str | None) -> Iterator[None]:
+    """Hold this turn to write to the SQLite file ``database``: one thread of the process at
+    a time, then one process at a time, by an exclusive ``flock`` on ``<database>-turns``
+    beside it. A writer that finds SQLite's lock taken waits in SQLite's busy handler, which
+    sleeps 1, 2, 5 ms and more between tries whether or not the lock was let go meanwhile;
+    a thread or process waiting for its turn is woken the moment the turn is let go
+    (docs/decisions/0018-refresh-off-the-critical-path.md). Writers that take no turn
+    (the rest of the service) still meet SQLite's own lock, as before."""
+    with _TURNS_IN_PROCESS:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            yield  # a database in memory is this process's alone
+            return
+        descriptor = _TURN_FILES.get(database)
+        if descriptor is None:
+            descriptor = os.open(f"{database}-turns", os.O_RDWR | os.O_CREAT, 0o600)
+            _TURN_FILES[database] = descriptor
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _open_own_turn_files() -> None:
+    """A forked child shares its parent's open lock files, and a ``flock`` with them: it
+    opens its own, so that parent and child take turns. Its lock is new too, in case the
+    fork came while another thread of the parent held it."""
+    global _TURNS_IN_PROCESS
+    _TURNS_IN_PROCESS = threading.Lock()
+    for descriptor in _TURN_FILES.values():
+        with suppress(OSError):
+            os.close(descriptor)
+    _TURN_FILES.clear()
+
+
+os.register_at_fork(after_in_child=_open_own_turn_files)
 
 
 class _Held:

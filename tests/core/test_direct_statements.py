@@ -2,6 +2,8 @@
 the way SQLAlchemy would: with its own exceptions, and a dropped connection invalidated."""
 
 import gc
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import fields
@@ -33,6 +35,7 @@ from app.core.tokens.tokens import policy_for
 from app.core.tokens.verifier import token_verifier
 from app.database import db
 from tests.factories import make_admin
+from tests.factories import make_user
 
 MISSING = Table("no_such_table", MetaData(), Column("id", Integer))
 
@@ -228,3 +231,76 @@ def test_a_held_connection_a_statement_failed_on_is_let_go(app_context):
 
     assert held.released
     assert ONE.rows(engine, {}) == [(1,)]
+
+
+# Holds the turn file named by argv[1] until its stdin closes, as another worker would.
+_TURN_HOLDER = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+# Says whether the turn file named by argv[1] is free, without waiting for it.
+_TURN_PROBE = """
+import fcntl, os, sys
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+try:
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    print("taken")
+else:
+    print("free")
+"""
+
+
+def _turn_file_state(database: str) -> str:
+    probe = [sys.executable, "-c", _TURN_PROBE, f"{database}-turns"]
+    return subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_sqlite_write_turn_keeps_other_processes_waiting_until_it_ends(tmp_path):
+    database = str(tmp_path / "turns.db")
+
+    with direct_statements.sqlite_write_turn(database):
+        during = _turn_file_state(database)
+
+    assert (during, _turn_file_state(database)) == ("taken", "free")
+
+
+def test_a_forked_child_opens_a_turn_file_of_its_own(tmp_path):
+    database = str(tmp_path / "turns.db")
+    with direct_statements.sqlite_write_turn(database):
+        pass
+    inherited = dict(direct_statements._TURN_FILES)
+
+    direct_statements._open_own_turn_files()  # what os.register_at_fork runs in a child
+
+    assert database in inherited
+    assert direct_statements._TURN_FILES == {}
+
+
+def test_a_refresh_on_sqlite_waits_for_another_processs_write_turn(
+    app, app_context, client, auth, database_kind
+):
+    if database_kind != "sqlite":
+        pytest.skip("write turns are SQLite's; PostgreSQL locks the row")
+    user = make_user()
+    assert auth.login(user.email).status_code == 200
+    turn_file = f"{db.engine.url.database}-turns"
+    holding = [sys.executable, "-c", _TURN_HOLDER, turn_file]
+    answers: list[int] = []
+    with subprocess.Popen(
+        holding, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refresh = threading.Thread(target=lambda: answers.append(auth.refresh().status_code))
+        refresh.start()
+        refresh.join(0.5)
+        waited = refresh.is_alive()
+        assert holder.stdin is not None
+        holder.stdin.close()  # the other process lets its turn go
+    refresh.join(10)
+
+    assert waited
+    assert answers == [200]
