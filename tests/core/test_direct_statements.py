@@ -11,6 +11,7 @@ from datetime import UTC
 from datetime import datetime
 
 import pytest
+from flask_migrate import upgrade
 from sqlalchemy import Column
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
@@ -34,6 +35,9 @@ from app.core.sessions.sessions import open_session
 from app.core.tokens.tokens import policy_for
 from app.core.tokens.verifier import token_verifier
 from app.database import db
+from tests.conftest import AuthActions
+from tests.conftest import dispose_engines
+from tests.conftest import make_app
 from tests.factories import make_admin
 from tests.factories import make_user
 
@@ -280,11 +284,20 @@ def test_a_forked_child_opens_a_turn_file_of_its_own(tmp_path):
     assert direct_statements._TURN_FILES == {}
 
 
-def test_a_refresh_on_sqlite_waits_for_another_processs_write_turn(
-    app, app_context, client, auth, database_kind
-):
-    if database_kind != "sqlite":
-        pytest.skip("write turns are SQLite's; PostgreSQL locks the row")
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """An SQLite database of this test's own, whatever database the suite runs on: write
+    turns are SQLite's (PostgreSQL locks the row)."""
+    app = make_app(f"sqlite:///{tmp_path / 'turns.db'}")
+    with app.app_context():
+        upgrade()
+        yield app
+        db.session.remove()
+        dispose_engines()
+
+
+def test_a_refresh_on_sqlite_waits_for_another_processs_write_turn(sqlite_app):
+    auth = AuthActions(sqlite_app.test_client())
     user = make_user()
     assert auth.login(user.email).status_code == 200
     turn_file = f"{db.engine.url.database}-turns"
