@@ -27,13 +27,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gunicorn.util import import_app
 from werkzeug.test import EnvironBuilder
+
+from bench import run
+from bench import servers
 
 WARM_UP_REFRESHES = 500
 SIDES = {
-    # side: (the WSGI app, the refresh route, how a token is presented)
-    "service": ("wsgi:app", "/api/v1/auth/refresh-token", "cookie"),
-    "peer": ("bench.reference.naive:create_app()", "/auth/refresh", "bearer"),
+    # side: (the WSGI app as gunicorn names it, the refresh route, how a token is presented)
+    "service": (servers.SERVICE_TARGET, run.ROUTES["refresh"], "cookie"),
+    "peer": (servers.NAIVE_TARGET, run.PEER_ROUTES["naive_refresh"][0].split()[1], "bearer"),
 }
 
 
@@ -55,9 +59,6 @@ def main() -> int:
 
 
 def _measure_both(kind: str, refreshes: int, measurements: int) -> int:
-    from bench import run
-    from bench import servers
-
     settings = run.Settings.from_env()
     if kind == "postgresql" and settings.postgres_url is None:
         raise SystemExit("bench.in_process: no PostgreSQL answers (BENCH_DATABASE_URL)")
@@ -98,8 +99,8 @@ def _run_side(
 def measure_side(side: str, tokens: Path, refreshes: int, measurements: int) -> list[float]:
     """CPU microseconds per refresh of ``side``'s app, in this process, per measurement."""
     target, route, presented = SIDES[side]
-    app = _load(target)
-    refresh = _refresher(app, route, presented, deque(tokens.read_text().split()))
+    app = import_app(target)
+    refresh = refresher(app, route, presented, deque(tokens.read_text().split()))
     for _ in range(WARM_UP_REFRESHES):
         refresh()
     costs = []
@@ -111,15 +112,7 @@ def measure_side(side: str, tokens: Path, refreshes: int, measurements: int) -> 
     return costs
 
 
-def _load(target: str) -> Any:
-    module_name, _, attribute = target.partition(":")
-    module = __import__(module_name, fromlist=["_"])
-    if attribute.endswith("()"):
-        return getattr(module, attribute[:-2])()
-    return getattr(module, attribute)
-
-
-def _refresher(app: Any, route: str, presented: str, queue: deque[str]) -> Callable[[], None]:
+def refresher(app: Any, route: str, presented: str, queue: deque[str]) -> Callable[[], None]:
     """One refresh per call: the oldest token spent, its successor queued for a later call."""
     base = EnvironBuilder(path=route, method="POST", environ_base={"REMOTE_ADDR": "127.0.0.1"})
     environ = base.get_environ()

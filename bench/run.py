@@ -235,7 +235,7 @@ def measure_database(kind: str, settings: Settings, wrk: str, work: Path) -> dic
                 small.env, work / f"{kind}-bare.log", target="bench.reference.bare:app"
             ) as bare_server,
             servers.gunicorn(
-                peer.env, work / f"{kind}-naive.log", target="bench.reference.naive:create_app()"
+                peer.env, work / f"{kind}-naive.log", target=servers.NAIVE_TARGET
             ) as naive_server,
         ):
             stands = Stands(

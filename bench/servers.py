@@ -101,6 +101,7 @@ def migrate(env: dict[str, str]) -> None:
 
 
 SERVICE_TARGET = "wsgi:app"
+NAIVE_TARGET = "bench.reference.naive:create_app()"
 
 
 @contextmanager

@@ -27,7 +27,7 @@ def test_each_call_spends_the_oldest_token_and_queues_its_successor(app, app_con
     login = auth.login(user.email)
     token = in_process.successor("cookie", login.headers.items(), login.get_data())
     queue = deque([token])
-    refresh = in_process._refresher(app, "/api/v1/auth/refresh-token", "cookie", queue)
+    refresh = in_process.refresher(app, "/api/v1/auth/refresh-token", "cookie", queue)
 
     refresh()
     refresh()
@@ -36,4 +36,4 @@ def test_each_call_spends_the_oldest_token_and_queues_its_successor(app, app_con
     assert queue[0] != token
     spent = deque([token])
     with pytest.raises(RuntimeError, match="401"):
-        in_process._refresher(app, "/api/v1/auth/refresh-token", "cookie", spent)()
+        in_process.refresher(app, "/api/v1/auth/refresh-token", "cookie", spent)()
