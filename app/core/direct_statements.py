@@ -17,7 +17,9 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextlib import contextmanager
+from contextlib import nullcontext
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -125,9 +127,7 @@ class DirectStatement:
         statement is its own transaction (on an autocommit engine, by itself). On SQLite,
         which lets one connection write at a time, these statements take turns
         (``sqlite_write_turn``)."""
-        if engine.dialect.name != "sqlite":
-            return self._rows_alone(engine, parameters, commit=True)
-        with sqlite_write_turn(engine.url.database):
+        with write_turn(engine):
             return self._rows_alone(engine, parameters, commit=True)
 
     def _rows_alone(
@@ -201,6 +201,14 @@ class DirectStatement:
         return outcome
 
 
+def write_turn(engine: Engine) -> AbstractContextManager[None]:
+    """The turn a writer to ``engine``'s database waits for: on SQLite, ``sqlite_write_turn``;
+    none elsewhere, where a writer waits only for the rows it changes."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return sqlite_write_turn(engine.url.database)
+
+
 _TURNS_IN_PROCESS = threading.Lock()
 _TURN_FILES: dict[str, int] = {}  # the lock file of each database, opened in this process
 
@@ -212,8 +220,9 @@ def sqlite_write_turn(database: str | None) -> Iterator[None]:
     beside it. A writer that finds SQLite's lock taken waits in SQLite's busy handler, which
     sleeps 1, 2, 5 ms and more between tries whether or not the lock was let go meanwhile;
     a thread or process waiting for its turn is woken the moment the turn is let go
-    (docs/decisions/0018-refresh-off-the-critical-path.md). Writers that take no turn
-    (the rest of the service) still meet SQLite's own lock, as before."""
+    (docs/decisions/0018-refresh-off-the-critical-path.md). The rotations and the audit
+    writer's batches take turns; the rest of the service's writers, which are rare on the
+    hot path, still meet SQLite's own lock."""
     with _TURNS_IN_PROCESS:
         if not database or database == ":memory:" or database.startswith("file:"):
             yield  # a database in memory is this process's alone

@@ -5,6 +5,8 @@ worker process queues its rows and one background thread stores them, a batch pe
 statement, within ``AUTH_AUDIT_FLUSH_SECONDS`` (0.1 s). The JSON log line of every event is
 still written at once, by the request itself, so a row that a crash loses in between is
 still in the log.
+On SQLite a batch is stored in its write turn, as a refresh's rotation is
+(app/core/direct_statements.py), so neither waits in SQLite's busy handler for the other.
 The queue is flushed when the process exits (gunicorn stops its workers with SIGTERM).
 """
 
@@ -16,6 +18,7 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.direct_statements import write_turn
 from app.core.models import AuthEvent
 from app.core.process_queue import BatchQueue
 from app.database import db
@@ -59,8 +62,9 @@ class AuditWriter:
         with self._app.app_context():
             for attempt in range(WRITE_ATTEMPTS):
                 try:
-                    db.session.execute(insert(AuthEvent), batch)
-                    db.session.commit()
+                    with write_turn(db.engine):
+                        db.session.execute(insert(AuthEvent), batch)
+                        db.session.commit()
                     return
                 except SQLAlchemyError as error:
                     db.session.rollback()
