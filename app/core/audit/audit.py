@@ -112,14 +112,34 @@ def record(
         "client_id": client_id,
         "session_id": session_id,
     }
-    current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
-    count_auth_event(event, outcome)
+    record_row(row)
+
+
+def record_row(row: dict[str, Any]) -> None:
+    """``record`` for a row built already (``session_event_row``)."""
+    announce(row)
     writer = audit_writer(current_app)
     if writer is not None:
         writer.submit(row)
         return
     db.session.execute(insert(AuthEvent), [row])
     db.session.commit()
+
+
+def session_event_row(*, event: str, outcome: str, user_id: int, session_id: str) -> dict[str, Any]:
+    """The row ``record`` would store for an event of a user's session, for a statement that
+    stores it with the change it records; ``announce`` it once that statement has."""
+    return _row(event, outcome, user_id, None, None) | {
+        "target_user_id": None,
+        "client_id": None,
+        "session_id": session_id,
+    }
+
+
+def announce(row: dict[str, Any]) -> None:
+    """The log line and the count of an event whose row is stored (or queued to be)."""
+    current_app.logger.info("auth event", extra={"fields": _log_fields(row)})
+    count_auth_event(row["event"], row["outcome"])
 
 
 def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]) -> None:

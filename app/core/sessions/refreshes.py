@@ -1,7 +1,7 @@
 """Refresh-token rotation: a refresh token spent for its successor, and what a spent one gets.
 
 Rotation is one conditional UPDATE, its own transaction, returning what the new tokens carry
-(docs/benchmarks.md). Only when it matches nothing is the session looked at: within the reuse
+(docs/benchmarks.md); on PostgreSQL the same statement stores the rotation's audit row. Only when it matches nothing is the session looked at: within the reuse
 grace window the just-spent token yields the current successor again; otherwise a spent token
 presented again revokes the whole session (RFC 9700 section 4.14.2).
 """
@@ -19,6 +19,7 @@ from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import bindparam
 from sqlalchemy import case
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.ext.compiler import compiles
@@ -32,6 +33,7 @@ from app.core.direct_statements import own_transaction_engine
 from app.core.errors import TokenExpiredError
 from app.core.errors import TokenReusedError
 from app.core.errors import TokenRevokedError
+from app.core.models import AuthEvent
 from app.core.models import Role
 from app.core.models import SignInSession
 from app.core.models import User
@@ -63,24 +65,32 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = attempts.checked_token(lambda: decode_refresh_token(refresh_token))
     now = sessions.whole_seconds(clock.utcnow())
-    rotated = _ROTATION.rows_committed(
-        own_transaction_engine(),
-        {
-            "sid": claims.session_id,
-            "uid": claims.user_id,
-            "spent_jti": claims.jti,
-            "now": now,
-            "new_jti": str(uuid4()),
-            "sliding_expiry": now + claims.lifetime,
-        },
+    engine = own_transaction_engine()
+    parameters = {
+        "sid": claims.session_id,
+        "uid": claims.user_id,
+        "spent_jti": claims.jti,
+        "now": now,
+        "new_jti": str(uuid4()),
+        "sliding_expiry": now + claims.lifetime,
+    }
+    event = audit.session_event_row(
+        event="refresh", outcome="success", user_id=claims.user_id, session_id=claims.session_id
     )
+    stores_event = engine.dialect.name in _DIALECTS_STORING_THE_EVENT
+    if stores_event:
+        parameters |= {f"event_{name}": event[name] for name in _EVENT_PARAMETERS}
+    rotated = (_AUDITED_ROTATION if stores_event else _ROTATION).rows_committed(engine, parameters)
     if not rotated:
         return _answer_spent_token(claims, policy, now)
     session_id, user_id, refresh_jti, expires_at, amr, auth_time, username, role_pairs = rotated[0]
     holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
     session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr, auth_time)
     tokens = issue_tokens(user=holder, session=session, policy=policy)
-    _record_refresh("success", claims)
+    if stores_event:
+        audit.announce(event)
+    else:
+        audit.record_row(event)
     return tokens
 
 
@@ -119,12 +129,13 @@ class _RotatedSession:
 
 
 _SESSIONS = cast(Table, SignInSession.__table__)
+_EVENTS = cast(Table, AuthEvent.__table__)
 _NOW = bindparam("now", type_=UTCDateTime())
 _SLIDING_EXPIRY = bindparam("sliding_expiry", type_=UTCDateTime())
 # Built once; a Core statement on the table run on the driver's cursor, so neither the ORM's
 # bulk-update machinery nor SQLAlchemy's per-execution work is paid on every refresh. Its
 # own transaction (autocommit), so a write lock or row lock is held for this statement only.
-_ROTATION = DirectStatement(
+_ROTATION_UPDATE = (
     update(_SESSIONS)
     # Parameter names must differ from column names in an UPDATE.
     .where(
@@ -152,13 +163,38 @@ _ROTATION = DirectStatement(
         _SESSIONS.c.auth_time,
         # By the user id given rather than correlated: SQLAlchemy writes the columns of a
         # RETURNING clause, and of its subqueries, without their table names.
-        select(User.username).where(User.id == bindparam("uid")).scalar_subquery(),
+        select(User.username)
+        .where(User.id == bindparam("uid"))
+        .scalar_subquery()
+        .label("username"),
         select(_RolePairs(Role.id, Role.name))
         .join(user_roles, user_roles.c.role_id == Role.id)
         .where(user_roles.c.user_id == bindparam("uid"))
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("role_pairs"),
     )
 )
+_ROTATION = DirectStatement(_ROTATION_UPDATE)
+
+# Where the database can change two tables in one statement (PostgreSQL, by a data-modifying
+# WITH), the rotation stores its own audit row: committed with the rotation it records, and
+# not left to the audit writer's thread (docs/decisions/0018-refresh-off-the-critical-path.md).
+_DIALECTS_STORING_THE_EVENT = frozenset({"postgresql"})
+_EVENT_PARAMETERS = ("occurred_at", "event", "outcome", "dialect", "ip", "user_agent")
+_ROTATED = _ROTATION_UPDATE.cte("rotated")
+_ROTATION_EVENT = (
+    insert(_EVENTS)
+    .from_select(
+        [*_EVENT_PARAMETERS, "user_id", "session_id"],
+        select(
+            *(bindparam(f"event_{name}", type_=_EVENTS.c[name].type) for name in _EVENT_PARAMETERS),
+            _ROTATED.c.user_id,
+            _ROTATED.c.id,
+        ),
+    )
+    .cte("rotation_event")
+)
+_AUDITED_ROTATION = DirectStatement(select(_ROTATED).add_cte(_ROTATION_EVENT))
 
 
 def _answer_spent_token(claims: RefreshClaims, policy: TokenPolicy, now: datetime) -> IssuedTokens:
