@@ -6,7 +6,9 @@ per run, and before each test every table is reset to the rows that migration se
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,6 +136,18 @@ def app(
         reset_tables(seed_rows)
     yield app
     with app.app_context():
+        db.session.remove()
+        dispose_engines()
+
+
+@contextmanager
+def own_sqlite_app(path: Path, **overrides: Any) -> Iterator[Flask]:
+    """An app on an SQLite file of its own, migrated, inside its app context, whatever
+    database the suite runs on: for what only SQLite does (write turns across processes)."""
+    app = make_app(f"sqlite:///{path}", **overrides)
+    with app.app_context():
+        upgrade()
+        yield app
         db.session.remove()
         dispose_engines()
 

@@ -11,7 +11,6 @@ from datetime import UTC
 from datetime import datetime
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import Column
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
@@ -36,8 +35,7 @@ from app.core.tokens.tokens import policy_for
 from app.core.tokens.verifier import token_verifier
 from app.database import db
 from tests.conftest import AuthActions
-from tests.conftest import dispose_engines
-from tests.conftest import make_app
+from tests.conftest import own_sqlite_app
 from tests.factories import make_admin
 from tests.factories import make_user
 
@@ -288,12 +286,8 @@ def test_a_forked_child_opens_a_turn_file_of_its_own(tmp_path):
 def sqlite_app(tmp_path):
     """An SQLite database of this test's own, whatever database the suite runs on: write
     turns are SQLite's (PostgreSQL locks the row)."""
-    app = make_app(f"sqlite:///{tmp_path / 'turns.db'}")
-    with app.app_context():
-        upgrade()
+    with own_sqlite_app(tmp_path / "turns.db") as app:
         yield app
-        db.session.remove()
-        dispose_engines()
 
 
 def test_a_refresh_on_sqlite_waits_for_another_processs_write_turn(sqlite_app):

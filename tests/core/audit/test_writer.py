@@ -4,7 +4,6 @@ import fcntl
 import os
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
@@ -13,8 +12,7 @@ from app.core.audit import audit
 from app.core.audit.writer import audit_writer
 from app.core.models import AuthEvent
 from app.database import db
-from tests.conftest import dispose_engines
-from tests.conftest import make_app
+from tests.conftest import own_sqlite_app
 
 
 @pytest.fixture
@@ -55,14 +53,9 @@ def test_without_batching_the_row_is_stored_before_record_returns(app_context, a
 def sqlite_writer_app(tmp_path):
     """A batching app on an SQLite file of this test's own, whatever database the suite runs
     on: write turns are SQLite's."""
-    app = make_app(
-        f"sqlite:///{tmp_path / 'audit.db'}", AUTH_AUDIT_BATCHED=True, AUTH_AUDIT_FLUSH_SECONDS=0
-    )
-    with app.app_context():
-        upgrade()
+    overrides = {"AUTH_AUDIT_BATCHED": True, "AUTH_AUDIT_FLUSH_SECONDS": 0}
+    with own_sqlite_app(tmp_path / "audit.db", **overrides) as app:
         yield app
-        db.session.remove()
-        dispose_engines()
 
 
 def test_on_sqlite_the_writer_stores_a_batch_only_in_its_write_turn(sqlite_writer_app):
