@@ -37,6 +37,8 @@ class Measurement:
     rps: float
     p50_ms: float
     p99_ms: float
+    # What the errors were, by wrk's kinds (connect, read, write, timeouts, non_2xx), if any.
+    error_kinds: tuple[tuple[str, int], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -94,14 +96,16 @@ def finish(running: subprocess.Popen[str], scenario: Scenario, *, now: bool = Fa
     raise LoadError(f"wrk printed no result for {scenario.name}: {stderr.strip()}")
 
 
+_ERROR_KINDS = ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx")
+
+
 def _measurement(name: str, raw: dict[str, int]) -> Measurement:
-    errors = sum(
-        raw[key] for key in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx")
-    )
+    kinds = tuple((kind, raw[kind]) for kind in _ERROR_KINDS if raw[kind])
     return Measurement(
         scenario=name,
         requests=raw["requests"],
-        errors=errors,
+        errors=sum(count for _kind, count in kinds),
+        error_kinds=kinds,
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50_ms=raw["p50_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,

@@ -1,9 +1,10 @@
 """Refresh-token rotation: a refresh token spent for its successor, and what a spent one gets.
 
 Rotation is one conditional UPDATE, its own transaction, returning what the new tokens carry
-(docs/benchmarks.md); on PostgreSQL the same statement stores the rotation's audit row. Only when it matches nothing is the session looked at: within the reuse
-grace window the just-spent token yields the current successor again; otherwise a spent token
-presented again revokes the whole session (RFC 9700 section 4.14.2).
+(docs/benchmarks.md); on PostgreSQL the same statement stores the rotation's audit row. Only
+when it matches nothing is the session looked at: within the reuse grace window the
+just-spent token yields the current successor again; otherwise a spent token presented again
+revokes the whole session (RFC 9700 section 4.14.2).
 """
 
 import json
