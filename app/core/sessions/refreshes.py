@@ -66,6 +66,28 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = attempts.checked_token(lambda: decode_refresh_token(refresh_token))
     now = sessions.whole_seconds(clock.utcnow())
+    event = audit.session_event_row(
+        event="refresh", outcome="success", user_id=claims.user_id, session_id=claims.session_id
+    )
+    rotated, event_stored = _rotated(claims, now, event)
+    if not rotated:
+        return _answer_spent_token(claims, policy, now)
+    session_id, user_id, refresh_jti, expires_at, amr, auth_time, username, role_pairs = rotated[0]
+    holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
+    session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr, auth_time)
+    tokens = issue_tokens(user=holder, session=session, policy=policy)
+    if event_stored:
+        audit.announce(event)
+    else:
+        audit.record_row(event)
+    return tokens
+
+
+def _rotated(
+    claims: RefreshClaims, now: datetime, event: dict[str, Any]
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """The rotation's row (none when the token is not the session's current one), and
+    whether its statement stored ``event`` with it."""
     engine = own_transaction_engine()
     parameters = {
         "sid": claims.session_id,
@@ -75,24 +97,10 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
         "new_jti": str(uuid4()),
         "sliding_expiry": now + claims.lifetime,
     }
-    event = audit.session_event_row(
-        event="refresh", outcome="success", user_id=claims.user_id, session_id=claims.session_id
-    )
-    stores_event = engine.dialect.name in _DIALECTS_STORING_THE_EVENT
-    if stores_event:
-        parameters |= {f"event_{name}": event[name] for name in _EVENT_PARAMETERS}
-    rotated = (_AUDITED_ROTATION if stores_event else _ROTATION).rows_committed(engine, parameters)
-    if not rotated:
-        return _answer_spent_token(claims, policy, now)
-    session_id, user_id, refresh_jti, expires_at, amr, auth_time, username, role_pairs = rotated[0]
-    holder = TokenSubject(id=user_id, username=username, role_names=_ordered_names(role_pairs))
-    session = _RotatedSession(session_id, refresh_jti, now, expires_at, amr, auth_time)
-    tokens = issue_tokens(user=holder, session=session, policy=policy)
-    if stores_event:
-        audit.announce(event)
-    else:
-        audit.record_row(event)
-    return tokens
+    if engine.dialect.name not in _DIALECTS_STORING_THE_EVENT:
+        return _ROTATION.rows_committed(engine, parameters), False
+    parameters |= {f"event_{name}": event[name] for name in _EVENT_PARAMETERS}
+    return _AUDITED_ROTATION.rows_committed(engine, parameters), True
 
 
 class _RolePairs(FunctionElement[str]):
