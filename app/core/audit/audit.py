@@ -107,16 +107,22 @@ def record(
     """Log one event at once and store its row: batched off the request path
     (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
     after the caller's own commit: it never commits the caller's work."""
-    row = _row(event, outcome, user_id, details, origin) | {
-        "target_user_id": target_user_id,
-        "client_id": client_id,
-        "session_id": session_id,
-    }
-    record_row(row)
+    record_row(
+        event_row(
+            event=event,
+            outcome=outcome,
+            user_id=user_id,
+            target_user_id=target_user_id,
+            client_id=client_id,
+            session_id=session_id,
+            details=details,
+            origin=origin,
+        )
+    )
 
 
 def record_row(row: dict[str, Any]) -> None:
-    """``record`` for a row built already (``session_event_row``)."""
+    """``record`` for a row built already by ``event_row``."""
     announce(row)
     writer = audit_writer(current_app)
     if writer is not None:
@@ -126,13 +132,29 @@ def record_row(row: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def session_event_row(*, event: str, outcome: str, user_id: int, session_id: str) -> dict[str, Any]:
-    """The row ``record`` would store for an event of a user's session, for a statement that
-    stores it with the change it records; ``announce`` it once that statement has."""
-    return _row(event, outcome, user_id, None, None) | {
-        "target_user_id": None,
-        "client_id": None,
+def event_row(
+    *,
+    event: str,
+    outcome: str,
+    user_id: int | None = None,
+    target_user_id: int | None = None,
+    client_id: str | None = None,
+    session_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    origin: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """The ``auth_events`` row of one event, as ``record`` stores it; a statement that stores
+    it with the change it records ``announce``s it once that statement has."""
+    return {
+        "occurred_at": clock.utcnow(),
+        "event": event,
+        "outcome": outcome,
+        "user_id": user_id,
+        "target_user_id": target_user_id,
+        "client_id": client_id,
         "session_id": session_id,
+        "details": details or None,
+        **(origin or request_origin()),
     }
 
 
@@ -148,29 +170,11 @@ def stage_events(*, event: str, user_ids: Sequence[int], details: dict[str, Any]
     events, such as an import's thousands."""
     if not user_ids:
         return
-    common = _row(event, "success", None, details, None)
-    common |= {"target_user_id": None, "client_id": None, "session_id": None}
+    common = event_row(event=event, outcome="success", details=details)
     db.session.execute(insert(AuthEvent), [common | {"user_id": uid} for uid in user_ids])
     fields = {"event": event, "count": len(user_ids), "details": details}
     current_app.logger.info("auth events", extra={"fields": fields})
     AUTH_EVENTS.labels(event, "success").inc(len(user_ids))
-
-
-def _row(
-    event: str,
-    outcome: str,
-    user_id: int | None,
-    details: dict[str, Any] | None,
-    origin: dict[str, str | None] | None,
-) -> dict[str, Any]:
-    return {
-        "occurred_at": clock.utcnow(),
-        "event": event,
-        "outcome": outcome,
-        "user_id": user_id,
-        "details": details or None,
-        **(origin or request_origin()),
-    }
 
 
 OUTCOMES = ("success", "failure", "locked", "mfa_required", "requested", "session_revoked")

@@ -66,7 +66,7 @@ def rotate_refresh(*, refresh_token: str, policy: TokenPolicy) -> IssuedTokens:
     assert policy.refresh_ttl is not None
     claims = attempts.checked_token(lambda: decode_refresh_token(refresh_token))
     now = sessions.whole_seconds(clock.utcnow())
-    event = audit.session_event_row(
+    event = audit.event_row(
         event="refresh", outcome="success", user_id=claims.user_id, session_id=claims.session_id
     )
     rotated, event_stored = _rotated(claims, now, event)
