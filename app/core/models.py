@@ -341,7 +341,8 @@ class AuthEvent(Model):
     dialect: Mapped[str | None] = mapped_column(String(32))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # None is SQL NULL, as a statement that names no details stores it (refreshes.py).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     # Events by kind and time, with the outcome, for the audit log's filters and the
     # dashboard's counts (migration 0015).

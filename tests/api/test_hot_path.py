@@ -25,17 +25,21 @@ import marshmallow
 import pytest
 from flask import Config
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.test import EnvironBuilder
+from werkzeug.test import TestResponse
 
 import config
 from app.core import direct_statements
 from app.core.audit.writer import audit_writer
 from app.core.models import AuthEvent
+from app.core.models import User
 from app.database import db
 from tests.factories import PASSWORD
 from tests.factories import make_admin
@@ -219,6 +223,56 @@ def test_a_refreshs_audit_row_is_the_one_record_would_store(
     )
     assert (refresh.target_user_id, refresh.client_id, refresh.details) == (None, None, None)
     assert refresh.occurred_at >= login.occurred_at
+
+
+def _blog_refresh(client: FlaskClient, user: User) -> TestResponse:
+    client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    return client.post("/api/v1/auth/refresh-token")
+
+
+def _cmg_refresh(client: FlaskClient, user: User) -> TestResponse:
+    client.post("/auth/login", json={"username": user.username, "password": PASSWORD})
+    return client.post("/auth/refresh")
+
+
+def _token_pair_refresh(client: FlaskClient, user: User) -> TestResponse:
+    credentials = {"username": user.username, "password": PASSWORD}
+    pair = client.post("/api/token/", json=credentials).get_json()
+    return client.post("/api/token/refresh/", json={"refresh": pair["refresh"]})
+
+
+# Every face with a refresh, by the dialect its audit rows name.
+_REFRESHES = {"blog": _blog_refresh, "cmg": _cmg_refresh, "token_pair": _token_pair_refresh}
+
+
+@pytest.mark.parametrize("face", _REFRESHES)
+def test_a_refresh_at_each_face_stores_one_success_row_naming_that_face(
+    app, app_context, client, face
+):
+    user = make_user()
+
+    answer = _REFRESHES[face](client, user)
+
+    assert answer.status_code == 200, answer.get_json()
+    writer = audit_writer(app)
+    assert writer is None or writer.flush()
+    db.session.expire_all()
+    rows = db.session.scalars(select(AuthEvent).where(AuthEvent.event == "refresh")).all()
+    assert [(row.outcome, row.dialect, row.user_id) for row in rows] == [("success", face, user.id)]
+
+
+@pytest.mark.parametrize("app_overrides", [{"AUTH_AUDIT_BATCHED": True}])
+def test_events_without_details_store_sql_null_whoever_stores_them(
+    app, app_context, auth, app_overrides
+):
+    user = make_user()
+    auth.login(user.email)  # stored by the audit writer
+    assert auth.refresh().status_code == 200  # stored by the rotation itself on PostgreSQL
+    assert audit_writer(app).flush()
+
+    stored = db.session.execute(text("SELECT event, details IS NULL FROM auth_events")).all()
+
+    assert sorted(stored) == [("login", True), ("refresh", True)]
 
 
 def test_a_refresh_with_an_overlong_user_agent_rotates_and_keeps_its_first_512_characters(

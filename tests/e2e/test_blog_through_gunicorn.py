@@ -2,7 +2,10 @@
 
 import pytest
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy import select
 
+from app.core.models import AuthEvent
 from tests.e2e import http
 from tests.signing import signed_part
 
@@ -123,3 +126,30 @@ def test_concurrent_refreshes_within_grace_all_get_the_same_successor(start_serv
     assert len(successors) == 1
     assert successors != {signed_part(cookie)}
     assert _refresh(server.url, results[0].cookies["refreshToken"]).status_code == 200
+
+
+def _stored_refreshes(database_url: str) -> list[tuple[str, bool]]:
+    """Each stored refresh row's outcome, and whether it says why (a grace answer does)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = select(AuthEvent.outcome, AuthEvent.details).where(AuthEvent.event == "refresh")
+            rows = connection.execute(query)
+            return sorted((outcome, details is not None) for outcome, details in rows)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_refreshes_store_one_rotation_row_and_a_grace_row_for_each_other(
+    start_server,
+):
+    server = start_server()
+    cookie = _registered_cookie(server.url)
+
+    results = _refresh_concurrently(server.url, cookie)
+    server.stop()  # the audit writer stores what it holds
+
+    assert [r.status_code for r in results] == [200] * THREADS
+    assert _stored_refreshes(start_server.database_url) == [("success", False)] + [
+        ("success", True)
+    ] * (THREADS - 1)
