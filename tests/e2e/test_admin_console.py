@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Route
+from playwright.sync_api import expect
 
 from tests.e2e import http
 from tests.e2e.http import call
@@ -113,8 +115,17 @@ def test_an_admin_with_a_second_factor_manages_a_user_in_the_console(
     page.get_by_role("button", name="Create role").click()
     page.get_by_role("status").filter(has_text="Role auditor created.").wait_for()
     pages.check("roles")
+    # While the user is still loading, the role choices wait: a box checked meanwhile would
+    # be unchecked by the user's roles arriving, and the save would drop it.
+    user_reads: list[Route] = []
+    page.route(re.compile(r"/api/v1/users/\d+$"), lambda route: user_reads.append(route))
     page.go_back()
-    page.get_by_role("checkbox", name="auditor").check()
+    auditor = page.get_by_role("checkbox", name="auditor")
+    auditor.wait_for()
+    expect(auditor).to_be_disabled()
+    user_reads[0].continue_()
+    page.unroute(re.compile(r"/api/v1/users/\d+$"))
+    auditor.check()
     page.get_by_role("button", name="Save roles").click()
     page.get_by_role("dialog").get_by_role("button", name="Save roles").click()
     page.get_by_role("status").filter(has_text="Roles saved.").wait_for()

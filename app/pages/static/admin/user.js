@@ -49,6 +49,8 @@ function showUser(detail) {
   for (const box of $("role-choices").querySelectorAll("input")) {
     box.checked = user.roles.includes(box.value);
   }
+  $("role-fieldset").disabled = false;
+  $("save-roles").disabled = false;
 }
 
 async function loadRoles() {
