@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Route
+from playwright.sync_api import expect
 
 from tests.e2e import http
 from tests.e2e.pages import DESKTOP
@@ -81,6 +83,22 @@ def test_a_person_runs_their_account_from_the_account_pages(
     pages.check("verify-email")
     page.goto(f"{base}/account/")
     page.get_by_text("(verified)").wait_for()
+
+    # The profile waits for the account's own values (nothing typed before is overwritten),
+    # then a change is saved.
+    profile_reads: list[Route] = []
+    page.route("**/api/v1/users/current", lambda route: profile_reads.append(route))
+    page.reload()
+    while not profile_reads:
+        page.wait_for_timeout(20)
+    expect(page.get_by_label("Display name")).to_be_disabled()
+    profile_reads[0].continue_()
+    page.unroute("**/api/v1/users/current")
+    page.get_by_label("Display name").fill("Ada")
+    page.get_by_role("button", name="Save profile").click()
+    _status(page, "Profile saved.")
+    page.reload()
+    expect(page.get_by_label("Display name")).to_have_value("Ada")
 
     # An authenticator app: the QR code, a first code, the recovery codes shown once.
     page.get_by_role("button", name="Set up an authenticator app").click()

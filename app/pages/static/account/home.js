@@ -31,6 +31,7 @@ async function loadProfile() {
   $("display-name").value = user.displayName || "";
   $("current-email").textContent = user.email || "none";
   $("email-verified").textContent = user.emailVerified ? "(verified)" : "(not verified yet)";
+  for (const field of $("profile").elements) field.disabled = false;
   return true;
 }
 
