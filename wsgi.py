@@ -8,16 +8,21 @@ from app import create_app
 from app.startup import ConfigurationError
 
 
+def _running(name: str) -> bool:
+    """Whether this process is the program ``name`` (``name`` or ``python -m name``)."""
+    program = sys.argv[0].replace("\\", "/")
+    return program == name or program.endswith((f"/{name}", f"/{name}/__main__.py"))
+
+
 def _asks_for_help() -> bool:
     """``flask [GROUP] --help``: a list of commands and options, which needs no secrets."""
-    program = sys.argv[0].replace("\\", "/")
-    flask = program == "flask" or program.endswith(("/flask", "/flask/__main__.py"))
-    return flask and "--help" in sys.argv[1:]
+    return _running("flask") and "--help" in sys.argv[1:]
 
 
 def _app() -> Flask:
     try:
-        return create_app()
+        # gunicorn only serves: its workers need no ``flask db`` commands, nor Alembic.
+        return create_app(migrations=not _running("gunicorn"))
     except ConfigurationError as error:
         refusal = f"authsvc: refusing to start: {error}"
         if not _asks_for_help():

@@ -27,18 +27,16 @@ from app.core.secret_box import install_secret_box
 from app.core.tokens.keys import install_signing_keys
 from app.core.tokens.minting import install_token_minter
 from app.core.tokens.verifier import install_token_verifier
+from app.database import MIGRATIONS
 from app.database import db
 from app.database import ping_idle_connections
 from app.extensions import jwt
 from app.extensions import limiter
-from app.extensions import migrate
 from app.logs import configure_logging
 from app.pages import register_pages
 from app.startup import ConfigurationError
 from app.startup import settle_config
 from config import CONFIGS
-
-MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
 
 class _JsonInDocumentOrder(DefaultJSONProvider):
@@ -64,8 +62,15 @@ class AuthService(Flask):
             return wrapped
 
 
-def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app for ``config_name`` (default: ``APP_ENV``, else production)."""
+def create_app(
+    config_name: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    migrations: bool = True,
+) -> Flask:
+    """Build the app for ``config_name`` (default: ``APP_ENV``, else production), with the
+    ``flask db`` commands unless ``migrations`` is false: a process that only serves leaves
+    Alembic unloaded (docs/decisions/0019-no-alembic-in-workers.md)."""
     name = config_name or os.environ.get("APP_ENV") or "production"
     if name not in CONFIGS:
         raise ConfigurationError(f"APP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
@@ -89,7 +94,8 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
                 engine, after_seconds=app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]
             )
         prepare_direct_statements(db.engines.values())
-    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    if migrations:
+        install_migrations(app)
     jwt.init_app(app)
     limiter.init_app(app)
     install_attempt_budgets(app)
@@ -111,3 +117,11 @@ def create_app(config_name: str | None = None, overrides: Mapping[str, Any] | No
     install_every_request(app)
     register_cli(app)
     return app
+
+
+def install_migrations(app: Flask) -> None:
+    """Flask-Migrate: the ``flask db`` commands, and what migrations/env.py reads. Imported
+    here, for the processes that migrate: Alembic adds about 11 MB to a process."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -6,6 +6,7 @@ services, which import-linter holds (pyproject.toml)."""
 import sqlite3
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
@@ -34,6 +35,8 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The Alembic scripts that build and change the schema (``flask db upgrade``).
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def rows_changed(statement: Executable) -> int:

@@ -10,7 +10,6 @@ from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
 
 from app.core.metrics import BUDGET_REFUSALS
 
@@ -68,7 +67,6 @@ def _count_breach(_limit: RequestLimit) -> None:
     BUDGET_REFUSALS.labels("route").inc()
 
 
-migrate = Migrate()
 # flask-jwt-extended, wired to the core through its public loaders only
 # (app/api/jwt_callbacks.py).
 jwt = JWTManager()

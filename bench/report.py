@@ -319,6 +319,7 @@ record per decision in docs/decisions/:
 - [0012 What the metrics cost](decisions/0012-metrics-cost.md)
 - [0013 A thread keeps its direct statements' connection](decisions/0013-held-connections.md)
 - [0018 Refresh budget off the request path](decisions/0018-refresh-off-the-critical-path.md)
+- [0019 A serving worker does not load Alembic](decisions/0019-no-alembic-in-workers.md)
 
 ## Reading the figures
 

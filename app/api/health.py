@@ -1,10 +1,7 @@
 """Health endpoints for load balancers and orchestrators: /healthz and /readyz."""
 
-from pathlib import Path
-
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import jsonify
 
 from app.api.openapi import Operation
@@ -41,7 +38,7 @@ def healthz() -> Response:
 def readyz() -> tuple[Response, int]:
     """200 when the database answers and its migrations are at head, with Redis (if used)
     "ok" or "degraded"; 503 with the failing checks otherwise."""
-    checks = health.readiness(migrations_dir=Path(current_app.extensions["migrate"].directory))
+    checks = health.readiness()
     ready = health.is_ready(checks)
     return jsonify({"status": "ready" if ready else "unavailable", "checks": checks}), (
         200 if ready else 503

@@ -1,18 +1,19 @@
 """Readiness: can this process serve requests right now?"""
 
+import ast
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import redis
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import current_app
+from sqlalchemy import inspect
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.metrics import REDIS_ERRORS
+from app.database import MIGRATIONS
 from app.database import db
 
 OK = "ok"
@@ -21,7 +22,7 @@ OK = "ok"
 DEGRADED = "degraded"
 
 
-def readiness(*, migrations_dir: Path) -> dict[str, str]:
+def readiness(*, migrations_dir: Path = MIGRATIONS) -> dict[str, str]:
     """Each dependency's state: "ok", "degraded" or a short reason. Never raises."""
     checks = {"database": OK, "migrations": OK}
     try:
@@ -50,9 +51,12 @@ def _current_revision() -> str | None:
 
 
 def _read_revision() -> str | None:
+    """Alembic's record of the database's revision (none before the first migration)."""
     with db.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _redis_state() -> str | None:
@@ -80,6 +84,32 @@ def is_ready(checks: dict[str, str]) -> bool:
 
 @cache
 def _head_revision(migrations_dir: str) -> str | None:
-    config = Config()
-    config.set_main_option("script_location", migrations_dir)
-    return ScriptDirectory.from_config(config).get_current_head()
+    """The newest migration, the one no other names as its ``down_revision``, read from the
+    scripts' own assignments: a serving process never loads Alembic, which would add about
+    11 MB to every worker (docs/decisions/0019-no-alembic-in-workers.md). None unless the
+    scripts form one line, which never matches a database's revision."""
+    revisions: set[str] = set()
+    parents: set[str | None] = set()
+    for script in Path(migrations_dir, "versions").glob("*.py"):
+        assigned = _revision_assignments(script.read_text(encoding="utf-8"))
+        revisions.add(assigned["revision"])
+        down = assigned.get("down_revision")
+        parents.update(down if isinstance(down, tuple) else [down])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _revision_assignments(source: str) -> dict[str, Any]:
+    """The ``revision`` and ``down_revision`` a migration script assigns at its top level
+    (``revision = "0016"``, or annotated: ``revision: str = "0016"``)."""
+    assigned: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+            assigned[target.id] = ast.literal_eval(value)
+    return assigned

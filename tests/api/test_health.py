@@ -1,5 +1,7 @@
 """/healthz and /readyz for load balancers and orchestrators."""
 
+from app.core.health import _head_revision
+from app.database import MIGRATIONS
 from app.database import db
 
 
@@ -78,3 +80,37 @@ def test_health_endpoints_are_not_rate_limited(app, client):
     statuses = {client.get("/healthz").status_code for _ in range(5)}
 
     assert statuses == {200}
+
+
+def test_readyz_finds_the_head_alembic_finds(app):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    assert _head_revision(str(MIGRATIONS)) == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_migrations_that_do_not_form_one_line_have_no_head(tmp_path):
+    (tmp_path / "versions").mkdir()
+    for name, down in (("a", None), ("b", "a"), ("c", "a")):
+        script = f'revision = "{name}"\ndown_revision: str | None = {down!r}\n'
+        (tmp_path / "versions" / f"{name}.py").write_text(script)
+
+    assert _head_revision(str(tmp_path)) is None
+
+
+def test_readyz_is_503_on_a_database_never_migrated(tmp_path):
+    from tests.conftest import dispose_engines
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        response = app.test_client().get("/readyz")
+    finally:
+        with app.app_context():
+            dispose_engines()
+
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "not at head"}
