@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import TypedDict
+from typing import Unpack
 
 from flask import current_app
 from flask import has_request_context
@@ -93,32 +95,24 @@ class EventPage:
     total: int
 
 
-def record(
-    *,
-    event: str,
-    outcome: str,
-    user_id: int | None = None,
-    target_user_id: int | None = None,
-    client_id: str | None = None,
-    session_id: str | None = None,
-    details: dict[str, Any] | None = None,
-    origin: dict[str, str | None] | None = None,
-) -> None:
+class EventFields(TypedDict, total=False):
+    """What an event names besides its kind and outcome (each None when left out)."""
+
+    user_id: int | None
+    # The user an admin's action changed (user_updated, user_deleted); user_id is the admin.
+    target_user_id: int | None
+    client_id: str | None
+    session_id: str | None
+    details: dict[str, Any] | None
+    # Where the request came from, for work done after it answered (request_origin).
+    origin: dict[str, str | None] | None
+
+
+def record(*, event: str, outcome: str, **fields: Unpack[EventFields]) -> None:
     """Log one event at once and store its row: batched off the request path
     (audit_writer.py), or, with AUTH_AUDIT_BATCHED off, inserted and committed here. Call it
     after the caller's own commit: it never commits the caller's work."""
-    record_row(
-        event_row(
-            event=event,
-            outcome=outcome,
-            user_id=user_id,
-            target_user_id=target_user_id,
-            client_id=client_id,
-            session_id=session_id,
-            details=details,
-            origin=origin,
-        )
-    )
+    record_row(event_row(event=event, outcome=outcome, **fields))
 
 
 def record_row(row: dict[str, Any]) -> None:
@@ -132,29 +126,19 @@ def record_row(row: dict[str, Any]) -> None:
     db.session.commit()
 
 
-def event_row(
-    *,
-    event: str,
-    outcome: str,
-    user_id: int | None = None,
-    target_user_id: int | None = None,
-    client_id: str | None = None,
-    session_id: str | None = None,
-    details: dict[str, Any] | None = None,
-    origin: dict[str, str | None] | None = None,
-) -> dict[str, Any]:
+def event_row(*, event: str, outcome: str, **fields: Unpack[EventFields]) -> dict[str, Any]:
     """The ``auth_events`` row of one event, as ``record`` stores it; a statement that stores
     it with the change it records ``announce``s it once that statement has."""
     return {
         "occurred_at": clock.utcnow(),
         "event": event,
         "outcome": outcome,
-        "user_id": user_id,
-        "target_user_id": target_user_id,
-        "client_id": client_id,
-        "session_id": session_id,
-        "details": details or None,
-        **(origin or request_origin()),
+        "user_id": fields.get("user_id"),
+        "target_user_id": fields.get("target_user_id"),
+        "client_id": fields.get("client_id"),
+        "session_id": fields.get("session_id"),
+        "details": fields.get("details") or None,
+        **(fields.get("origin") or request_origin()),
     }
 
 
