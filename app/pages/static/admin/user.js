@@ -46,8 +46,14 @@ function showUser(detail) {
   $("reset-factors").disabled = !user.mfaEnabled;
   $("resend-verification").hidden = user.emailVerified || !user.email;
   $("send-reset").hidden = !user.email;
+  if ($("role-fieldset").disabled) showRoles(user.roles);
+}
+
+// Once, when the user first arrives: the page's other actions reload the user, and must
+// not undo choices the admin has not saved yet.
+function showRoles(roles) {
   for (const box of $("role-choices").querySelectorAll("input")) {
-    box.checked = user.roles.includes(box.value);
+    box.checked = roles.includes(box.value);
   }
   $("role-fieldset").disabled = false;
   $("save-roles").disabled = false;
