@@ -89,3 +89,17 @@ def test_a_broken_override_or_a_missing_folder_refuses_to_start(tmp_path):
         MailTemplates(str(tmp_path)).check()
     with pytest.raises(ConfigurationError, match="not a folder"):
         MailTemplates(str(tmp_path / "missing"))
+
+
+def test_templates_made_again_in_one_process_read_a_changed_override_and_its_breakage(tmp_path):
+    (tmp_path / "en").mkdir()
+    subject = tmp_path / "en" / "password_reset.subject"
+    subject.write_text("First {{ minutes }}")
+    first = MailTemplates(str(tmp_path)).render("password_reset", locale=None, context=CONTEXT)
+    subject.write_text("Second {{ minutes }}")
+    second = MailTemplates(str(tmp_path)).render("password_reset", locale=None, context=CONTEXT)
+    subject.write_text("{% if %}")
+
+    assert (first.subject, second.subject) == ("First 30", "Second 30")
+    with pytest.raises(ConfigurationError, match=r"password_reset\.subject"):
+        MailTemplates(str(tmp_path)).check()
