@@ -1,7 +1,6 @@
 """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
 
 import re
-import socket
 import threading
 import time
 from email import message_from_bytes
@@ -11,6 +10,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.ports import free_port
+
 CODE = re.compile(r"give the app this code: (\S+)")
 
 
@@ -18,7 +19,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        port = _free_port()
+        port = free_port()
         self.url = f"smtp://127.0.0.1:{port}"
         self._controller = Controller(self, hostname="127.0.0.1", port=port)
         self._started = False
@@ -72,9 +73,3 @@ def token_in(message: EmailMessage) -> str:
     match = CODE.search(body)
     assert match, body
     return match.group(1)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -4,6 +4,8 @@ import contextlib
 import socket
 import threading
 
+from tests.ports import free_port
+
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to an upstream address until cut."""
@@ -13,9 +15,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
 
     def start(self) -> None:
         listener = socket.socket()

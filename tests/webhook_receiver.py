@@ -3,7 +3,6 @@
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
+
+from tests.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Receiver:
         self.location: str | None = None
         self.reply = b"{}"  # the body of every answer
         self._lock = threading.Lock()
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self._server: ThreadingHTTPServer | None = None
 
@@ -104,9 +105,3 @@ class Receiver:
                 pass
 
         return Handler
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -3,7 +3,6 @@
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from tests.databases import new_database
 from tests.e2e.pages import AXE
 from tests.factories import age_proofs
 from tests.mailbox import Mailbox
+from tests.ports import free_port
 from tests.processes import ROOT
 from tests.processes import run_flask
 from tests.signing import signing_settings
@@ -230,12 +230,6 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
         except requests.ConnectionError:
             time.sleep(0.1)
     raise AssertionError(f"gunicorn did not answer on {url} in {START_TIMEOUT_SECONDS}s")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

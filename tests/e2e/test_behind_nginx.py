@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.conftest import free_port
 from tests.e2e.reloads import reload_under_load
 from tests.e2e.spa import register_reload_and_log_out
+from tests.ports import free_port
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.e2e

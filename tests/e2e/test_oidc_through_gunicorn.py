@@ -14,13 +14,13 @@ import requests
 
 from tests.dialects import USER_ENDPOINTS
 from tests.e2e import http
-from tests.openid_provider import free_port
 from tests.openid_provider import id_token_from_provider
 from tests.openid_provider import native_client
 from tests.openid_provider import new_signing_key
 from tests.openid_provider import running_provider
 from tests.openid_provider import sign_in_at_provider
 from tests.openid_provider import web_client
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

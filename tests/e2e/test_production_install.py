@@ -16,8 +16,8 @@ import pytest
 from tests.e2e import http
 from tests.e2e.conftest import MFA_ENCRYPTION_KEY
 from tests.e2e.conftest import LiveServer
-from tests.e2e.conftest import free_port
 from tests.e2e.conftest import wait_until_serving
+from tests.ports import free_port
 from tests.processes import ROOT
 from tests.signing import signing_settings
 

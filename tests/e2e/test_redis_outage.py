@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.e2e import http
-from tests.e2e.conftest import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.e2e
 

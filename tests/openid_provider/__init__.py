@@ -10,7 +10,6 @@ import contextlib
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +25,8 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jwk import RSAKey
+
+from tests.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 INSTALLED = HERE / "node_modules" / "oidc-provider"
@@ -143,12 +144,6 @@ def sign_in_at_provider(
 def _form_action(html: str) -> str | None:
     found = re.search(r'<form[^>]*action="([^"]+)"', html)
     return unescape(found.group(1)) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def id_token_from_provider(

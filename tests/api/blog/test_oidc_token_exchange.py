@@ -27,12 +27,12 @@ from tests.dialects import USER_ENDPOINTS
 from tests.dialects import bearer
 from tests.factories import PASSWORD
 from tests.factories import make_user
-from tests.openid_provider import free_port
 from tests.openid_provider import id_token_from_provider
 from tests.openid_provider import native_client
 from tests.openid_provider import new_signing_key
 from tests.openid_provider import running_provider
 from tests.openid_provider import web_client
+from tests.ports import free_port
 from tests.webhook_receiver import Receiver
 
 WEB_CLIENT, WEB_SECRET = "authsvc-web", "web-client-secret-" + "x" * 32

@@ -29,10 +29,10 @@ from tests.dialects import bearer
 from tests.factories import PASSWORD
 from tests.factories import age_proofs
 from tests.factories import make_user
-from tests.openid_provider import free_port
 from tests.openid_provider import running_provider
 from tests.openid_provider import sign_in_at_provider
 from tests.openid_provider import web_client
+from tests.ports import free_port
 
 # The provider lets the service's (native-type) client come back to loopback on any port.
 BASE = "http://127.0.0.1"
