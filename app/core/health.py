@@ -22,7 +22,7 @@ OK = "ok"
 DEGRADED = "degraded"
 
 
-def readiness(*, migrations_dir: Path = MIGRATIONS) -> dict[str, str]:
+def readiness() -> dict[str, str]:
     """Each dependency's state: "ok", "degraded" or a short reason. Never raises."""
     checks = {"database": OK, "migrations": OK}
     try:
@@ -30,7 +30,7 @@ def readiness(*, migrations_dir: Path = MIGRATIONS) -> dict[str, str]:
     except SQLAlchemyError:
         checks["database"] = checks["migrations"] = "unavailable"
     else:
-        if current != _head_revision(str(migrations_dir)):
+        if current != _head_revision(str(MIGRATIONS)):
             checks["migrations"] = "not at head"
     redis_state = _redis_state()
     if redis_state is not None:
@@ -53,7 +53,6 @@ def _current_revision() -> str | None:
 def _read_revision() -> str | None:
     """Alembic's record of the database's revision (none before the first migration)."""
     with db.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -87,11 +86,14 @@ def _head_revision(migrations_dir: str) -> str | None:
     """The newest migration, the one no other names as its ``down_revision``, read from the
     scripts' own assignments: a serving process never loads Alembic, which would add about
     11 MB to every worker (docs/decisions/0019-no-alembic-in-workers.md). None unless the
-    scripts form one line, which never matches a database's revision."""
+    scripts form one line (each naming its revision), which never matches a database's
+    revision."""
     revisions: set[str] = set()
     parents: set[str | None] = set()
     for script in Path(migrations_dir, "versions").glob("*.py"):
         assigned = _revision_assignments(script.read_text(encoding="utf-8"))
+        if "revision" not in assigned:
+            return None
         revisions.add(assigned["revision"])
         down = assigned.get("down_revision")
         parents.update(down if isinstance(down, tuple) else [down])

@@ -101,6 +101,14 @@ def test_migrations_that_do_not_form_one_line_have_no_head(tmp_path):
     assert _head_revision(str(tmp_path)) is None
 
 
+def test_a_migration_that_names_no_revision_leaves_no_head(tmp_path):
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "versions" / "b.py").write_text('down_revision = "a"\n')
+
+    assert _head_revision(str(tmp_path)) is None
+
+
 def test_readyz_is_503_on_a_database_never_migrated(tmp_path):
     from tests.conftest import dispose_engines
     from tests.conftest import make_app

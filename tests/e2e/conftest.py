@@ -16,6 +16,9 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
+from sqlalchemy import Executable
+from sqlalchemy import Row
+from sqlalchemy import create_engine
 from sqlalchemy import update
 
 from app.core.accounts.accounts import create_user
@@ -94,6 +97,20 @@ class LiveServer:
         with self._database():
             db.session.execute(update(User).where(User.username == username).values(**columns))
             db.session.commit()
+
+    def read(self, statement: Executable) -> list[Row[Any]]:
+        """The rows ``statement`` reads from the server's database, on a connection of its
+        own: each call sees what the server had committed by then (running or stopped)."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(statement))
+        finally:
+            engine.dispose()
+
+    def read_value(self, statement: Executable) -> Any:
+        """The one value ``statement`` reads from the server's database (a count, say)."""
+        return self.read(statement)[0][0]
 
     @contextlib.contextmanager
     def _database(self) -> Iterator[None]:

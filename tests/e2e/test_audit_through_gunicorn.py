@@ -1,7 +1,6 @@
 """Audit rows through gunicorn: logged at once, stored in batches, never lost on a stop."""
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from tests.e2e import http
@@ -10,14 +9,7 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "audit Passphrase 42"
 
 
-def _stored_logins(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            query = text("SELECT count(*) FROM auth_events WHERE event = 'login'")
-            return connection.execute(query).scalar_one()
-    finally:
-        engine.dispose()
+STORED_LOGINS = text("SELECT count(*) FROM auth_events WHERE event = 'login'")
 
 
 def test_audit_rows_wait_for_their_batch_and_are_stored_when_gunicorn_stops(start_server):
@@ -29,6 +21,6 @@ def test_audit_rows_wait_for_their_batch_and_are_stored_when_gunicorn_stops(star
 
     assert [response.status_code for response in logins] == [200, 200, 200]
     assert server.logs().count('"event": "login", "outcome": "success"') == 3
-    assert _stored_logins(start_server.database_url) == 0
+    assert server.read_value(STORED_LOGINS) == 0
     server.stop()
-    assert _stored_logins(start_server.database_url) == 3
+    assert server.read_value(STORED_LOGINS) == 3

@@ -2,11 +2,11 @@
 
 import pytest
 import requests
-from sqlalchemy import create_engine
 from sqlalchemy import select
 
 from app.core.models import AuthEvent
 from tests.e2e import http
+from tests.e2e.conftest import LiveServer
 from tests.signing import signed_part
 
 pytestmark = pytest.mark.e2e
@@ -128,16 +128,11 @@ def test_concurrent_refreshes_within_grace_all_get_the_same_successor(start_serv
     assert _refresh(server.url, results[0].cookies["refreshToken"]).status_code == 200
 
 
-def _stored_refreshes(database_url: str) -> list[tuple[str, bool]]:
+def _stored_refreshes(server: LiveServer) -> list[tuple[str, bool]]:
     """Each stored refresh row's outcome, and whether it says why (a grace answer does)."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            query = select(AuthEvent.outcome, AuthEvent.details).where(AuthEvent.event == "refresh")
-            rows = connection.execute(query)
-            return sorted((outcome, details is not None) for outcome, details in rows)
-    finally:
-        engine.dispose()
+    query = select(AuthEvent.outcome, AuthEvent.details).where(AuthEvent.event == "refresh")
+    rows = server.read(query)
+    return sorted((outcome, details is not None) for outcome, details in rows)
 
 
 def test_concurrent_refreshes_store_one_rotation_row_and_a_grace_row_for_each_other(
@@ -150,6 +145,4 @@ def test_concurrent_refreshes_store_one_rotation_row_and_a_grace_row_for_each_ot
     server.stop()  # the audit writer stores what it holds
 
     assert [r.status_code for r in results] == [200] * THREADS
-    assert _stored_refreshes(start_server.database_url) == [("success", False)] + [
-        ("success", True)
-    ] * (THREADS - 1)
+    assert _stored_refreshes(server) == [("success", False)] + [("success", True)] * (THREADS - 1)
