@@ -27,24 +27,23 @@ from app.core import clock
 from app.core.direct_statements import release_held_connection
 from app.core.mail.mail import install_mailer
 from app.database import db
+from tests import signing
 from tests.databases import POSTGRES_SKIP_REASON
 from tests.databases import new_database
 from tests.databases import postgres_base_url
 from tests.factories import PASSWORD
 from tests.mailbox import Mailbox
-from tests.signing import ALGORITHM_ENV
-from tests.signing import TEST_ALGORITHM
 from tests.signing import signing_config
 
 SEED_TABLES = ("roles", "permissions", "role_permissions")
 
 
 def pytest_report_header() -> list[str]:
-    signing = f"tokens: {TEST_ALGORITHM} ({ALGORITHM_ENV})"
+    tokens = signing.describe()
     base = postgres_base_url()
     if base is None:
-        return ["databases: sqlite only. " + POSTGRES_SKIP_REASON, signing]
-    return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)", signing]
+        return ["databases: sqlite only. " + POSTGRES_SKIP_REASON, tokens]
+    return ["databases: sqlite and postgresql (TEST_DATABASE_URL is set)", tokens]
 
 
 REDIS_ENV = "TEST_REDIS_URL"
@@ -82,6 +81,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if postgres_base_url() is None:
         terminalreporter.write_line(POSTGRES_SKIP_REASON, yellow=True, bold=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each test signs with its database's algorithm (tests/signing.py), chosen before any of
+    its fixtures, module-wide ones included, builds an app or starts a server."""
+    signing.use_algorithm_of(_database_of(item))
 
 
 def _database_of(item: pytest.Item) -> str | None:

@@ -1,7 +1,12 @@
-"""The signing setup the whole suite runs under: TEST_JWT_ALGORITHM (HS256 by default).
+"""The signing setup each test runs under: its database's algorithm, unless
+TEST_JWT_ALGORITHM names one for every test.
 
-With an asymmetric algorithm, the run makes one key pair, and every test app and test server
-also carries an issuer and an audience, so all five dialects are exercised with them.
+The algorithm and the database are independent of each other (tokens are minted and checked
+in the service; the database stores only their ids), so one run covers two: the SQLite half
+of the suite, and the tests without a database, sign with HS256 (the documents' default and
+``make run``'s); the PostgreSQL half, production's database, with ES256, where each test
+process makes one key pair and every test app and test server also carries an issuer and an
+audience, so all five dialects are exercised with them.
 """
 
 import os
@@ -23,26 +28,54 @@ TEST_SECRET = (
 # Seals the TOTP secrets of production-mode apps the tests start (a Fernet key).
 TEST_MFA_KEY = "qHH2clKYnipyAcAxYOKXbHUjZlSD7mcM_tzP7bvNvJ0="
 ALGORITHM_ENV = "TEST_JWT_ALGORITHM"
-TEST_ALGORITHM = os.environ.get(ALGORITHM_ENV) or "HS256"
+FORCED_ALGORITHM = os.environ.get(ALGORITHM_ENV) or None
+DEFAULT_ALGORITHM = "HS256"
+ALGORITHM_OF_DATABASE = {"sqlite": DEFAULT_ALGORITHM, "postgresql": "ES256"}
 TEST_ISSUER = "https://auth.test"
 TEST_AUDIENCE = "authsvc-tests"
 
-if TEST_ALGORITHM not in SIGNING_ALGORITHMS:
+if FORCED_ALGORITHM is not None and FORCED_ALGORITHM not in SIGNING_ALGORITHMS:
     raise SystemExit(f"{ALGORITHM_ENV} must be one of {', '.join(SIGNING_ALGORITHMS)}")
+
+_active = FORCED_ALGORITHM or DEFAULT_ALGORITHM
+
+
+def algorithm_of(database_kind: str | None) -> str:
+    """The algorithm a test on ``database_kind`` (None: no database) signs with."""
+    return FORCED_ALGORITHM or ALGORITHM_OF_DATABASE.get(database_kind or "", DEFAULT_ALGORITHM)
+
+
+def use_algorithm_of(database_kind: str | None) -> None:
+    """Sign with ``database_kind``'s algorithm until told otherwise: set before each test's
+    fixtures (tests/conftest.py), which run one at a time in a test process."""
+    global _active
+    _active = algorithm_of(database_kind)
+
+
+def active_algorithm() -> str:
+    return _active
+
+
+def describe() -> str:
+    """The run's algorithms, for the report's header."""
+    if FORCED_ALGORITHM is not None:
+        return f"tokens: {FORCED_ALGORITHM} on every database ({ALGORITHM_ENV})"
+    per_database = ", ".join(f"{alg} on {kind}" for kind, alg in ALGORITHM_OF_DATABASE.items())
+    return f"tokens: {per_database} and without one ({ALGORITHM_ENV} sets one for all)"
 
 
 @cache
-def _private_key() -> Any:
-    return generate_private_key(TEST_ALGORITHM)
+def _private_key(algorithm: str) -> Any:
+    return generate_private_key(algorithm)
 
 
 def signing_settings() -> dict[str, str]:
-    """The settings, as environment values, for an app or a server of this run."""
-    if TEST_ALGORITHM not in ASYMMETRIC_ALGORITHMS:
+    """The settings, as environment values, for an app or a server of the current test."""
+    if _active not in ASYMMETRIC_ALGORITHMS:
         return {"JWT_SECRET_KEY": TEST_SECRET}
     return {
-        "JWT_ALGORITHM": TEST_ALGORITHM,
-        "JWT_PRIVATE_KEY": private_pem(_private_key()).decode(),
+        "JWT_ALGORITHM": _active,
+        "JWT_PRIVATE_KEY": private_pem(_private_key(_active)).decode(),
         "JWT_ISSUER": TEST_ISSUER,
         "JWT_AUDIENCE": TEST_AUDIENCE,
     }
@@ -59,18 +92,18 @@ def signing_config() -> dict[str, Any]:
 def sign_as_service(claims: dict[str, Any], **header: Any) -> str:
     """A token signed with this run's signing key, kid included, with the claims given as
     they are (nothing added): for tests that forge what the service would never mint."""
-    if TEST_ALGORITHM in ASYMMETRIC_ALGORITHMS:
-        key: Any = _private_key()
+    if _active in ASYMMETRIC_ALGORITHMS:
+        key: Any = _private_key(_active)
         kid = public_key_entry(key.public_key()).kid
     else:
         key, kid = TEST_SECRET, None
     headers = {"kid": kid} if kid else {}
-    return jwt.encode(claims, key, algorithm=TEST_ALGORITHM, headers=headers | header)
+    return jwt.encode(claims, key, algorithm=_active, headers=headers | header)
 
 
 def standard_claims() -> dict[str, Any]:
-    """The issuer and audience claims the service's tokens carry in this run."""
-    if TEST_ALGORITHM not in ASYMMETRIC_ALGORITHMS:
+    """The issuer and audience claims the service's tokens carry in the current test."""
+    if _active not in ASYMMETRIC_ALGORITHMS:
         return {}
     return {"iss": TEST_ISSUER, "aud": TEST_AUDIENCE}
 

@@ -1,7 +1,7 @@
 """Asymmetric tokens, the JWKS, rotation, issuer and audience, through the dialects' endpoints.
 
 Each test builds its apps with the keys it names (on the suite's database), whatever
-TEST_JWT_ALGORITHM the run uses.
+algorithm the rest of the suite signs with (tests/signing.py).
 """
 
 import base64

@@ -17,8 +17,7 @@ from tests.e2e import http
 from tests.e2e.conftest import LiveServer
 from tests.processes import ROOT
 
-# Also in the second CI pass, with asymmetric keys (.ci/run).
-pytestmark = [pytest.mark.e2e, pytest.mark.signing]
+pytestmark = pytest.mark.e2e
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"

@@ -11,8 +11,7 @@ from app.core.tokens.verifier import MAX_NUMERIC_DATE
 from tests.e2e import http
 from tests.signing import sign_as_service
 
-# Also in the second CI pass, with asymmetric keys (.ci/run).
-pytestmark = [pytest.mark.e2e, pytest.mark.signing]
+pytestmark = pytest.mark.e2e
 
 PASSWORD = "tokens Passphrase 12"
 DAY = 24 * 3600

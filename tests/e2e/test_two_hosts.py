@@ -6,8 +6,7 @@ import pytest
 
 from tests.e2e import http
 
-# Also in the second CI pass, with asymmetric keys (.ci/run).
-pytestmark = [pytest.mark.e2e, pytest.mark.signing]
+pytestmark = pytest.mark.e2e
 PASSWORD = "two Hosts Passphrase 5"
 
 
