@@ -69,13 +69,19 @@ def redis_url() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without TEST_DATABASE_URL, leave out the PostgreSQL half of the suite, and say so."""
-    if postgres_base_url() is not None:
-        return
-    postgres = [item for item in items if _database_of(item) == "postgresql"]
-    if postgres:
-        items[:] = [item for item in items if _database_of(item) != "postgresql"]
-        config.hook.pytest_deselected(items=postgres)
+    """Without TEST_DATABASE_URL, leave out the PostgreSQL half of the suite, and say so. A
+    test marked ``one_database`` runs on one: PostgreSQL when the run has it, else SQLite."""
+    left_out = [item for item in items if _left_out(item)]
+    if left_out:
+        items[:] = [item for item in items if not _left_out(item)]
+        config.hook.pytest_deselected(items=left_out)
+
+
+def _left_out(item: pytest.Item) -> bool:
+    database = _database_of(item)
+    if postgres_base_url() is None:
+        return database == "postgresql"
+    return database == "sqlite" and item.get_closest_marker("one_database") is not None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

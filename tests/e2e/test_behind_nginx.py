@@ -191,6 +191,7 @@ def test_the_services_errors_pass_through_and_nginxs_own_are_json(edge):
     assert unavailable.json()["error"] == "ServiceUnavailableError"
 
 
+@pytest.mark.one_database  # /healthz, which it loads, never reaches the database
 def test_a_release_reloaded_host_by_host_behind_nginx_fails_no_request(edge):
     """The deploy of deploy/README.md: each host's master gets HUP in turn (new code, every
     worker replaced) while wrk loads nginx over TLS."""

@@ -4,7 +4,8 @@ status while the old workers finish and new ones take over, and no more cut requ
 its kept-alive connections can meet when an old worker closes them (tests/e2e/reloads.py).
 Production's default socket layout is tested (gunicorn.conf.py: one shared socket, or a
 socket per worker where the kernel migrates the connections queued at a closing one), and
-each layout on its own."""
+each layout on its own. What is loaded, /healthz, never reaches the database: the tests run
+on one (``one_database``)."""
 
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ from tests.e2e import http
 from tests.e2e.reloads import reload
 from tests.e2e.reloads import reload_under_load
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_database]
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = 'jsonify({"status": "ok"})'
