@@ -52,10 +52,6 @@ def use_algorithm_of(database_kind: str | None) -> None:
     _active = algorithm_of(database_kind)
 
 
-def active_algorithm() -> str:
-    return _active
-
-
 def describe() -> str:
     """The run's algorithms, for the report's header."""
     if FORCED_ALGORITHM is not None:
@@ -90,7 +86,7 @@ def signing_config() -> dict[str, Any]:
 
 
 def sign_as_service(claims: dict[str, Any], **header: Any) -> str:
-    """A token signed with this run's signing key, kid included, with the claims given as
+    """A token signed with the current test's signing key, kid included, with the claims given as
     they are (nothing added): for tests that forge what the service would never mint."""
     if _active in ASYMMETRIC_ALGORITHMS:
         key: Any = _private_key(_active)
