@@ -153,9 +153,20 @@ def test_a_person_runs_their_account_from_the_account_pages(
     page.get_by_label("New password").fill(RESET_PASSWORD)
     pages.check("reset-password")
     page.get_by_role("button", name="Set password").click()
+    # Until the sign-in page's script runs, its form cannot be sent: Enter leaves the page
+    # (and the password) where they are, and the button waits.
+    scripts: list[Route] = []
+    page.route("**/account/login.js", lambda route: scripts.append(route))
     page.get_by_role("link", name="Sign in with your new password").click()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(RESET_PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    while not scripts:
+        page.wait_for_timeout(20)
+    assert page.url == f"{base}/account/login"
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_disabled()
+    scripts[0].continue_()
+    page.unroute("**/account/login.js")
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_role("button", name="Use a passkey instead").click()
     page.wait_for_url(re.compile("/account/$"))

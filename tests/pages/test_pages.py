@@ -6,6 +6,7 @@ import re
 import pytest
 
 from app.core.configuration import ConfigurationError
+from app.pages.account import PAGES as ACCOUNT_PAGES
 from tests.conftest import make_app
 
 PAGES = [
@@ -30,6 +31,20 @@ def test_every_page_and_asset_carries_the_strict_policy(pages_app, path):
     assert "unsafe" not in policy
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", PAGES + ["/account/"] + [f"/account/{n}" for n in ACCOUNT_PAGES])
+def test_the_browser_never_submits_a_pages_form_itself(pages_app, path):
+    """A form sent before its page's script has run stays put, and its button waits for the
+    script: sent by the browser, it was a GET to the page's own address with the password in
+    the query string."""
+    html = pages_app.test_client().get(path).get_data(as_text=True)
+
+    forms = re.findall(r"<form\b[^>]*>", html)
+    assert forms and all(' method="dialog"' in form for form in forms), forms
+    outside_dialogs = re.sub(r"<dialog\b.*?</dialog>", "", html, flags=re.DOTALL)
+    buttons = re.findall(r"<button\b[^>]*type=\"submit\"[^>]*>", outside_dialogs)
+    assert all(" disabled" in button for button in buttons), buttons
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -134,7 +134,12 @@ export function when(timestamp) {
   return timestamp ? new Date(timestamp).toLocaleString() : "Never";
 }
 
-// The page's first load is done: assistive technology (and the tests) may read it now.
+// The page's first load is done: assistive technology (and the tests) may read it now, and
+// the forms' buttons, disabled until the script that sends them has run, may be used.
 export function ready() {
+  for (const button of document.querySelectorAll("[data-until-ready]")) {
+    button.removeAttribute("data-until-ready");
+    button.disabled = false;
+  }
   $("main").setAttribute("aria-busy", "false");
 }
