@@ -37,12 +37,13 @@ TEST_AUDIENCE = "authsvc-tests"
 if FORCED_ALGORITHM is not None and FORCED_ALGORITHM not in SIGNING_ALGORITHMS:
     raise SystemExit(f"{ALGORITHM_ENV} must be one of {', '.join(SIGNING_ALGORITHMS)}")
 
-_active = FORCED_ALGORITHM or DEFAULT_ALGORITHM
-
 
 def algorithm_of(database_kind: str | None) -> str:
     """The algorithm a test on ``database_kind`` (None: no database) signs with."""
     return FORCED_ALGORITHM or ALGORITHM_OF_DATABASE.get(database_kind or "", DEFAULT_ALGORITHM)
+
+
+_active = algorithm_of(None)
 
 
 def use_algorithm_of(database_kind: str | None) -> None:
